@@ -1,0 +1,465 @@
+//! Command-line definitions (each flag once, with its help) and the commands that wire stages.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use clap::{Args, Parser, Subcommand};
+use serde_json::json;
+
+use patmine::analyze::Analyzer;
+use patmine::dialect::Dialect;
+use patmine::history::{self, HistoryOptions, HistorySummary};
+use patmine::filter::{Filter, FilterOptions};
+use patmine::normalize::NormalizeOptions;
+use patmine::phrasebook::{self, Level, PatternRow};
+use patmine::progress::Progress;
+use patmine::queries::QuerySet;
+use patmine::rules::Rulebook;
+use patmine::scan::{self, ScanSummary};
+use patmine::store::{self, Store};
+
+#[derive(Parser)]
+#[command(name = "patmine", version, about = "Mine the idioms of JavaScript and TypeScript code and how they change across git history")]
+pub struct Cli {
+    /// DuckDB database file (created if missing).
+    #[arg(long, global = true, env = "PATMINE_DB", default_value = "patmine.duckdb")]
+    db: PathBuf,
+    /// No progress bars.
+    #[arg(long, short, global = true)]
+    quiet: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Rank the idioms of a source tree (a phrasebook), storing counts in the database.
+    Scan(ScanArgs),
+    /// Count patterns at every commit of a repository's first-parent history, from git objects.
+    History(HistoryArgs),
+    /// Print the patterns and node-kind metrics at one analysed commit, from the database alone.
+    At(AtArgs),
+    /// Print every pattern occurrence of one file with its signatures (a debugging aid).
+    Explain(ExplainArgs),
+    /// Benchmark baseline: read, filter and parse only (a directory, or with --git the unique
+    /// blobs of a history); prints one JSON line.
+    #[command(hide = true)]
+    Floor(FloorArgs),
+}
+
+#[derive(Args)]
+struct FloorArgs {
+    /// A directory, or with --git a repository.
+    path: PathBuf,
+    /// Parse the unique JS/TS blobs of the first-parent history from HEAD.
+    #[arg(long)]
+    git: bool,
+    /// Worker threads (default: one per core).
+    #[arg(long, short)]
+    jobs: Option<usize>,
+    #[command(flatten)]
+    filter: FilterArgs,
+}
+
+#[derive(Args)]
+struct HistoryArgs {
+    /// Repository (bare or not, or a linked worktree).
+    #[arg(default_value = ".")]
+    repo: PathBuf,
+    /// Only commits at or after this date (committer time): `2023-01-01`, `2 years ago`, ...
+    #[arg(long)]
+    since: Option<String>,
+    /// Only commits at or before this date.
+    #[arg(long)]
+    until: Option<String>,
+    /// Walk first parents from this revision.
+    #[arg(long, default_value = "HEAD")]
+    rev: String,
+    /// Commits per database transaction.
+    #[arg(long, default_value_t = 200)]
+    batch: usize,
+    #[command(flatten)]
+    analysis: AnalysisArgs,
+    #[command(flatten)]
+    filter: FilterArgs,
+    #[command(flatten)]
+    output: OutputArgs,
+}
+
+#[derive(Args)]
+struct AtArgs {
+    /// A tag, a commit id or a unique prefix of one (default: the newest analysed commit).
+    rev: Option<String>,
+    /// The repository, when the database holds several.
+    #[arg(long)]
+    repo: Option<PathBuf>,
+    #[command(flatten)]
+    output: OutputArgs,
+}
+
+#[derive(Args)]
+struct ExplainArgs {
+    /// A .js/.mjs/.cjs/.jsx/.ts/.tsx file.
+    file: PathBuf,
+    #[command(flatten)]
+    analysis: AnalysisArgs,
+}
+
+/// What is analysed and how: queries, rulebook, normalizer limits, threads.
+#[derive(Args, Clone)]
+struct AnalysisArgs {
+    /// Semantic rulebook (YAML) replacing the built-in one; `extends: default` in it extends instead.
+    #[arg(long, value_name = "FILE")]
+    rules: Option<PathBuf>,
+    /// Directory with javascript.scm, typescript.scm and tsx.scm replacing the built-in root queries.
+    #[arg(long, value_name = "DIR")]
+    queries: Option<PathBuf>,
+    /// Worker threads (default: one per core).
+    #[arg(long, short)]
+    jobs: Option<usize>,
+    /// Elements kept in argument lists, arrays and objects before `…`.
+    #[arg(long, default_value_t = NormalizeOptions::default().max_elements)]
+    max_elements: usize,
+    /// Longest signature, in bytes, before it is cut with `…`.
+    #[arg(long, default_value_t = NormalizeOptions::default().max_len)]
+    max_len: usize,
+    /// A .js/.mjs/.cjs parse with more ERROR/MISSING nodes than this is retried with the tsx grammar.
+    #[arg(long, default_value_t = 0)]
+    fallback_threshold: u32,
+}
+
+#[derive(Args, Clone)]
+struct FilterArgs {
+    /// Skip files larger than this many bytes.
+    #[arg(long, default_value_t = FilterOptions::default().max_bytes)]
+    max_bytes: u64,
+    /// Only paths matching one of these globs (relative to the root; repeatable).
+    #[arg(long, value_name = "GLOB")]
+    include: Vec<String>,
+    /// Skip paths matching one of these globs (repeatable).
+    #[arg(long, value_name = "GLOB")]
+    exclude: Vec<String>,
+    /// Also analyse node_modules/, vendor/, dist/, build/ and bower_components/.
+    #[arg(long)]
+    keep_vendored: bool,
+}
+
+#[derive(Args, Clone)]
+struct OutputArgs {
+    /// How many patterns to print.
+    #[arg(long, default_value_t = 25)]
+    top: usize,
+    /// Group patterns by their abstract or semantic signature.
+    #[arg(long, value_enum, default_value_t = Level::Abstract)]
+    level: Level,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    json: bool,
+    /// Also write phrasebook.json and phrasebook.md into this directory.
+    #[arg(long, value_name = "DIR")]
+    report_dir: Option<PathBuf>,
+}
+
+#[derive(Args)]
+struct ScanArgs {
+    /// Directory to scan.
+    dir: PathBuf,
+    #[command(flatten)]
+    analysis: AnalysisArgs,
+    #[command(flatten)]
+    filter: FilterArgs,
+    #[command(flatten)]
+    output: OutputArgs,
+}
+
+pub fn run(cli: Cli) -> Result<ExitCode> {
+    match cli.command {
+        Command::Scan(args) => run_scan(&cli.db, cli.quiet, args),
+        Command::History(args) => run_history(&cli.db, cli.quiet, args),
+        Command::At(args) => run_at(&cli.db, args),
+        Command::Explain(args) => run_explain(args),
+        Command::Floor(args) => run_floor(args),
+    }
+}
+
+fn set_jobs(jobs: Option<usize>) -> Result<()> {
+    if let Some(jobs) = jobs {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(jobs.max(1))
+            .build_global()
+            .context("setting up worker threads")?;
+    }
+    Ok(())
+}
+
+fn build_analyzer(args: &AnalysisArgs) -> Result<Analyzer> {
+    set_jobs(args.jobs)?;
+    let rules = match &args.rules {
+        Some(path) => Rulebook::load(path)?,
+        None => Rulebook::builtin(),
+    };
+    let queries = match &args.queries {
+        Some(dir) => QuerySet::load_dir(dir)?,
+        None => QuerySet::builtin()?,
+    };
+    let options = NormalizeOptions { max_elements: args.max_elements.max(1), max_len: args.max_len.max(16) };
+    Ok(Analyzer::new(queries, rules, options, args.fallback_threshold))
+}
+
+fn build_filter(args: &FilterArgs) -> Result<Filter> {
+    Ok(Filter::new(FilterOptions {
+        max_bytes: args.max_bytes,
+        include: args.include.clone(),
+        exclude: args.exclude.clone(),
+        skip_vendored: !args.keep_vendored,
+        ..FilterOptions::default()
+    })?)
+}
+
+fn report_line(line: String) {
+    eprintln!("patmine: {line}");
+}
+
+fn summary_line(root: &Path, s: &ScanSummary) -> String {
+    let skipped: usize = s.skipped.values().sum();
+    let reasons: Vec<String> = s.skipped.iter().map(|(r, n)| format!("{r} {n}")).collect();
+    let reasons = if reasons.is_empty() { String::new() } else { format!(" ({})", reasons.join(", ")) };
+    format!(
+        "scanned {}: {} files, {} parsed, {} from cache, {} skipped{}, {} failed in {:.2}s",
+        root.display(),
+        s.files,
+        s.parsed,
+        s.cached,
+        skipped,
+        reasons,
+        s.failed,
+        s.seconds
+    )
+}
+
+fn summary_json(s: &ScanSummary) -> serde_json::Value {
+    let skipped: serde_json::Map<String, serde_json::Value> =
+        s.skipped.iter().map(|(r, n)| (r.name().to_string(), json!(n))).collect();
+    json!({
+        "scan_id": s.scan_id,
+        "files": s.files,
+        "parsed": s.parsed,
+        "cached": s.cached,
+        "skipped": skipped,
+        "failed": s.failed,
+        "seconds": s.seconds,
+    })
+}
+
+fn run_scan(db: &Path, quiet: bool, args: ScanArgs) -> Result<ExitCode> {
+    let analyzer = build_analyzer(&args.analysis)?;
+    let filter = build_filter(&args.filter)?;
+    if !args.dir.is_dir() {
+        anyhow::bail!("{}: not a directory", args.dir.display());
+    }
+    let store = Store::open(db)?;
+    let progress = Progress::new(quiet || args.output.json);
+    let mut report = report_line;
+    let summary = scan::scan(&args.dir, &analyzer, &filter, &store, &progress, &mut report)?;
+    let rows = phrasebook::top_patterns(
+        &store,
+        phrasebook::SCAN_OCCURRENCES_SQL,
+        summary.scan_id,
+        analyzer.fingerprint(),
+        args.output.level,
+        args.output.top,
+    )?;
+    let title = format!("Phrasebook of {}", args.dir.display());
+    print_result(&args.output, &title, &summary_line(&args.dir, &summary), summary_json(&summary), &rows)?;
+    Ok(if summary.failed > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}
+
+/// Prints the summary and ranked patterns (table or JSON) and writes the phrasebook files.
+fn print_result(
+    output: &OutputArgs,
+    title: &str,
+    summary: &str,
+    summary_json: serde_json::Value,
+    rows: &[PatternRow],
+) -> Result<()> {
+    if output.json {
+        let doc = json!({ "summary": summary_json, "level": output.level, "patterns": rows });
+        println!("{}", serde_json::to_string_pretty(&doc)?);
+    } else {
+        println!("{summary}\n");
+        print!("{}", phrasebook::render_table(rows, output.level));
+    }
+    if let Some(dir) = &output.report_dir {
+        write_phrasebook(dir, title, summary_json, rows, output.level)?;
+    }
+    Ok(())
+}
+
+fn write_phrasebook(dir: &Path, title: &str, summary: serde_json::Value, rows: &[PatternRow], level: Level) -> Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let json_path = dir.join("phrasebook.json");
+    let doc = json!({ "title": title, "summary": summary, "level": level, "patterns": rows });
+    std::fs::write(&json_path, serde_json::to_string_pretty(&doc)?)
+        .with_context(|| format!("writing {}", json_path.display()))?;
+    let md_path = dir.join("phrasebook.md");
+    std::fs::write(&md_path, phrasebook::render_markdown(title, rows, level))
+        .with_context(|| format!("writing {}", md_path.display()))?;
+    Ok(())
+}
+
+fn filters_key(args: &FilterArgs) -> String {
+    let text = format!(
+        "max_bytes={} include={:?} exclude={:?} keep_vendored={}",
+        args.max_bytes, args.include, args.exclude, args.keep_vendored
+    );
+    patmine::analyze::sha256_hex(text.as_bytes())[..16].to_string()
+}
+
+fn history_summary_line(repo: &Path, s: &HistorySummary) -> String {
+    format!(
+        "history of {}: {} commits in range, {} already stored, {} analysed now; blobs: {} parsed, {} from cache, {} skipped, {} missing, {} failed; in {:.2}s",
+        repo.display(),
+        s.window,
+        s.already_stored,
+        s.analysed,
+        s.blobs_parsed,
+        s.blobs_cached,
+        s.blobs_skipped,
+        s.blobs_missing,
+        s.blobs_failed,
+        s.seconds
+    )
+}
+
+fn run_history(db: &Path, quiet: bool, args: HistoryArgs) -> Result<ExitCode> {
+    let analyzer = build_analyzer(&args.analysis)?;
+    let filter = build_filter(&args.filter)?;
+    let since = args.since.as_deref().map(patmine::git::parse_date).transpose()?;
+    let until = args.until.as_deref().map(patmine::git::parse_date).transpose()?;
+    let store = Store::open(db)?;
+    let progress = Progress::new(quiet || args.output.json);
+    let options = HistoryOptions {
+        rev: args.rev.clone(),
+        since,
+        until,
+        batch: args.batch,
+        filters_key: filters_key(&args.filter),
+    };
+    let mut report = report_line;
+    let summary = history::run(&args.repo, &analyzer, &filter, &store, &options, &progress, &mut report)?;
+    let summary_json = json!({
+        "repo_id": summary.repo_id,
+        "tip": summary.tip,
+        "commits_in_range": summary.window,
+        "already_stored": summary.already_stored,
+        "analysed": summary.analysed,
+        "blobs_parsed": summary.blobs_parsed,
+        "blobs_cached": summary.blobs_cached,
+        "blobs_skipped": summary.blobs_skipped,
+        "blobs_missing": summary.blobs_missing,
+        "blobs_failed": summary.blobs_failed,
+        "seconds": summary.seconds,
+    });
+    let rows = match store.last_commit(summary.repo_id)? {
+        Some((seq, _)) => phrasebook::top_patterns(
+            &store,
+            &store::commit_occurrences_sql(summary.repo_id),
+            seq,
+            analyzer.fingerprint(),
+            args.output.level,
+            args.output.top,
+        )?,
+        None => Vec::new(),
+    };
+    let title = format!("Phrasebook of {} at {}", args.repo.display(), summary.tip.as_deref().unwrap_or("no commit"));
+    print_result(&args.output, &title, &history_summary_line(&args.repo, &summary), summary_json, &rows)?;
+    Ok(if summary.blobs_missing + summary.blobs_failed + summary.missing_objects > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}
+
+fn run_at(db: &Path, args: AtArgs) -> Result<ExitCode> {
+    let store = Store::open(db)?;
+    let repos = store.repos()?;
+    let (repo_id, _, name, config) = match &args.repo {
+        Some(path) => {
+            let identity = patmine::git::Repo::open(path)?.identity();
+            repos
+                .into_iter()
+                .rev()
+                .find(|r| r.1 == identity)
+                .with_context(|| format!("{}: this repository has not been analysed into {}", path.display(), db.display()))?
+        }
+        None => match repos.len() {
+            0 => anyhow::bail!("{}: no history analysed yet (run `patmine history` first)", db.display()),
+            1 => repos.into_iter().next().expect("one"),
+            n => anyhow::bail!("{}: holds {n} repositories; name one with --repo", db.display()),
+        },
+    };
+    let (seq, commit) = match &args.rev {
+        Some(rev) => store
+            .find_commit(repo_id, rev)?
+            .with_context(|| format!("revision `{rev}` is not an analysed commit or tag of {name}"))?,
+        None => store.last_commit(repo_id)?.with_context(|| format!("{name}: no analysed commits"))?,
+    };
+    let rows = phrasebook::top_patterns(
+        &store,
+        &store::commit_occurrences_sql(repo_id),
+        seq,
+        &config,
+        args.output.level,
+        args.output.top,
+    )?;
+    let metrics = store.metrics_at(repo_id, seq)?;
+    if args.output.json {
+        let metrics: serde_json::Map<String, serde_json::Value> =
+            metrics.iter().map(|(k, v)| (k.clone(), json!(v))).collect();
+        let doc = json!({
+            "repo": name,
+            "commit": commit,
+            "seq": seq,
+            "level": args.output.level,
+            "metrics": metrics,
+            "patterns": rows,
+        });
+        println!("{}", serde_json::to_string_pretty(&doc)?);
+    } else {
+        println!("{name} at {commit} (commit #{seq})");
+        let line: Vec<String> = metrics.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        println!("{}\n", line.join(" "));
+        print!("{}", phrasebook::render_table(&rows, args.output.level));
+    }
+    if let Some(dir) = &args.output.report_dir {
+        let summary = json!({ "repo": name, "commit": commit, "seq": seq });
+        write_phrasebook(dir, &format!("Phrasebook of {name} at {commit}"), summary, &rows, args.output.level)?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn run_explain(args: ExplainArgs) -> Result<ExitCode> {
+    let analyzer = build_analyzer(&args.analysis)?;
+    let path = args.file.to_string_lossy();
+    let dialect = Dialect::from_path(path.as_bytes())
+        .with_context(|| format!("{}: not a .js/.mjs/.cjs/.jsx/.ts/.tsx file", args.file.display()))?;
+    let source = std::fs::read(&args.file).with_context(|| format!("{}: cannot read", args.file.display()))?;
+    let (grammar, occurrences) = analyzer.explain(&source, dialect)?;
+    println!("{} ({dialect}, parsed with {grammar})", args.file.display());
+    for occ in occurrences {
+        println!("{:>5}  {:<12} {}", occ.line, occ.kind, occ.signature.abstract_text);
+        if occ.signature.semantic_text != occ.signature.abstract_text {
+            println!("{:>5}  {:<12} {}", "", "  semantic", occ.signature.semantic_text);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn run_floor(args: FloorArgs) -> Result<ExitCode> {
+    set_jobs(args.jobs)?;
+    let filter = build_filter(&args.filter)?;
+    let result = if args.git {
+        patmine::floor::history(&args.path, "HEAD", &filter)?
+    } else {
+        patmine::floor::files(&args.path, &filter)?
+    };
+    println!("{}", serde_json::to_string(&result)?);
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,293 @@
+//! `patmine history`: pattern counts at every commit of the first-parent history, from git
+//! objects (never a checkout). Each distinct blob is analysed once, ever: the cache is keyed by
+//! the git blob id, dialect and configuration fingerprint. Commits are stored as changes against
+//! their first parent, and per-commit deltas are computed from those in SQL, a batch of commits
+//! per transaction, so a killed run resumes where its last batch ended.
+
+use std::collections::HashSet;
+use std::path::Path;
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use rayon::prelude::*;
+
+use crate::analyze::{Analyzer, FileAnalysis};
+use crate::dialect::Dialect;
+use crate::filter::Filter;
+use crate::git::{BlobAt, Change, CommitInfo, Repo};
+use crate::progress::Progress;
+use crate::store::{ChangeRow, CommitRow, NewBlob, Store};
+
+/// Which commits to analyse.
+#[derive(Debug, Clone)]
+pub struct HistoryOptions {
+    pub rev: String,
+    /// Unix seconds; commits whose committer time is older are left out.
+    pub since: Option<i64>,
+    pub until: Option<i64>,
+    /// Commits per transaction.
+    pub batch: usize,
+    /// A fingerprint of the path filters, so another filter set is another analysis.
+    pub filters_key: String,
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct HistorySummary {
+    pub repo_id: i64,
+    pub window: usize,
+    pub already_stored: usize,
+    pub analysed: usize,
+    pub blobs_parsed: usize,
+    pub blobs_cached: usize,
+    pub blobs_skipped: usize,
+    pub blobs_missing: usize,
+    pub blobs_failed: usize,
+    /// Missing trees and commits: the counts leave their content out.
+    pub missing_objects: usize,
+    pub seconds: f64,
+    pub tip: Option<String>,
+}
+
+enum BlobOutcome {
+    Parsed { bytes: u64, analysis: FileAnalysis },
+    Skipped { bytes: u64, reason: &'static str },
+    Missing,
+    Failed(String),
+}
+
+/// The commits of the first-parent chain inside [since, until], oldest first.
+fn window(commits: Vec<CommitInfo>, since: Option<i64>, until: Option<i64>) -> Vec<CommitInfo> {
+    let start = since.map_or(0, |s| commits.iter().position(|c| c.committer_time >= s).unwrap_or(commits.len()));
+    let end = until.map_or(commits.len(), |u| {
+        commits.iter().rposition(|c| c.committer_time <= u).map_or(0, |i| i + 1)
+    });
+    if start >= end {
+        return Vec::new();
+    }
+    commits.into_iter().skip(start).take(end - start).collect()
+}
+
+fn analyze_blob(
+    reader: &mut crate::git::BlobReader,
+    blob: &BlobAt,
+    filter: &Filter,
+    analyzer: &Analyzer,
+) -> BlobOutcome {
+    match reader.size(&blob.id) {
+        Ok(None) => return BlobOutcome::Missing,
+        Ok(Some(size)) => {
+            if let Some(reason) = filter.check_size(size) {
+                return BlobOutcome::Skipped { bytes: size, reason: reason.name() };
+            }
+        }
+        Err(e) => return BlobOutcome::Failed(format!("{e:#}")),
+    }
+    let bytes = match reader.read(&blob.id) {
+        Ok(Some(bytes)) => bytes,
+        Ok(None) => return BlobOutcome::Missing,
+        Err(e) => return BlobOutcome::Failed(format!("{e:#}")),
+    };
+    if let Some(reason) = filter.check_content(bytes) {
+        return BlobOutcome::Skipped { bytes: bytes.len() as u64, reason: reason.name() };
+    }
+    match analyzer.analyze(bytes, blob.dialect) {
+        Ok(analysis) => BlobOutcome::Parsed { bytes: bytes.len() as u64, analysis },
+        Err(e) => BlobOutcome::Failed(e.to_string()),
+    }
+}
+
+/// Analyses the history of the repository at `path` into `store`.
+pub fn run(
+    path: &Path,
+    analyzer: &Analyzer,
+    filter: &Filter,
+    store: &Store,
+    options: &HistoryOptions,
+    progress: &Progress,
+    report: &mut dyn FnMut(String),
+) -> Result<HistorySummary> {
+    let started = Instant::now();
+    let repo = Repo::open(path)?;
+    let config = analyzer.fingerprint().to_string();
+    let identity = repo.identity();
+    let name = path
+        .canonicalize()
+        .ok()
+        .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .unwrap_or_else(|| identity.clone());
+    let repo_id = store.repo_id(&identity, &name, &config, &options.filters_key)?;
+    let mut summary = HistorySummary { repo_id, ..HistorySummary::default() };
+
+    let Some(tip) = repo.resolve(&options.rev)? else {
+        report(format!("{}: the repository has no commits yet (HEAD is unborn); nothing to analyse", path.display()));
+        summary.seconds = started.elapsed().as_secs_f64();
+        return Ok(summary);
+    };
+    summary.tip = Some(tip.clone());
+    let walk = repo.first_parent_walk(&tip)?;
+    if let Some(boundary) = &walk.shallow_boundary {
+        report(format!("shallow clone: history stops at commit {boundary}, the oldest commit present"));
+    }
+    if let Some(missing) = &walk.missing_parent {
+        summary.missing_objects += 1;
+        report(format!("commit {missing} is missing (damaged or partial clone): history stops at its child"));
+    }
+    let commits = window(walk.commits, options.since, options.until);
+    summary.window = commits.len();
+
+    // Keep what is stored while it is a prefix of this walk; recompute from where it differs.
+    let stored = store.stored_commits(repo_id)?;
+    let mut keep = stored.iter().zip(&commits).take_while(|(s, c)| **s == c.id).count();
+    if keep < stored.len() {
+        if keep == 0 {
+            if !stored.is_empty() {
+                report(format!(
+                    "the analysed range changed (stored history starts at {}, this walk at {}): recomputing",
+                    short(&stored[0]),
+                    commits.first().map_or("nothing", |c| short(&c.id))
+                ));
+            }
+        } else {
+            report(format!(
+                "history was rewritten: stored commit {} is no longer on the first-parent chain; recomputing from commit {}",
+                short(&stored[keep]),
+                short(&commits[keep - 1].id)
+            ));
+        }
+        store.truncate_history(repo_id, keep as i64)?;
+    }
+    // A stored prefix longer than the new window (an earlier --until) was cut above.
+    keep = keep.min(commits.len());
+    summary.already_stored = keep;
+
+    let mut cache = store.load_cache(&config, "git:")?;
+    let mut known_signatures: HashSet<String> = store.load_signature_ids(&config)?;
+    let mut next_row = store.next_blob_row()?;
+    let rules = analyzer.rules();
+    let categorize = |text: &str| rules.categorize(text);
+    let keep_path = |p: &str| filter.check_path(p).is_none();
+    let shared = repo.shared();
+
+    let bar = progress.bar((commits.len() - keep) as u64, "commits");
+    let mut seq = keep;
+    while seq < commits.len() {
+        let batch_end = (seq + options.batch.max(1)).min(commits.len());
+        // 1. Changes of each commit against its first parent (the window's first: the empty tree).
+        let mut batch_changes: Vec<Vec<Change>> = Vec::with_capacity(batch_end - seq);
+        for i in seq..batch_end {
+            let commit = &commits[i];
+            let parent_tree = if i == 0 { None } else { Some(commits[i - 1].tree.as_str()) };
+            let mut missing = |m: String| {
+                summary.missing_objects += 1;
+                report(format!("commit {}: {m}", short(&commit.id)))
+            };
+            batch_changes.push(repo.diff_trees(parent_tree, &commit.tree, &keep_path, &mut missing)?);
+        }
+        // 2. Blobs never analysed under this configuration, each once.
+        let mut needed: Vec<&BlobAt> = Vec::new();
+        let mut seen: HashSet<(&str, Dialect)> = HashSet::new();
+        for changes in &batch_changes {
+            for blob in changes.iter().flat_map(|c| c.old.iter().chain(c.new.iter())) {
+                if seen.insert((blob.id.as_str(), blob.dialect)) && !cache.contains_key(&(format!("git:{}", blob.id), blob.dialect)) {
+                    needed.push(blob);
+                }
+            }
+        }
+        let outcomes: Vec<BlobOutcome> = needed
+            .par_iter()
+            .map_init(|| shared.reader(), |reader, blob| analyze_blob(reader, blob, filter, analyzer))
+            .collect();
+        // 3. One transaction: new blobs, changes, deltas, commit rows.
+        let keys: Vec<String> = needed.iter().map(|b| format!("git:{}", b.id)).collect();
+        let mut new_blobs = Vec::with_capacity(needed.len());
+        for ((blob, key), outcome) in needed.iter().zip(&keys).zip(&outcomes) {
+            let blob_row = next_row;
+            next_row += 1;
+            let (status, bytes, analysis) = match outcome {
+                BlobOutcome::Parsed { bytes, analysis } => {
+                    summary.blobs_parsed += 1;
+                    ("parsed".to_string(), *bytes, Some(analysis))
+                }
+                BlobOutcome::Skipped { bytes, reason } => {
+                    summary.blobs_skipped += 1;
+                    (format!("skipped:{reason}"), *bytes, None)
+                }
+                BlobOutcome::Missing => {
+                    summary.blobs_missing += 1;
+                    progress.suspend(|| report(format!("blob {} is missing from the object database; counted as empty", blob.id)));
+                    ("missing".to_string(), 0, None)
+                }
+                BlobOutcome::Failed(message) => {
+                    summary.blobs_failed += 1;
+                    progress.suspend(|| report(format!("blob {}: {message}", blob.id)));
+                    ("failed".to_string(), 0, None)
+                }
+            };
+            new_blobs.push((blob_row, key.as_str(), blob.dialect, bytes, status, analysis));
+        }
+        for (blob_row, key, dialect, _, _, _) in &new_blobs {
+            cache.insert((key.to_string(), *dialect), *blob_row);
+        }
+        let blob_rows: Vec<NewBlob<'_>> = new_blobs
+            .iter()
+            .map(|(blob_row, key, dialect, bytes, status, analysis)| NewBlob {
+                blob_row: *blob_row,
+                content_key: key,
+                dialect: *dialect,
+                bytes: *bytes,
+                status,
+                analysis: *analysis,
+            })
+            .collect();
+        let row_of = |b: &Option<BlobAt>| b.as_ref().map(|b| cache[&(format!("git:{}", b.id), b.dialect)]);
+        let mut change_rows = Vec::new();
+        let mut commit_rows = Vec::new();
+        let mut parsed_here: HashSet<i64> = new_blobs.iter().filter(|b| b.4 == "parsed").map(|b| b.0).collect();
+        for (offset, changes) in batch_changes.iter().enumerate() {
+            let at = (seq + offset) as i64;
+            let mut parsed_blobs = 0;
+            for change in changes {
+                let (old_blob, new_blob) = (row_of(&change.old), row_of(&change.new));
+                if let Some(row) = new_blob {
+                    if parsed_here.remove(&row) {
+                        parsed_blobs += 1;
+                    }
+                }
+                change_rows.push(ChangeRow { seq: at, path: &change.path, old_blob, new_blob });
+            }
+            commit_rows.push(CommitRow {
+                seq: at,
+                info: &commits[seq + offset],
+                changed_files: changes.len(),
+                parsed_blobs,
+            });
+        }
+        summary.blobs_cached += seen.len() - needed.len();
+        store.begin()?;
+        store.write_blobs(&blob_rows, &config, &mut known_signatures, &categorize)?;
+        store.write_changes(repo_id, &change_rows)?;
+        store.write_commits(repo_id, &commit_rows)?;
+        store.compute_deltas(repo_id, seq as i64, batch_end as i64 - 1)?;
+        store.commit().with_context(|| format!("committing commits {seq}..{batch_end}"))?;
+        bar.inc((batch_end - seq) as u64);
+        summary.analysed += batch_end - seq;
+        seq = batch_end;
+    }
+    bar.finish_and_clear();
+
+    let tags = repo.tags()?;
+    let analysed: HashSet<&str> = commits.iter().map(|c| c.id.as_str()).collect();
+    let mut tag_rows: Vec<(String, String)> = tags
+        .into_iter()
+        .filter(|(commit, _)| analysed.contains(commit.as_str()))
+        .flat_map(|(commit, names)| names.into_iter().map(move |n| (n, commit.clone())))
+        .collect();
+    tag_rows.sort();
+    store.replace_tags(repo_id, &tag_rows)?;
+    summary.seconds = started.elapsed().as_secs_f64();
+    Ok(summary)
+}
+
+fn short(id: &str) -> &str {
+    &id[..id.len().min(10)]
+}

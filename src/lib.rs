@@ -1,0 +1,21 @@
+//! patmine: mines the idioms of JavaScript and TypeScript code and tracks how they change
+//! across a project's git history.
+//!
+//! Pipeline stages, one module each, none of which knows the CLI:
+//! `dialect` (which grammar) → `filter` (what to skip) → `analyze` (parse, roots via `queries`,
+//! signatures via `normalize` and `rules`) → `store` (DuckDB) → `phrasebook` (ranked output).
+//! `scan` drives the stages over a directory; `history` over git history, through `git`.
+
+pub mod analyze;
+pub mod dialect;
+pub mod filter;
+pub mod floor;
+pub mod git;
+pub mod history;
+pub mod normalize;
+pub mod phrasebook;
+pub mod progress;
+pub mod queries;
+pub mod rules;
+pub mod scan;
+pub mod store;

@@ -1,0 +1,160 @@
+//! The phrasebook: ranked patterns of one snapshot (a scan, or a commit of the history), read
+//! from the store, and its printers (terminal table, JSON, Markdown).
+
+use std::fmt::Write as _;
+
+use anyhow::Result;
+use duckdb::params;
+use serde::Serialize;
+
+use crate::store::Store;
+
+/// Which signature level patterns are grouped by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    Abstract,
+    Semantic,
+}
+
+impl Level {
+    pub fn name(self) -> &'static str {
+        match self {
+            Level::Abstract => "abstract",
+            Level::Semantic => "semantic",
+        }
+    }
+
+    pub fn id_column(self) -> &'static str {
+        match self {
+            Level::Abstract => "abstract_id",
+            Level::Semantic => "semantic_id",
+        }
+    }
+}
+
+/// One ranked pattern.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct PatternRow {
+    pub rank: usize,
+    pub id: String,
+    #[serde(rename = "abstract")]
+    pub abstract_text: String,
+    #[serde(rename = "semantic")]
+    pub semantic_text: String,
+    pub category: String,
+    pub kind: String,
+    pub occurrences: i64,
+    pub files: i64,
+    /// `path:line` of one occurrence.
+    pub example: String,
+}
+
+/// Ranks the patterns of a snapshot. `occurrences_sql` is a query yielding the columns
+/// `abstract_id, semantic_id, kind, path, occurrences, first_line` for that snapshot, with `$1`
+/// free for its own parameter (`snapshot`).
+pub fn top_patterns(
+    store: &Store,
+    occurrences_sql: &str,
+    snapshot: i64,
+    config: &str,
+    level: Level,
+    limit: usize,
+) -> Result<Vec<PatternRow>> {
+    let id = level.id_column();
+    let sql = format!(
+        "WITH occ AS ({occurrences_sql}),
+         agg AS (
+            SELECT {id} AS pid, sum(occurrences) AS occ, count(DISTINCT path) AS files,
+                   min(path || ':' || first_line) AS example
+            FROM occ GROUP BY pid),
+         variant AS (
+            SELECT {id} AS pid, abstract_id, semantic_id, kind, sum(occurrences) AS occ
+            FROM occ GROUP BY ALL),
+         top_variant AS (
+            SELECT pid,
+                   first(abstract_id ORDER BY occ DESC, abstract_id, semantic_id, kind) AS aid,
+                   first(semantic_id ORDER BY occ DESC, abstract_id, semantic_id, kind) AS sid,
+                   first(kind ORDER BY occ DESC, abstract_id, semantic_id, kind) AS kind
+            FROM variant GROUP BY pid)
+         SELECT agg.pid, a.text, s.text, s.categories, tv.kind, agg.occ, agg.files, agg.example
+         FROM agg JOIN top_variant tv USING (pid)
+         JOIN signatures a ON a.sig_id = tv.aid AND a.config = $2
+         JOIN signatures s ON s.sig_id = tv.sid AND s.config = $2
+         ORDER BY agg.occ DESC, agg.files DESC, a.text, s.text
+         LIMIT $3"
+    );
+    let mut stmt = store.conn.prepare(&sql)?;
+    let rows = stmt.query_map(params![snapshot, config, limit as i64], |r| {
+        Ok(PatternRow {
+            rank: 0,
+            id: r.get(0)?,
+            abstract_text: r.get(1)?,
+            semantic_text: r.get(2)?,
+            category: r.get(3)?,
+            kind: r.get(4)?,
+            occurrences: r.get::<_, i128>(5)? as i64,
+            files: r.get(6)?,
+            example: r.get(7)?,
+        })
+    })?;
+    let mut out: Vec<PatternRow> = rows.collect::<Result<_, _>>()?;
+    for (i, row) in out.iter_mut().enumerate() {
+        row.rank = i + 1;
+    }
+    Ok(out)
+}
+
+/// The occurrences of one scan, for `top_patterns`.
+pub const SCAN_OCCURRENCES_SQL: &str = "SELECT p.abstract_id, p.semantic_id, p.kind, f.path, p.occurrences, p.first_line
+     FROM scan_files f JOIN blob_patterns p ON p.blob_row = f.blob_row
+     WHERE f.scan_id = $1";
+
+/// A terminal table: rank, occurrences, files, signature at the chosen level.
+pub fn render_table(rows: &[PatternRow], level: Level) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "{:>5} {:>11} {:>7}  {:<11} signature ({})", "rank", "occurrences", "files", "category", level.name());
+    for row in rows {
+        let sig = match level {
+            Level::Abstract => &row.abstract_text,
+            Level::Semantic => &row.semantic_text,
+        };
+        let category = if row.category.is_empty() { "-" } else { &row.category };
+        let _ = writeln!(out, "{:>5} {:>11} {:>7}  {:<11} {}", row.rank, row.occurrences, row.files, category, sig);
+    }
+    out
+}
+
+fn md_cell(text: &str) -> String {
+    text.replace('|', "\\|").replace('\n', " ")
+}
+
+fn md_code(text: &str) -> String {
+    if text.is_empty() {
+        return String::new();
+    }
+    format!("`{}`", md_cell(text))
+}
+
+/// The phrasebook as Markdown.
+pub fn render_markdown(title: &str, rows: &[PatternRow], level: Level) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "# {}\n", md_cell(title));
+    let _ = writeln!(out, "Patterns ranked by occurrences, grouped at the {} level.\n", level.name());
+    let _ = writeln!(out, "| rank | signature | semantic signature | category | occurrences | files | example |");
+    let _ = writeln!(out, "|---:|---|---|---|---:|---:|---|");
+    for row in rows {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} | {} | {} |",
+            row.rank,
+            md_code(&row.abstract_text),
+            md_code(&row.semantic_text),
+            md_cell(&row.category),
+            row.occurrences,
+            row.files,
+            md_cell(&row.example)
+        );
+    }
+    out
+}

@@ -1,0 +1,204 @@
+//! `patmine scan`: discover the files of a tree, filter, analyse in parallel (or take the cache),
+//! and store counts. Batches are written in transactions, so an interrupted scan keeps what it
+//! finished and a re-run parses only what is new.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::Result;
+use rayon::prelude::*;
+
+use crate::analyze::{sha256_hex, Analyzer, FileAnalysis};
+use crate::dialect::Dialect;
+use crate::filter::{Filter, SkipReason};
+use crate::progress::Progress;
+use crate::store::{FileRecord, NewBlob, Store};
+
+/// Files analysed per transaction: bounds memory and the work an interruption can lose.
+const BATCH_FILES: usize = 2_000;
+
+/// A file found under the scanned root.
+#[derive(Debug, Clone)]
+pub struct Candidate {
+    pub path: PathBuf,
+    /// `/`-separated, relative to the root.
+    pub rel: String,
+    pub dialect: Dialect,
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct ScanSummary {
+    pub scan_id: i64,
+    pub files: usize,
+    pub parsed: usize,
+    pub cached: usize,
+    pub skipped: BTreeMap<SkipReason, usize>,
+    pub failed: usize,
+    pub seconds: f64,
+}
+
+/// The outcome of one file, before storage.
+enum Outcome {
+    Parsed { key: String, bytes: u64, analysis: FileAnalysis },
+    Cached { blob_row: i64 },
+    Skipped(SkipReason),
+    Failed(String),
+}
+
+/// Walks `root` without following symlinks or entering version-control directories. Vendored
+/// directories are walked too, so that each of their files is recorded as skipped with its reason.
+/// Unreadable directories are reported through `report` and skipped.
+pub fn discover(root: &Path, report: &mut dyn FnMut(String)) -> Vec<Candidate> {
+    let mut found = Vec::new();
+    let mut stack: Vec<(PathBuf, String)> = vec![(root.to_path_buf(), String::new())];
+    while let Some((dir, rel_dir)) = stack.pop() {
+        let entries = match std::fs::read_dir(&dir) {
+            Ok(entries) => entries,
+            Err(e) => {
+                report(format!("{}: cannot read directory: {e}", dir.display()));
+                continue;
+            }
+        };
+        for entry in entries {
+            let entry = match entry {
+                Ok(entry) => entry,
+                Err(e) => {
+                    report(format!("{}: cannot read directory entry: {e}", dir.display()));
+                    continue;
+                }
+            };
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            let rel = if rel_dir.is_empty() { name.to_string() } else { format!("{rel_dir}/{name}") };
+            let Ok(file_type) = entry.file_type() else { continue };
+            if file_type.is_dir() {
+                if matches!(name.as_ref(), ".git" | ".hg" | ".svn") {
+                    continue;
+                }
+                stack.push((entry.path(), rel));
+            } else if file_type.is_file() {
+                if let Some(dialect) = Dialect::from_path(rel.as_bytes()) {
+                    found.push(Candidate { path: entry.path(), rel, dialect });
+                }
+            }
+        }
+    }
+    found.sort_by(|a, b| a.rel.cmp(&b.rel));
+    found
+}
+
+fn examine(candidate: &Candidate, filter: &Filter, analyzer: &Analyzer, cache: &HashMap<(String, Dialect), i64>) -> Outcome {
+    if let Some(reason) = filter.check_path(&candidate.rel) {
+        return Outcome::Skipped(reason);
+    }
+    match std::fs::metadata(&candidate.path) {
+        Ok(meta) => {
+            if let Some(reason) = filter.check_size(meta.len()) {
+                return Outcome::Skipped(reason);
+            }
+        }
+        Err(e) => return Outcome::Failed(format!("cannot stat: {e}")),
+    }
+    let bytes = match std::fs::read(&candidate.path) {
+        Ok(bytes) => bytes,
+        Err(e) => return Outcome::Failed(format!("cannot read: {e}")),
+    };
+    if let Some(reason) = filter.check_content(&bytes) {
+        return Outcome::Skipped(reason);
+    }
+    let key = format!("sha256:{}", sha256_hex(&bytes));
+    if let Some(&blob_row) = cache.get(&(key.clone(), candidate.dialect)) {
+        return Outcome::Cached { blob_row };
+    }
+    match analyzer.analyze(&bytes, candidate.dialect) {
+        Ok(analysis) => Outcome::Parsed { key, bytes: bytes.len() as u64, analysis },
+        Err(e) => Outcome::Failed(e.to_string()),
+    }
+}
+
+/// Scans `root` into `store`. Per-file problems go to `report` as one line each and the scan goes
+/// on; only storage errors stop it.
+pub fn scan(
+    root: &Path,
+    analyzer: &Analyzer,
+    filter: &Filter,
+    store: &Store,
+    progress: &Progress,
+    report: &mut dyn FnMut(String),
+) -> Result<ScanSummary> {
+    let started = Instant::now();
+    let candidates = discover(root, report);
+    let config = analyzer.fingerprint().to_string();
+    let mut cache = store.load_cache(&config, "sha256:")?;
+    let mut known_signatures: HashSet<String> = store.load_signature_ids(&config)?;
+    let mut next_row = store.next_blob_row()?;
+    let scan_id = store.start_scan(&root.display().to_string(), &config)?;
+    let mut summary = ScanSummary { scan_id, files: candidates.len(), ..ScanSummary::default() };
+    let bar = progress.bar(candidates.len() as u64, "files");
+    let rules = analyzer.rules();
+    let categorize = |text: &str| rules.categorize(text);
+
+    for batch in candidates.chunks(BATCH_FILES) {
+        let outcomes: Vec<Outcome> = batch
+            .par_iter()
+            .map(|c| {
+                let outcome = examine(c, filter, analyzer, &cache);
+                bar.inc(1);
+                outcome
+            })
+            .collect();
+
+        let mut new_blobs: Vec<NewBlob<'_>> = Vec::new();
+        let mut records: Vec<(String, Dialect, FileRecord<'_>)> = Vec::with_capacity(batch.len());
+        for (candidate, outcome) in batch.iter().zip(&outcomes) {
+            let record = match outcome {
+                Outcome::Parsed { key, bytes, analysis } => {
+                    summary.parsed += 1;
+                    let cache_key = (key.clone(), candidate.dialect);
+                    // The same content twice in one batch is stored once.
+                    let blob_row = match cache.get(&cache_key) {
+                        Some(&row) => row,
+                        None => {
+                            let row = next_row;
+                            next_row += 1;
+                            cache.insert(cache_key, row);
+                            new_blobs.push(NewBlob {
+                                blob_row: row,
+                                content_key: key,
+                                dialect: candidate.dialect,
+                                bytes: *bytes,
+                                status: "parsed",
+                                analysis: Some(analysis),
+                            });
+                            row
+                        }
+                    };
+                    FileRecord::Analysed { blob_row, cached: false }
+                }
+                Outcome::Cached { blob_row } => {
+                    summary.cached += 1;
+                    FileRecord::Analysed { blob_row: *blob_row, cached: true }
+                }
+                Outcome::Skipped(reason) => {
+                    *summary.skipped.entry(*reason).or_default() += 1;
+                    FileRecord::Skipped(reason.name())
+                }
+                Outcome::Failed(message) => {
+                    summary.failed += 1;
+                    progress.suspend(|| report(format!("{}: {message}", candidate.path.display())));
+                    FileRecord::Failed(message)
+                }
+            };
+            records.push((candidate.rel.clone(), candidate.dialect, record));
+        }
+        store.begin()?;
+        store.write_blobs(&new_blobs, &config, &mut known_signatures, &categorize)?;
+        store.write_scan_files(scan_id, &records)?;
+        store.commit()?;
+    }
+    bar.finish_and_clear();
+    store.finish_scan(scan_id)?;
+    summary.seconds = started.elapsed().as_secs_f64();
+    Ok(summary)
+}

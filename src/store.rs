@@ -1,0 +1,610 @@
+//! The DuckDB store: the schema (all of it, here), the blob cache, and scan results.
+//!
+//! One writer at a time. Every batch of work is written in one transaction, so a run that dies
+//! leaves the database as it was after its last whole batch.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use duckdb::{params, Connection};
+
+use crate::analyze::{FileAnalysis, METRIC_KINDS};
+use crate::dialect::Dialect;
+
+/// Schema version: bump on any change below.
+pub const SCHEMA_VERSION: i64 = 1;
+
+fn schema_sql() -> String {
+    let metric_columns: String = METRIC_KINDS.iter().map(|k| format!(", \"{k}\" INTEGER NOT NULL")).collect();
+    let metric_delta_columns: String = METRIC_KINDS.iter().map(|k| format!(", \"{k}\" BIGINT NOT NULL")).collect();
+    format!(
+        r#"
+-- One row: a fact about the database itself (`schema_version`).
+CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL);
+
+-- One row: a distinct content analysed under one configuration (the parse cache). content_key is
+-- `sha256:<hex>` of a file's bytes or `git:<hex>` of a git blob id; the same bytes in another
+-- dialect or under another rulebook/query/normalizer fingerprint (`config`) is another row.
+CREATE TABLE IF NOT EXISTS blobs (
+    blob_row BIGINT PRIMARY KEY,
+    content_key VARCHAR NOT NULL,
+    dialect VARCHAR NOT NULL,
+    config VARCHAR NOT NULL,
+    status VARCHAR NOT NULL,        -- parsed | skipped:<reason> | missing | failed
+    grammar VARCHAR NOT NULL,       -- grammar used after fallback; '' unless parsed
+    error_nodes INTEGER NOT NULL,
+    loc INTEGER NOT NULL,
+    bytes BIGINT NOT NULL{metric_columns}
+);
+
+-- One row: one (abstract, semantic) signature pair's occurrences in one blob.
+CREATE TABLE IF NOT EXISTS blob_patterns (
+    blob_row BIGINT NOT NULL,
+    abstract_id VARCHAR NOT NULL,
+    semantic_id VARCHAR NOT NULL,
+    kind VARCHAR NOT NULL,
+    occurrences INTEGER NOT NULL,
+    first_line INTEGER NOT NULL
+);
+
+-- One row: a signature text (either level) and, under one configuration, its categories.
+-- sig_id is the SHA-256 of the text.
+CREATE TABLE IF NOT EXISTS signatures (
+    sig_id VARCHAR NOT NULL,
+    config VARCHAR NOT NULL,
+    text VARCHAR NOT NULL,
+    categories VARCHAR NOT NULL,
+    PRIMARY KEY (sig_id, config)
+);
+
+-- One row: one run of `patmine scan`.
+CREATE TABLE IF NOT EXISTS scans (
+    scan_id BIGINT PRIMARY KEY,
+    root VARCHAR NOT NULL,
+    config VARCHAR NOT NULL,
+    started_at TIMESTAMP NOT NULL,
+    finished_at TIMESTAMP,
+    files INTEGER,
+    parsed INTEGER,
+    cached INTEGER,
+    skipped INTEGER,
+    failed INTEGER
+);
+
+-- One row: one file a scan looked at: parsed, cached, skipped (with reason) or failed.
+CREATE TABLE IF NOT EXISTS scan_files (
+    scan_id BIGINT NOT NULL,
+    path VARCHAR NOT NULL,
+    dialect VARCHAR NOT NULL,
+    status VARCHAR NOT NULL,
+    reason VARCHAR,
+    blob_row BIGINT
+);
+
+-- One row: one pattern's counts in one scan, per level and dialect.
+CREATE TABLE IF NOT EXISTS scan_counts (
+    scan_id BIGINT NOT NULL,
+    level VARCHAR NOT NULL,
+    sig_id VARCHAR NOT NULL,
+    dialect VARCHAR NOT NULL,
+    occurrences BIGINT NOT NULL,
+    files BIGINT NOT NULL
+);
+
+-- One row: one repository analysed under one configuration and path filter set. A changed
+-- rulebook, query set or filter is another row, so stale counts are never mixed in.
+CREATE TABLE IF NOT EXISTS repos (
+    repo_id BIGINT PRIMARY KEY,
+    identity VARCHAR NOT NULL,
+    name VARCHAR NOT NULL,
+    config VARCHAR NOT NULL,
+    filters VARCHAR NOT NULL
+);
+
+-- One row: one analysed commit; seq is its position in the first-parent walk (oldest = 0).
+CREATE TABLE IF NOT EXISTS commits (
+    repo_id BIGINT NOT NULL,
+    seq INTEGER NOT NULL,
+    commit_id VARCHAR NOT NULL,
+    parent_id VARCHAR,
+    author VARCHAR NOT NULL,
+    author_time BIGINT NOT NULL,
+    committer_time BIGINT NOT NULL,
+    subject VARCHAR NOT NULL,
+    changed_files INTEGER NOT NULL,
+    parsed_blobs INTEGER NOT NULL,
+    error_files INTEGER NOT NULL,
+    PRIMARY KEY (repo_id, seq)
+);
+
+-- One row: one JS/TS path a commit changed against its first parent (the first analysed commit:
+-- against the empty tree). old_blob/new_blob are blob rows, NULL where the path is absent.
+CREATE TABLE IF NOT EXISTS commit_changes (
+    repo_id BIGINT NOT NULL,
+    seq INTEGER NOT NULL,
+    path VARCHAR NOT NULL,
+    old_blob BIGINT,
+    new_blob BIGINT
+);
+
+-- One row: how one pattern's counts changed in one commit. Running sums over seq give the
+-- occurrences and files at any commit.
+CREATE TABLE IF NOT EXISTS commit_pattern_deltas (
+    repo_id BIGINT NOT NULL,
+    seq INTEGER NOT NULL,
+    level VARCHAR NOT NULL,
+    sig_id VARCHAR NOT NULL,
+    d_occurrences BIGINT NOT NULL,
+    d_files BIGINT NOT NULL
+);
+
+-- One row: how files, lines and node-kind counts changed in one commit (running sums again).
+CREATE TABLE IF NOT EXISTS commit_metric_deltas (
+    repo_id BIGINT NOT NULL,
+    seq INTEGER NOT NULL,
+    d_files BIGINT NOT NULL,
+    d_loc BIGINT NOT NULL{metric_delta_columns}
+);
+
+-- One row: a tag pointing at an analysed repository's commit.
+CREATE TABLE IF NOT EXISTS tags (
+    repo_id BIGINT NOT NULL,
+    name VARCHAR NOT NULL,
+    commit_id VARCHAR NOT NULL
+);
+"#
+    )
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database {path} is locked by another process: {detail}")]
+    Locked { path: PathBuf, detail: String },
+    #[error("cannot open database {path}: {detail}")]
+    Open { path: PathBuf, detail: String },
+    #[error("database {path} has schema version {found}, this patmine writes version {expected}; use a new --db file")]
+    Schema { path: PathBuf, found: i64, expected: i64 },
+}
+
+pub struct Store {
+    pub(crate) conn: Connection,
+    path: PathBuf,
+}
+
+/// A file's outcome in a scan, as stored.
+pub enum FileRecord<'a> {
+    /// Parsed now (the analysis is new) or found in the cache (`analysis` is None).
+    Analysed { blob_row: i64, cached: bool },
+    Skipped(&'a str),
+    Failed(&'a str),
+}
+
+/// A new blob to write: its analysis, or why it has none (`status`).
+pub struct NewBlob<'a> {
+    pub blob_row: i64,
+    pub content_key: &'a str,
+    pub dialect: Dialect,
+    pub bytes: u64,
+    pub status: &'a str,
+    pub analysis: Option<&'a FileAnalysis>,
+}
+
+impl Store {
+    pub fn open(path: &Path) -> Result<Store, StoreError> {
+        let conn = Connection::open(path).map_err(|e| {
+            let detail = e.to_string().lines().next().unwrap_or_default().to_string();
+            if detail.contains("lock") {
+                StoreError::Locked { path: path.to_path_buf(), detail }
+            } else {
+                StoreError::Open { path: path.to_path_buf(), detail }
+            }
+        })?;
+        let store = Store { conn, path: path.to_path_buf() };
+        store.init().map_err(|e| StoreError::Open { path: path.to_path_buf(), detail: format!("{e:#}") })??;
+        Ok(store)
+    }
+
+    fn init(&self) -> Result<Result<(), StoreError>> {
+        self.conn.execute_batch(&schema_sql()).context("creating the schema")?;
+        let found: Option<String> = self
+            .conn
+            .query_row("SELECT value FROM meta WHERE key = 'schema_version'", [], |r| r.get(0))
+            .ok();
+        match found {
+            None => {
+                self.conn.execute(
+                    "INSERT INTO meta VALUES ('schema_version', ?)",
+                    params![SCHEMA_VERSION.to_string()],
+                )?;
+            }
+            Some(v) if v == SCHEMA_VERSION.to_string() => {}
+            Some(v) => {
+                return Ok(Err(StoreError::Schema {
+                    path: self.path.clone(),
+                    found: v.parse().unwrap_or(-1),
+                    expected: SCHEMA_VERSION,
+                }));
+            }
+        }
+        Ok(Ok(()))
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The cache index for one configuration: (content key, dialect) -> blob row.
+    pub fn load_cache(&self, config: &str, key_prefix: &str) -> Result<HashMap<(String, Dialect), i64>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT content_key, dialect, blob_row FROM blobs WHERE config = ? AND starts_with(content_key, ?)")?;
+        let rows = stmt.query_map(params![config, key_prefix], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?))
+        })?;
+        let mut map = HashMap::new();
+        for row in rows {
+            let (key, dialect, blob_row) = row?;
+            if let Some(d) = Dialect::from_name(&dialect) {
+                map.insert((key, d), blob_row);
+            }
+        }
+        Ok(map)
+    }
+
+    pub fn next_blob_row(&self) -> Result<i64> {
+        Ok(self.conn.query_row("SELECT coalesce(max(blob_row), 0) + 1 FROM blobs", [], |r| r.get(0))?)
+    }
+
+    /// Signature ids already stored for `config`.
+    pub fn load_signature_ids(&self, config: &str) -> Result<std::collections::HashSet<String>> {
+        let mut stmt = self.conn.prepare("SELECT sig_id FROM signatures WHERE config = ?")?;
+        let rows = stmt.query_map(params![config], |r| r.get::<_, String>(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    pub fn begin(&self) -> Result<()> {
+        self.conn.execute_batch("BEGIN TRANSACTION")?;
+        Ok(())
+    }
+
+    pub fn commit(&self) -> Result<()> {
+        self.conn.execute_batch("COMMIT")?;
+        Ok(())
+    }
+
+    /// Writes new blobs, their patterns, and any signatures not stored yet. Call inside a
+    /// transaction; `known_signatures` is updated.
+    pub fn write_blobs(
+        &self,
+        blobs: &[NewBlob<'_>],
+        config: &str,
+        known_signatures: &mut std::collections::HashSet<String>,
+        categorize: &dyn Fn(&str) -> String,
+    ) -> Result<()> {
+        let mut blob_app = self.conn.appender("blobs")?;
+        let mut pat_app = self.conn.appender("blob_patterns")?;
+        let mut sig_app = self.conn.appender("signatures")?;
+        for blob in blobs {
+            let (grammar, error_nodes, loc) = match blob.analysis {
+                Some(a) => (a.grammar.name(), a.error_nodes, a.loc),
+                None => ("", 0, 0),
+            };
+            let mut values: Vec<Box<dyn duckdb::ToSql>> = vec![
+                Box::new(blob.blob_row),
+                Box::new(blob.content_key.to_string()),
+                Box::new(blob.dialect.name()),
+                Box::new(config.to_string()),
+                Box::new(blob.status.to_string()),
+                Box::new(grammar),
+                Box::new(error_nodes),
+                Box::new(loc),
+                Box::new(blob.bytes as i64),
+            ];
+            let metrics = blob.analysis.map(|a| a.metrics).unwrap_or_default();
+            values.extend(metrics.iter().map(|m| Box::new(*m) as Box<dyn duckdb::ToSql>));
+            blob_app.append_row(duckdb::appender_params_from_iter(values.iter().map(|b| b.as_ref())))?;
+            let Some(a) = blob.analysis else { continue };
+            for p in &a.patterns {
+                pat_app.append_row(params![blob.blob_row, p.abstract_id, p.semantic_id, p.kind, p.occurrences, p.first_line])?;
+                for (id, text) in [(&p.abstract_id, &p.abstract_text), (&p.semantic_id, &p.semantic_text)] {
+                    if !known_signatures.contains(id.as_str()) {
+                        sig_app.append_row(params![id, config, text, categorize(text)])?;
+                        known_signatures.insert(id.clone());
+                    }
+                }
+            }
+        }
+        blob_app.flush()?;
+        pat_app.flush()?;
+        sig_app.flush()?;
+        Ok(())
+    }
+
+    pub fn start_scan(&self, root: &str, config: &str) -> Result<i64> {
+        let id: i64 = self.conn.query_row("SELECT coalesce(max(scan_id), 0) + 1 FROM scans", [], |r| r.get(0))?;
+        self.conn.execute(
+            "INSERT INTO scans (scan_id, root, config, started_at) VALUES (?, ?, ?, now())",
+            params![id, root, config],
+        )?;
+        Ok(id)
+    }
+
+    pub fn write_scan_files(&self, scan_id: i64, files: &[(String, Dialect, FileRecord<'_>)]) -> Result<()> {
+        let mut app = self.conn.appender("scan_files")?;
+        for (path, dialect, record) in files {
+            let (status, reason, blob_row): (&str, Option<&str>, Option<i64>) = match record {
+                FileRecord::Analysed { blob_row, cached } => {
+                    (if *cached { "cached" } else { "parsed" }, None, Some(*blob_row))
+                }
+                FileRecord::Skipped(reason) => ("skipped", Some(reason), None),
+                FileRecord::Failed(reason) => ("failed", Some(reason), None),
+            };
+            app.append_row(params![scan_id, path, dialect.name(), status, reason, blob_row])?;
+        }
+        app.flush()?;
+        Ok(())
+    }
+
+    /// Closes a scan: totals, and the per-level, per-dialect pattern counts.
+    pub fn finish_scan(&self, scan_id: i64) -> Result<()> {
+        self.conn.execute(
+            "UPDATE scans SET finished_at = now(),
+                files = (SELECT count(*) FROM scan_files WHERE scan_id = ?1),
+                parsed = (SELECT count(*) FROM scan_files WHERE scan_id = ?1 AND status = 'parsed'),
+                cached = (SELECT count(*) FROM scan_files WHERE scan_id = ?1 AND status = 'cached'),
+                skipped = (SELECT count(*) FROM scan_files WHERE scan_id = ?1 AND status = 'skipped'),
+                failed = (SELECT count(*) FROM scan_files WHERE scan_id = ?1 AND status = 'failed')
+             WHERE scan_id = ?1",
+            params![scan_id],
+        )?;
+        for (level, column) in [("abstract", "abstract_id"), ("semantic", "semantic_id")] {
+            self.conn.execute(
+                &format!(
+                    "INSERT INTO scan_counts
+                     SELECT ?1, '{level}', p.{column}, f.dialect, sum(p.occurrences), count(DISTINCT f.path)
+                     FROM scan_files f JOIN blob_patterns p ON p.blob_row = f.blob_row
+                     WHERE f.scan_id = ?1
+                     GROUP BY p.{column}, f.dialect"
+                ),
+                params![scan_id],
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// A commit row to store.
+pub struct CommitRow<'a> {
+    pub seq: i64,
+    pub info: &'a crate::git::CommitInfo,
+    pub changed_files: usize,
+    pub parsed_blobs: usize,
+}
+
+/// A changed path to store.
+pub struct ChangeRow<'a> {
+    pub seq: i64,
+    pub path: &'a str,
+    pub old_blob: Option<i64>,
+    pub new_blob: Option<i64>,
+}
+
+/// History: repositories, commits, changes, and the per-commit deltas computed from them.
+impl Store {
+    /// The repository row for (identity, configuration, filters), created when new.
+    pub fn repo_id(&self, identity: &str, name: &str, config: &str, filters: &str) -> Result<i64> {
+        let found: Option<i64> = self
+            .conn
+            .query_row(
+                "SELECT repo_id FROM repos WHERE identity = ? AND config = ? AND filters = ?",
+                params![identity, config, filters],
+                |r| r.get(0),
+            )
+            .ok();
+        if let Some(id) = found {
+            return Ok(id);
+        }
+        let id: i64 = self.conn.query_row("SELECT coalesce(max(repo_id), 0) + 1 FROM repos", [], |r| r.get(0))?;
+        self.conn.execute("INSERT INTO repos VALUES (?, ?, ?, ?, ?)", params![id, identity, name, config, filters])?;
+        Ok(id)
+    }
+
+    /// Repositories in the database: (repo_id, identity, name, config).
+    pub fn repos(&self) -> Result<Vec<(i64, String, String, String)>> {
+        let mut stmt = self.conn.prepare("SELECT repo_id, identity, name, config FROM repos ORDER BY repo_id")?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Commit ids already analysed for a repository, in walk order.
+    pub fn stored_commits(&self, repo_id: i64) -> Result<Vec<String>> {
+        let mut stmt = self.conn.prepare("SELECT commit_id FROM commits WHERE repo_id = ? ORDER BY seq")?;
+        let rows = stmt.query_map(params![repo_id], |r| r.get::<_, String>(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Forgets everything from position `seq` on (a rewritten history, a changed window).
+    pub fn truncate_history(&self, repo_id: i64, seq: i64) -> Result<()> {
+        self.begin()?;
+        for table in ["commits", "commit_changes", "commit_pattern_deltas", "commit_metric_deltas"] {
+            self.conn.execute(&format!("DELETE FROM {table} WHERE repo_id = ? AND seq >= ?"), params![repo_id, seq])?;
+        }
+        self.commit()
+    }
+
+    pub fn write_changes(&self, repo_id: i64, rows: &[ChangeRow<'_>]) -> Result<()> {
+        let mut app = self.conn.appender("commit_changes")?;
+        for row in rows {
+            app.append_row(params![repo_id, row.seq, row.path, row.old_blob, row.new_blob])?;
+        }
+        app.flush()?;
+        Ok(())
+    }
+
+    pub fn write_commits(&self, repo_id: i64, rows: &[CommitRow<'_>]) -> Result<()> {
+        let mut app = self.conn.appender("commits")?;
+        for row in rows {
+            let c = row.info;
+            app.append_row(params![
+                repo_id,
+                row.seq,
+                c.id,
+                c.first_parent,
+                c.author,
+                c.author_time,
+                c.committer_time,
+                c.subject,
+                row.changed_files as i64,
+                row.parsed_blobs as i64,
+                0i64
+            ])?;
+        }
+        app.flush()?;
+        Ok(())
+    }
+
+    /// Computes, in SQL, the pattern and metric deltas and the error-file counts of commits
+    /// `lo..=hi` from their stored changes.
+    pub fn compute_deltas(&self, repo_id: i64, lo: i64, hi: i64) -> Result<()> {
+        self.conn.execute(
+            "INSERT INTO commit_pattern_deltas
+             WITH side AS (
+                SELECT seq, path, new_blob AS blob_row, 1 AS sign FROM commit_changes
+                WHERE repo_id = $1 AND seq BETWEEN $2 AND $3 AND new_blob IS NOT NULL
+                UNION ALL
+                SELECT seq, path, old_blob, -1 FROM commit_changes
+                WHERE repo_id = $1 AND seq BETWEEN $2 AND $3 AND old_blob IS NOT NULL),
+             per_file AS (
+                SELECT s.seq, s.path, s.sign, p.abstract_id, p.semantic_id, p.occurrences
+                FROM side s JOIN blob_patterns p ON p.blob_row = s.blob_row),
+             per_level AS (
+                SELECT seq, 'abstract' AS level, abstract_id AS sig_id, sign, path, sum(occurrences) AS occ
+                FROM per_file GROUP BY seq, abstract_id, sign, path
+                UNION ALL
+                SELECT seq, 'semantic', semantic_id, sign, path, sum(occurrences)
+                FROM per_file GROUP BY seq, semantic_id, sign, path)
+             SELECT $1, seq, level, sig_id, sum(sign * occ) AS d_occ, sum(sign) AS d_files
+             FROM per_level GROUP BY seq, level, sig_id
+             HAVING sum(sign * occ) <> 0 OR sum(sign) <> 0",
+            params![repo_id, lo, hi],
+        )?;
+        let metric_sums: String = METRIC_KINDS
+            .iter()
+            .map(|k| format!(", sum(coalesce(nb.\"{k}\", 0)) - sum(coalesce(ob.\"{k}\", 0))"))
+            .collect();
+        self.conn.execute(
+            &format!(
+                "INSERT INTO commit_metric_deltas
+                 SELECT $1, c.seq,
+                    count(CASE WHEN nb.status = 'parsed' THEN 1 END) - count(CASE WHEN ob.status = 'parsed' THEN 1 END),
+                    sum(coalesce(nb.loc, 0)) - sum(coalesce(ob.loc, 0)){metric_sums}
+                 FROM commit_changes c
+                 LEFT JOIN blobs nb ON nb.blob_row = c.new_blob
+                 LEFT JOIN blobs ob ON ob.blob_row = c.old_blob
+                 WHERE c.repo_id = $1 AND c.seq BETWEEN $2 AND $3
+                 GROUP BY c.seq"
+            ),
+            params![repo_id, lo, hi],
+        )?;
+        self.conn.execute(
+            "UPDATE commits SET error_files = e.n
+             FROM (SELECT c.seq, count(*) AS n FROM commit_changes c JOIN blobs b ON b.blob_row = c.new_blob
+                   WHERE c.repo_id = $1 AND c.seq BETWEEN $2 AND $3 AND b.error_nodes > 0 GROUP BY c.seq) e
+             WHERE commits.repo_id = $1 AND commits.seq = e.seq",
+            params![repo_id, lo, hi],
+        )?;
+        Ok(())
+    }
+
+    pub fn replace_tags(&self, repo_id: i64, tags: &[(String, String)]) -> Result<()> {
+        self.begin()?;
+        self.conn.execute("DELETE FROM tags WHERE repo_id = ?", params![repo_id])?;
+        let mut app = self.conn.appender("tags")?;
+        for (name, commit) in tags {
+            app.append_row(params![repo_id, name, commit])?;
+        }
+        app.flush()?;
+        drop(app);
+        self.commit()
+    }
+
+    /// Finds an analysed commit by tag name, full id or unique id prefix: its seq.
+    pub fn find_commit(&self, repo_id: i64, rev: &str) -> Result<Option<(i64, String)>> {
+        let by_tag: Option<(i64, String)> = self
+            .conn
+            .query_row(
+                "SELECT c.seq, c.commit_id FROM tags t JOIN commits c ON c.repo_id = t.repo_id AND c.commit_id = t.commit_id
+                 WHERE t.repo_id = ? AND t.name = ?",
+                params![repo_id, rev],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .ok();
+        if by_tag.is_some() {
+            return Ok(by_tag);
+        }
+        if rev.len() < 4 || !rev.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Ok(None);
+        }
+        let mut stmt = self.conn.prepare("SELECT seq, commit_id FROM commits WHERE repo_id = ? AND starts_with(commit_id, ?)")?;
+        let found: Vec<(i64, String)> = stmt
+            .query_map(params![repo_id, rev.to_ascii_lowercase()], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<Result<_, _>>()?;
+        match found.len() {
+            0 => Ok(None),
+            1 => Ok(found.into_iter().next()),
+            n => anyhow::bail!("revision `{rev}` is ambiguous: {n} analysed commits start with it"),
+        }
+    }
+
+    /// The newest analysed commit of a repository: (seq, id).
+    pub fn last_commit(&self, repo_id: i64) -> Result<Option<(i64, String)>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT seq, commit_id FROM commits WHERE repo_id = ? ORDER BY seq DESC LIMIT 1",
+                params![repo_id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .ok())
+    }
+
+    /// Node-kind metrics, lines and files at commit `seq`, from the running sums of deltas.
+    pub fn metrics_at(&self, repo_id: i64, seq: i64) -> Result<Vec<(String, i64)>> {
+        let mut columns = vec!["d_files".to_string(), "d_loc".to_string()];
+        columns.extend(METRIC_KINDS.iter().map(|k| format!("\"{k}\"")));
+        let select: Vec<String> = columns.iter().map(|c| format!("coalesce(sum({c}), 0)::BIGINT")).collect();
+        let sql = format!(
+            "SELECT {} FROM commit_metric_deltas WHERE repo_id = ? AND seq <= ?",
+            select.join(", ")
+        );
+        let values: Vec<i64> = self.conn.query_row(&sql, params![repo_id, seq], |r| {
+            (0..columns.len()).map(|i| r.get::<_, i64>(i)).collect::<Result<Vec<_>, _>>()
+        })?;
+        let mut names = vec!["files".to_string(), "loc".to_string()];
+        names.extend(METRIC_KINDS.iter().map(|k| k.to_string()));
+        Ok(names.into_iter().zip(values).collect())
+    }
+
+    /// Pattern counts at commit `seq` from the running sums of deltas: sig_id -> (occurrences, files).
+    pub fn running_counts(&self, repo_id: i64, seq: i64, level: &str) -> Result<HashMap<String, (i64, i64)>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT sig_id, sum(d_occurrences)::BIGINT, sum(d_files)::BIGINT FROM commit_pattern_deltas
+             WHERE repo_id = ? AND seq <= ? AND level = ? GROUP BY sig_id
+             HAVING sum(d_occurrences) <> 0 OR sum(d_files) <> 0",
+        )?;
+        let rows = stmt.query_map(params![repo_id, seq, level], |r| Ok((r.get(0)?, (r.get(1)?, r.get(2)?))))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+}
+
+/// The occurrences of one repository's tree at a commit (`$1` = seq), for `top_patterns`: each
+/// path's newest change up to that commit names the blob it holds.
+pub fn commit_occurrences_sql(repo_id: i64) -> String {
+    format!(
+        "SELECT p.abstract_id, p.semantic_id, p.kind, f.path, p.occurrences, p.first_line
+         FROM (SELECT path, new_blob FROM commit_changes WHERE repo_id = {repo_id} AND seq <= $1
+               QUALIFY row_number() OVER (PARTITION BY path ORDER BY seq DESC) = 1) f
+         JOIN blob_patterns p ON p.blob_row = f.new_blob"
+    )
+}

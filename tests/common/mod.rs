@@ -1,0 +1,97 @@
+//! Helpers shared by the integration tests: run the binary, build git repositories from
+//! `fixtures/`, read JSON output.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures")
+}
+
+pub fn patmine(db: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_patmine"))
+        .arg("--db")
+        .arg(db)
+        .args(args)
+        .env_remove("PATMINE_DB")
+        .output()
+        .expect("patmine runs")
+}
+
+/// Runs patmine and expects success; returns stdout.
+pub fn patmine_ok(db: &Path, args: &[&str]) -> String {
+    let out = patmine(db, args);
+    assert!(
+        out.status.success(),
+        "patmine {args:?} failed ({}):\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("utf-8 stdout")
+}
+
+pub fn json(text: &str) -> serde_json::Value {
+    serde_json::from_str(text).unwrap_or_else(|e| panic!("bad JSON ({e}): {text}"))
+}
+
+/// (abstract, semantic, occurrences, files) of every pattern in a JSON result, sorted.
+pub fn pattern_set(doc: &serde_json::Value) -> Vec<(String, String, i64, i64)> {
+    let mut out: Vec<(String, String, i64, i64)> = doc["patterns"]
+        .as_array()
+        .expect("patterns array")
+        .iter()
+        .map(|p| {
+            (
+                p["abstract"].as_str().unwrap().to_string(),
+                p["semantic"].as_str().unwrap().to_string(),
+                p["occurrences"].as_i64().unwrap(),
+                p["files"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+pub fn git(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .current_dir(dir)
+        .args(args)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_AUTHOR_NAME", "T")
+        .env("GIT_AUTHOR_EMAIL", "t@example.com")
+        .env("GIT_COMMITTER_NAME", "T")
+        .env("GIT_COMMITTER_EMAIL", "t@example.com")
+        .output()
+        .expect("git runs");
+    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// Builds the sample repository of `fixtures/history` into `dir`.
+pub fn sample_repo(dir: &Path) {
+    let out = Command::new("bash")
+        .arg(fixtures().join("history/make-sample-repo.sh"))
+        .arg(dir)
+        .output()
+        .expect("bash runs");
+    assert!(out.status.success(), "make-sample-repo.sh: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// Writes the tree of `commit` into `dest` (no checkout of the repository itself).
+pub fn export_tree(repo: &Path, commit: &str, dest: &Path) {
+    std::fs::create_dir_all(dest).unwrap();
+    let archive = Command::new("git").current_dir(repo).args(["archive", "--format=tar", commit]).output().unwrap();
+    assert!(archive.status.success());
+    let mut tar = Command::new("tar")
+        .args(["-x", "-C"])
+        .arg(dest)
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    tar.stdin.take().unwrap().write_all(&archive.stdout).unwrap();
+    assert!(tar.wait().unwrap().success());
+}

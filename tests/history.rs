@@ -1,0 +1,255 @@
+//! `patmine history` end to end, on repositories built in temporary folders: running sums equal
+//! fresh scans, incremental equals from-scratch, killed runs resume, damaged repositories.
+
+mod common;
+
+use std::path::Path;
+
+use common::*;
+use patmine::store::Store;
+
+fn commits(repo: &Path) -> Vec<String> {
+    git(repo, &["rev-list", "--first-parent", "--reverse", "HEAD"]).lines().map(str::to_string).collect()
+}
+
+/// Every row the history wrote, sorted, without internal row numbers: a run's whole result.
+fn dump(db: &Path) -> Vec<String> {
+    let conn = duckdb::Connection::open(db).unwrap();
+    let mut rows = Vec::new();
+    for sql in [
+        "SELECT concat_ws(' | ', c.commit_id, d.level, s.text, d.d_occurrences, d.d_files)
+         FROM commit_pattern_deltas d JOIN commits c USING (repo_id, seq) JOIN signatures s ON s.sig_id = d.sig_id",
+        "SELECT concat_ws(' | ', c.commit_id, d.d_files, d.d_loc, d.\"var\", d.\"const\", d.\"let\", d.await_expression)
+         FROM commit_metric_deltas d JOIN commits c USING (repo_id, seq)",
+        "SELECT concat_ws(' | ', commit_id, seq, subject, changed_files, error_files) FROM commits",
+        "SELECT concat_ws(' | ', name, commit_id) FROM tags",
+    ] {
+        let mut stmt = conn.prepare(sql).unwrap();
+        rows.extend(stmt.query_map([], |r| r.get::<_, String>(0)).unwrap().map(|r| r.unwrap()));
+    }
+    rows.sort();
+    rows
+}
+
+#[test]
+fn running_sums_equal_a_fresh_scan_at_every_commit() {
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = tmp.path().join("repo");
+    sample_repo(&repo);
+    let db = tmp.path().join("h.duckdb");
+    // The sample history holds a minified and a binary blob; both are skipped, not failures.
+    patmine_ok(&db, &["history", repo.to_str().unwrap(), "--json"]);
+    let store = Store::open(&db).unwrap();
+    let repo_id = store.repos().unwrap()[0].0;
+    drop(store);
+
+    for (seq, commit) in commits(&repo).iter().enumerate() {
+        let tree = tmp.path().join(format!("tree-{seq}"));
+        export_tree(&repo, commit, &tree);
+        let scan_db = tmp.path().join(format!("scan-{seq}.duckdb"));
+        let scanned = json(&patmine_ok(&scan_db, &["scan", tree.to_str().unwrap(), "--json", "--top", "100000"]));
+        let at = json(&patmine_ok(&db, &["at", &commit[..12], "--json", "--top", "100000"]));
+        assert_eq!(pattern_set(&at), pattern_set(&scanned), "patterns at commit {seq} {commit}");
+        for level in ["abstract", "semantic"] {
+            let at = json(&patmine_ok(&db, &["at", commit, "--json", "--top", "100000", "--level", level]));
+            // The running sums of per-commit deltas give the same counts.
+            let store = Store::open(&db).unwrap();
+            let sums = store.running_counts(repo_id, seq as i64, level).unwrap();
+            drop(store);
+            let from_deltas: usize = sums.values().filter(|(occ, _)| *occ > 0).count();
+            assert_eq!(from_deltas, at["patterns"].as_array().unwrap().len(), "{level} pattern count at {seq}");
+            for p in at["patterns"].as_array().unwrap() {
+                let id = p["id"].as_str().unwrap();
+                assert_eq!(
+                    sums.get(id).copied(),
+                    Some((p["occurrences"].as_i64().unwrap(), p["files"].as_i64().unwrap())),
+                    "{level} {} at {seq}",
+                    p["abstract"]
+                );
+            }
+        }
+        // Node-kind metrics: the deltas' running sums equal the scan's blobs.
+        let metrics = &at["metrics"];
+        let conn = duckdb::Connection::open(&scan_db).unwrap();
+        let (files, var, konst): (i64, i64, i64) = conn
+            .query_row(
+                "SELECT count(*), coalesce(sum(b.\"var\"), 0)::BIGINT, coalesce(sum(b.\"const\"), 0)::BIGINT
+                 FROM scan_files f JOIN blobs b USING (blob_row)",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .unwrap();
+        assert_eq!((metrics["files"].as_i64().unwrap(), metrics["var"].as_i64().unwrap(), metrics["const"].as_i64().unwrap()), (files, var, konst), "metrics at {seq}");
+    }
+}
+
+#[test]
+fn migrations_show_in_the_counts() {
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = tmp.path().join("repo");
+    sample_repo(&repo);
+    let db = tmp.path().join("h.duckdb");
+    patmine_ok(&db, &["history", repo.to_str().unwrap()]);
+    let v1 = json(&patmine_ok(&db, &["at", "v1.0", "--json"]));
+    let v3 = json(&patmine_ok(&db, &["at", "v3.0", "--json"]));
+    assert!(v1["metrics"]["var"].as_i64().unwrap() > 0);
+    assert_eq!(v3["metrics"]["var"], 0);
+    assert!(v3["metrics"]["await_expression"].as_i64().unwrap() > 0);
+    let has = |doc: &serde_json::Value, sig: &str| doc["patterns"].as_array().unwrap().iter().any(|p| p["semantic"] == sig);
+    assert!(has(&v1, "var IDENTIFIER = require(STRING)"));
+    assert!(!has(&v3, "var IDENTIFIER = require(STRING)"));
+}
+
+#[test]
+fn incremental_runs_equal_a_run_from_scratch() {
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = tmp.path().join("repo");
+    sample_repo(&repo);
+    let all = commits(&repo);
+    let scratch = tmp.path().join("scratch.duckdb");
+    patmine_ok(&scratch, &["history", repo.to_str().unwrap()]);
+
+    let incremental = tmp.path().join("inc.duckdb");
+    patmine_ok(&incremental, &["history", repo.to_str().unwrap(), "--rev", &all[3]]);
+    let out = json(&patmine_ok(&incremental, &["history", repo.to_str().unwrap(), "--json"]));
+    assert_eq!(out["summary"]["already_stored"], 4);
+    assert_eq!(out["summary"]["analysed"].as_i64().unwrap(), all.len() as i64 - 4);
+    // A run with nothing new parses nothing.
+    let again = json(&patmine_ok(&incremental, &["history", repo.to_str().unwrap(), "--json"]));
+    assert_eq!(again["summary"]["analysed"], 0);
+    assert_eq!(again["summary"]["blobs_parsed"], 0);
+    assert_eq!(dump(&incremental), dump(&scratch));
+}
+
+#[test]
+fn rewritten_history_is_recomputed_from_the_divergence() {
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = tmp.path().join("repo");
+    sample_repo(&repo);
+    let db = tmp.path().join("h.duckdb");
+    patmine_ok(&db, &["history", repo.to_str().unwrap()]);
+    git(&repo, &["reset", "-q", "--hard", "HEAD~2"]);
+    std::fs::write(repo.join("extra.js"), "const late = require('late');\n").unwrap();
+    git(&repo, &["add", "extra.js"]);
+    git(&repo, &["commit", "-q", "-m", "a different ending"]);
+    let out = patmine(&db, &["history", repo.to_str().unwrap()]);
+    assert!(out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("rewritten"), "{err}");
+    let scratch = tmp.path().join("scratch.duckdb");
+    patmine_ok(&scratch, &["history", repo.to_str().unwrap()]);
+    assert_eq!(dump(&db), dump(&scratch));
+}
+
+/// A repository with many small commits, so a run takes long enough to be killed mid-way.
+fn long_repo(dir: &Path, commits: usize) {
+    std::fs::create_dir_all(dir).unwrap();
+    git(dir, &["init", "-q", "-b", "main"]);
+    let versions = [
+        std::fs::read_to_string(fixtures().join("history/files/server.v1.js")).unwrap(),
+        std::fs::read_to_string(fixtures().join("history/files/server.v2.js")).unwrap(),
+        std::fs::read_to_string(fixtures().join("history/files/util.v1.js")).unwrap(),
+        std::fs::read_to_string(fixtures().join("history/files/api.v2.ts")).unwrap(),
+    ];
+    for i in 0..commits {
+        let name = format!("src/m{}.{}", i % 7, if i % 3 == 0 { "ts" } else { "js" });
+        std::fs::create_dir_all(dir.join("src")).unwrap();
+        std::fs::write(dir.join(&name), format!("{}\nconst n{i} = {i};\n", versions[i % versions.len()])).unwrap();
+        git(dir, &["add", "-A"]);
+        git(dir, &["commit", "-q", "-m", &format!("step {i}")]);
+    }
+}
+
+#[test]
+fn a_killed_run_resumes_to_identical_counts() {
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = tmp.path().join("repo");
+    long_repo(&repo, 80);
+    let scratch = tmp.path().join("scratch.duckdb");
+    patmine_ok(&scratch, &["history", repo.to_str().unwrap(), "--batch", "1"]);
+    let expected = dump(&scratch);
+
+    for (round, delay_ms) in [30u64, 120, 400].into_iter().enumerate() {
+        let db = tmp.path().join(format!("killed-{round}.duckdb"));
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_patmine"))
+            .args(["--db", db.to_str().unwrap(), "history", repo.to_str().unwrap(), "--batch", "1"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+        let _ = child.kill(); // SIGKILL
+        let _ = child.wait();
+        patmine_ok(&db, &["history", repo.to_str().unwrap(), "--batch", "1"]);
+        assert_eq!(dump(&db), expected, "after a kill at {delay_ms} ms");
+    }
+}
+
+#[test]
+fn a_missing_blob_is_reported_and_the_walk_goes_on() {
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = tmp.path().join("repo");
+    sample_repo(&repo);
+    // Loose objects: delete the blob of lib/legacy.js.
+    let blob = git(&repo, &["rev-parse", "v1.0:lib/legacy.js"]);
+    std::fs::remove_file(repo.join(".git/objects").join(&blob[..2]).join(&blob[2..])).unwrap();
+    let db = tmp.path().join("h.duckdb");
+    let out = patmine(&db, &["history", repo.to_str().unwrap(), "--json"]);
+    assert_eq!(out.status.code(), Some(1), "a missing object is a failure");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(&blob) && err.contains("missing"), "{err}");
+    let doc = json(&String::from_utf8_lossy(&out.stdout));
+    assert_eq!(doc["summary"]["blobs_missing"], 1);
+    assert_eq!(doc["summary"]["analysed"].as_i64().unwrap(), commits(&repo).len() as i64);
+}
+
+#[test]
+fn shallow_empty_and_jsless_repositories() {
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = tmp.path().join("repo");
+    sample_repo(&repo);
+    let shallow = tmp.path().join("shallow");
+    git(tmp.path(), &["clone", "-q", "--depth", "3", &format!("file://{}", repo.display()), shallow.to_str().unwrap()]);
+    let db = tmp.path().join("h.duckdb");
+    let out = patmine(&db, &["history", shallow.to_str().unwrap(), "--json"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("shallow"));
+    assert_eq!(json(&String::from_utf8_lossy(&out.stdout))["summary"]["analysed"], 3);
+
+    let empty = tmp.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    git(&empty, &["init", "-q"]);
+    let out = patmine(&db, &["history", empty.to_str().unwrap()]);
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no commits"));
+
+    let plain = tmp.path().join("plain");
+    std::fs::create_dir(&plain).unwrap();
+    git(&plain, &["init", "-q"]);
+    std::fs::write(plain.join("README.md"), "# no code\n").unwrap();
+    git(&plain, &["add", "."]);
+    git(&plain, &["commit", "-q", "-m", "docs"]);
+    let out = json(&patmine_ok(&db, &["history", plain.to_str().unwrap(), "--json"]));
+    assert_eq!(out["summary"]["analysed"], 1);
+    assert_eq!(out["patterns"].as_array().unwrap().len(), 0);
+}
+
+#[test]
+fn two_repositories_in_one_database_stay_apart() {
+    let tmp = tempfile::tempdir().unwrap();
+    let a = tmp.path().join("a");
+    sample_repo(&a);
+    let b = tmp.path().join("b");
+    long_repo(&b, 5);
+    let db = tmp.path().join("h.duckdb");
+    patmine_ok(&db, &["history", a.to_str().unwrap()]);
+    patmine_ok(&db, &["history", b.to_str().unwrap()]);
+    let out = patmine(&db, &["at"]);
+    assert!(!out.status.success(), "ambiguous without --repo");
+    let at_a = json(&patmine_ok(&db, &["at", "--repo", a.to_str().unwrap(), "--json"]));
+    let at_b = json(&patmine_ok(&db, &["at", "--repo", b.to_str().unwrap(), "--json"]));
+    assert_ne!(pattern_set(&at_a), pattern_set(&at_b));
+    let solo = tmp.path().join("solo.duckdb");
+    patmine_ok(&solo, &["history", a.to_str().unwrap()]);
+    assert_eq!(pattern_set(&at_a), pattern_set(&json(&patmine_ok(&solo, &["at", "--json"]))));
+}

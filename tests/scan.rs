@@ -1,0 +1,237 @@
+//! `patmine scan` end to end: dialects, filters, fallback, cache, determinism, recounts, errors.
+
+mod common;
+
+use std::collections::HashMap;
+
+use common::*;
+use tree_sitter::StreamingIterator;
+
+fn file_statuses(db: &std::path::Path) -> HashMap<String, (String, Option<String>, Option<String>)> {
+    let conn = duckdb::Connection::open(db).unwrap();
+    let mut stmt = conn
+        .prepare(
+            "SELECT f.path, f.status, f.reason, b.grammar FROM scan_files f LEFT JOIN blobs b USING (blob_row)
+             WHERE f.scan_id = (SELECT max(scan_id) FROM scans)",
+        )
+        .unwrap();
+    stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, (r.get(1)?, r.get(2)?, r.get(3)?))))
+        .unwrap()
+        .map(|r| r.unwrap())
+        .collect()
+}
+
+#[test]
+fn every_dialect_is_parsed_and_vendored_paths_are_skipped() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("p.duckdb");
+    let out = json(&patmine_ok(&db, &["scan", fixtures().join("sample").to_str().unwrap(), "--json"]));
+    assert_eq!(out["summary"]["skipped"]["vendored"], 2, "{out}");
+    let statuses = file_statuses(&db);
+    for (path, grammar) in [
+        ("server.js", "javascript"),
+        ("lib/util.cjs", "javascript"),
+        ("lib/math.mjs", "javascript"),
+        ("web/App.jsx", "javascript"),
+        ("services/api.ts", "typescript"),
+        ("web/Counter.tsx", "tsx"),
+    ] {
+        let (status, _, g) = &statuses[path];
+        assert_eq!(status, "parsed", "{path}");
+        assert_eq!(g.as_deref(), Some(grammar), "{path}");
+    }
+    assert_eq!(statuses["node_modules/left-pad/index.js"].1.as_deref(), Some("vendored"));
+    assert_eq!(statuses["dist/bundle.js"].1.as_deref(), Some("vendored"));
+    let first = &out["patterns"][0];
+    for key in ["abstract", "semantic", "occurrences", "files", "category", "example"] {
+        assert!(!first[key].is_null(), "pattern lacks {key}: {first}");
+    }
+}
+
+#[test]
+fn bad_inputs_are_filtered_or_recovered() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("p.duckdb");
+    let out = json(&patmine_ok(&db, &["scan", fixtures().join("bad").to_str().unwrap(), "--json"]));
+    assert_eq!(out["summary"]["failed"], 0);
+    let statuses = file_statuses(&db);
+    assert_eq!(statuses["binary.js"].1.as_deref(), Some("binary"));
+    assert_eq!(statuses["vendor.min.js"].1.as_deref(), Some("minified"));
+    assert_eq!(statuses["oneline.js"].1.as_deref(), Some("minified"));
+    assert_eq!(statuses["latin1.js"].0, "parsed", "invalid UTF-8 is parsed");
+    // Flow in a .js file: the tsx grammar parses it with fewer errors.
+    assert_eq!(statuses["flow.js"].2.as_deref(), Some("tsx"));
+    assert_eq!(statuses["broken.ts"].0, "parsed");
+}
+
+#[test]
+fn size_limit_and_globs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("p.duckdb");
+    let sample = fixtures().join("sample");
+    let out = json(&patmine_ok(&db, &["scan", sample.to_str().unwrap(), "--json", "--max-bytes", "300"]));
+    assert!(out["summary"]["skipped"]["too-large"].as_i64().unwrap() >= 3, "{out}");
+    let out = json(&patmine_ok(
+        &db,
+        &["scan", sample.to_str().unwrap(), "--json", "--include", "web/**", "--exclude", "**/*.tsx"],
+    ));
+    assert_eq!(out["summary"]["parsed"].as_i64().unwrap() + out["summary"]["cached"].as_i64().unwrap(), 1, "{out}");
+}
+
+#[test]
+fn second_scan_parses_nothing_and_a_new_rulebook_invalidates() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("p.duckdb");
+    let sample = fixtures().join("sample");
+    let first = json(&patmine_ok(&db, &["scan", sample.to_str().unwrap(), "--json"]));
+    let parsed = first["summary"]["parsed"].as_i64().unwrap();
+    assert!(parsed >= 7);
+    let second = json(&patmine_ok(&db, &["scan", sample.to_str().unwrap(), "--json"]));
+    assert_eq!(second["summary"]["parsed"], 0);
+    assert_eq!(second["summary"]["cached"].as_i64().unwrap(), parsed);
+    assert_eq!(pattern_set(&first), pattern_set(&second));
+
+    let rules = tmp.path().join("rules.yaml");
+    std::fs::write(&rules, "extends: default\nrules:\n  identifier:\n    app: EXPRESS_APP\n").unwrap();
+    let third = json(&patmine_ok(
+        &db,
+        &["scan", sample.to_str().unwrap(), "--json", "--rules", rules.to_str().unwrap(), "--level", "semantic", "--top", "500"],
+    ));
+    assert_eq!(third["summary"]["parsed"].as_i64().unwrap(), parsed, "a changed rulebook parses again");
+    let semantic: Vec<&str> = third["patterns"].as_array().unwrap().iter().map(|p| p["semantic"].as_str().unwrap()).collect();
+    assert!(semantic.iter().any(|s| s.starts_with("EXPRESS_APP.get(")), "{semantic:?}");
+}
+
+#[test]
+fn results_do_not_depend_on_thread_count() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sample = fixtures().join("sample");
+    let one = patmine_ok(&tmp.path().join("a.duckdb"), &["scan", sample.to_str().unwrap(), "--json", "--top", "1000", "--jobs", "1"]);
+    let two = patmine_ok(&tmp.path().join("b.duckdb"), &["scan", sample.to_str().unwrap(), "--json", "--top", "1000", "--jobs", "2"]);
+    let (one, two) = (json(&one), json(&two));
+    assert_eq!(one["patterns"], two["patterns"]);
+}
+
+/// Counts nodes matching a plain tree-sitter query in every parsed file of `fixtures/sample`.
+fn recount(query_text: &str) -> i64 {
+    let mut total = 0;
+    for (path, language) in [
+        ("server.js", tree_sitter_javascript::LANGUAGE.into()),
+        ("lib/util.cjs", tree_sitter_javascript::LANGUAGE.into()),
+        ("lib/math.mjs", tree_sitter_javascript::LANGUAGE.into()),
+        ("web/App.jsx", tree_sitter_javascript::LANGUAGE.into()),
+        ("test/api.test.js", tree_sitter_javascript::LANGUAGE.into()),
+        ("services/api.ts", tree_sitter_typescript::LANGUAGE_TYPESCRIPT.into()),
+        ("web/Counter.tsx", tree_sitter_typescript::LANGUAGE_TSX.into()),
+    ] {
+        let language: tree_sitter::Language = language;
+        let source = std::fs::read(fixtures().join("sample").join(path)).unwrap();
+        let mut parser = tree_sitter::Parser::new();
+        parser.set_language(&language).unwrap();
+        let tree = parser.parse(&source, None).unwrap();
+        let query = tree_sitter::Query::new(&language, query_text).unwrap();
+        let mut cursor = tree_sitter::QueryCursor::new();
+        let mut matches = cursor.matches(&query, tree.root_node(), source.as_slice());
+        while matches.next().is_some() {
+            total += 1;
+        }
+    }
+    total
+}
+
+#[test]
+fn counts_equal_an_independent_recount() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("p.duckdb");
+    let out = json(&patmine_ok(&db, &["scan", fixtures().join("sample").to_str().unwrap(), "--json", "--top", "100000"]));
+    let sum_where = |prefix: &str| -> i64 {
+        out["patterns"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|p| p["abstract"].as_str().unwrap().starts_with(prefix))
+            .map(|p| p["occurrences"].as_i64().unwrap())
+            .sum()
+    };
+    assert_eq!(sum_where("import "), recount("(import_statement) @i"));
+    assert_eq!(sum_where("class "), recount("(class_declaration) @c"));
+    let by_kind = |kind: &str| -> i64 {
+        out["patterns"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|p| p["kind"] == kind)
+            .map(|p| p["occurrences"].as_i64().unwrap())
+            .sum()
+    };
+    assert_eq!(by_kind("await"), recount("(await_expression) @a"));
+    assert_eq!(by_kind("declaration"), recount("[(lexical_declaration) (variable_declaration)] @d"));
+}
+
+#[test]
+fn deeply_nested_code_does_not_overflow_the_stack() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("src");
+    std::fs::create_dir(&dir).unwrap();
+    let depth = 100_000;
+    let calls = format!("const x = {}1{};\n", "f(".repeat(depth), ")".repeat(depth));
+    std::fs::write(dir.join("calls.js"), calls).unwrap();
+    let arrays = format!("let a = {}0{};\n", "[".repeat(depth), "]".repeat(depth));
+    std::fs::write(dir.join("arrays.ts"), arrays).unwrap();
+    let blocks = format!("{}x();{}\n", "if (a) {\n".repeat(depth / 10), "}\n".repeat(depth / 10));
+    std::fs::write(dir.join("blocks.js"), blocks).unwrap();
+    let db = tmp.path().join("p.duckdb");
+    let out = json(&patmine_ok(&db, &["scan", dir.to_str().unwrap(), "--json", "--max-bytes", "10000000"]));
+    assert_eq!(out["summary"]["parsed"], 3, "{out}");
+}
+
+#[test]
+fn bad_rulebooks_and_queries_are_one_line_errors() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("p.duckdb");
+    let sample = fixtures().join("sample");
+    let rules = tmp.path().join("bad.yaml");
+    std::fs::write(&rules, "rules:\n  identifiers:\n    a: B\n").unwrap();
+    let out = patmine(&db, &["scan", sample.to_str().unwrap(), "--rules", rules.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(err.contains("bad.yaml") && err.contains("identifiers"), "{err}");
+
+    let queries = tmp.path().join("q");
+    std::fs::create_dir(&queries).unwrap();
+    for name in ["javascript.scm", "typescript.scm", "tsx.scm"] {
+        std::fs::write(queries.join(name), "(call_expression) @call\n").unwrap();
+    }
+    std::fs::write(queries.join("tsx.scm"), "(call_expression) @call\n(call_expression @x\n").unwrap();
+    let out = patmine(&db, &["scan", sample.to_str().unwrap(), "--queries", queries.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("tsx.scm:2:"), "{err}");
+}
+
+#[test]
+fn a_database_held_by_another_process_is_named() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("held.duckdb");
+    let holder = duckdb::Connection::open(&db).unwrap();
+    holder.execute_batch("CREATE TABLE t (x INTEGER)").unwrap();
+    // DuckDB locks per process; a second process cannot open the file for writing.
+    let out = patmine(&db, &["scan", fixtures().join("sample").to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("held.duckdb") && err.contains("locked"), "{err}");
+    drop(holder);
+}
+
+#[test]
+fn report_dir_gets_a_phrasebook() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("p.duckdb");
+    let reports = tmp.path().join("out");
+    patmine_ok(&db, &["scan", fixtures().join("sample").to_str().unwrap(), "--report-dir", reports.to_str().unwrap()]);
+    let md = std::fs::read_to_string(reports.join("phrasebook.md")).unwrap();
+    assert!(md.contains("| rank | signature |"), "{md}");
+    let doc = json(&std::fs::read_to_string(reports.join("phrasebook.json")).unwrap());
+    assert_eq!(doc["patterns"][0]["rank"], 1);
+}

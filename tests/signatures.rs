@@ -1,0 +1,219 @@
+//! The acceptance cases and rules of SIGNATURES.md, one test each.
+
+use patmine::analyze::Analyzer;
+use patmine::dialect::Dialect;
+
+fn occurrences(source: &str, dialect: Dialect) -> Vec<(String, String, String)> {
+    let analyzer = Analyzer::builtin();
+    let (_, occ) = analyzer.explain(source.as_bytes(), dialect).expect("parses");
+    occ.into_iter().map(|o| (o.kind, o.signature.abstract_text, o.signature.semantic_text)).collect()
+}
+
+/// The first occurrence of `kind` in `source` (as .js).
+fn first(source: &str, kind: &str) -> (String, String) {
+    first_in(source, kind, Dialect::Js)
+}
+
+fn first_in(source: &str, kind: &str, dialect: Dialect) -> (String, String) {
+    let all = occurrences(source, dialect);
+    let (_, a, s) = all
+        .iter()
+        .find(|(k, _, _)| k == kind)
+        .unwrap_or_else(|| panic!("no {kind} in {source:?}: {all:?}"))
+        .clone();
+    (a, s)
+}
+
+fn check(source: &str, kind: &str, abstract_sig: &str, semantic_sig: &str) {
+    let (a, s) = first(source, kind);
+    assert_eq!(a, abstract_sig, "abstract of {source:?}");
+    assert_eq!(s, semantic_sig, "semantic of {source:?}");
+}
+
+#[test]
+fn dom_lookup() {
+    check(
+        r#"const el = document.getElementById("x")"#,
+        "declaration",
+        "const IDENTIFIER = IDENTIFIER.getElementById(STRING)",
+        "const IDENTIFIER = DOM_OBJECT.getElementById(STRING)",
+    );
+}
+
+#[test]
+fn require_declaration() {
+    check("var fs = require('fs');", "declaration", "var IDENTIFIER = IDENTIFIER(STRING)", "var IDENTIFIER = require(STRING)");
+}
+
+#[test]
+fn console_log() {
+    check(r#"console.log("hello")"#, "call", "IDENTIFIER.log(STRING)", "CONSOLE_OBJECT.log(STRING)");
+}
+
+#[test]
+fn use_state_destructuring() {
+    check(
+        "const [count, setCount] = useState(0)",
+        "declaration",
+        "const [IDENTIFIER, IDENTIFIER] = IDENTIFIER(NUMBER)",
+        "const [IDENTIFIER, IDENTIFIER] = REACT_HOOK(NUMBER)",
+    );
+}
+
+#[test]
+fn express_route_with_callback() {
+    let src = "app.get('/', function(req, res){ res.send('hi') })";
+    let sig = "IDENTIFIER.get(STRING, function (IDENTIFIER, IDENTIFIER) { … })";
+    check(src, "call", sig, sig);
+    // The collapsed body's call is counted on its own.
+    let calls: Vec<String> = occurrences(src, Dialect::Js).into_iter().map(|(_, a, _)| a).collect();
+    assert_eq!(calls, vec![sig.to_string(), "IDENTIFIER.send(STRING)".to_string()]);
+}
+
+#[test]
+fn fetch_then_chain() {
+    let src = "fetch(url).then(r => r.json())";
+    check(
+        src,
+        "call",
+        "IDENTIFIER(IDENTIFIER).then((IDENTIFIER) => IDENTIFIER.json())",
+        "FETCH_API(IDENTIFIER).then((IDENTIFIER) => IDENTIFIER.json())",
+    );
+    // One chain, one pattern: `fetch(url)` is not counted again; the call in the callback is.
+    let all: Vec<String> = occurrences(src, Dialect::Js).into_iter().map(|(_, a, _)| a).collect();
+    assert_eq!(all.len(), 2, "{all:?}");
+    assert_eq!(all[1], "IDENTIFIER.json()");
+}
+
+#[test]
+fn named_import() {
+    let sig = "import { IDENTIFIER } from STRING";
+    check(r#"import { readFile } from "node:fs/promises";"#, "import", sig, sig);
+}
+
+#[test]
+fn module_exports() {
+    check("module.exports = router", "assignment", "IDENTIFIER.exports = IDENTIFIER", "module.exports = IDENTIFIER");
+}
+
+#[test]
+fn typescript_generic_annotation() {
+    let (a, s) = first_in("const x: Map<string, User> = new Map()", "declaration", Dialect::Ts);
+    assert_eq!(a, "const IDENTIFIER: TYPE<string, TYPE> = new IDENTIFIER()");
+    assert_eq!(s, "const IDENTIFIER: TYPE<string, TYPE> = new Map()");
+}
+
+#[test]
+fn formatting_comments_quotes_semicolons_and_trailing_commas_do_not_matter() {
+    let variants = [
+        "const  x=foo( 'a' , [1,2] , {a:1} );",
+        "const x = foo(\"a\", [1, 2], { a: 1 })",
+        "const x = /* c */ foo(\n  `a`,\n  [1, 2,],\n  { a: 1, },\n) // trailing",
+    ];
+    let expected = first(variants[0], "declaration");
+    assert_eq!(expected.0, "const IDENTIFIER = IDENTIFIER(STRING, [NUMBER, NUMBER], { a: NUMBER })");
+    for v in &variants[1..] {
+        assert_eq!(first(v, "declaration"), expected, "{v}");
+    }
+}
+
+#[test]
+fn placeholders_for_literals() {
+    let (a, _) = first("let v = [true, false, 1.5e3, /ab+c/g, `t${x}`, null, undefined, this]", "declaration");
+    assert_eq!(a, "let IDENTIFIER = [BOOLEAN, BOOLEAN, NUMBER, REGEX, STRING, …]");
+    let (a, _) = first("let v = { k: null, [key]: undefined }", "declaration");
+    assert_eq!(a, "let IDENTIFIER = { k: null, [IDENTIFIER]: undefined }");
+}
+
+#[test]
+fn property_names_and_shorthand() {
+    let (a, _) = first("const o = { name, value: v, ...rest }", "declaration");
+    assert_eq!(a, "const IDENTIFIER = { IDENTIFIER, value: IDENTIFIER, ...IDENTIFIER }");
+    let (a, _) = first("Foo.prototype.bar = function () { return 1 }", "assignment");
+    assert_eq!(a, "IDENTIFIER.prototype.bar = function () { … }");
+}
+
+#[test]
+fn typescript_types() {
+    let (a, _) = first_in("function f(a: string, b?: number): Promise<void> { return x }", "function", Dialect::Ts);
+    assert_eq!(a, "function IDENTIFIER(IDENTIFIER: string, IDENTIFIER?: number): TYPE<void> { … }");
+    let (a, _) = first_in("interface Props { a: string; b: number }", "type", Dialect::Ts);
+    assert_eq!(a, "interface IDENTIFIER { … }");
+    let (a, _) = first_in("type Id = string | number;", "type", Dialect::Ts);
+    assert_eq!(a, "type IDENTIFIER = string | number");
+    let (a, _) = first_in("const xs: string[] = []", "declaration", Dialect::Ts);
+    assert_eq!(a, "const IDENTIFIER: string[] = []");
+}
+
+#[test]
+fn bodies_collapse_and_nested_roots_count() {
+    let src = "class App extends React.Component { render() { const a = 1; return a } }";
+    let all = occurrences(src, Dialect::Jsx);
+    let sigs: Vec<&str> = all.iter().map(|(_, a, _)| a.as_str()).collect();
+    assert_eq!(sigs, vec!["class IDENTIFIER extends IDENTIFIER.Component { … }", "render() { … }", "const IDENTIFIER = NUMBER"]);
+    assert_eq!(all[0].2, "class IDENTIFIER extends React.Component { … }");
+    let (a, _) = first("if (a > 1) { x() } else { y() }", "control");
+    assert_eq!(a, "if (IDENTIFIER > NUMBER) { … } else { … }");
+    let (a, _) = first("for (let i = 0; i < n; i++) {}", "control");
+    assert_eq!(a, "for (let IDENTIFIER = NUMBER; IDENTIFIER < IDENTIFIER; IDENTIFIER++) {}");
+    let (a, _) = first("try { a() } catch (e) { b() }", "control");
+    assert_eq!(a, "try { … } catch (IDENTIFIER) { … }");
+}
+
+#[test]
+fn expression_bodied_arrow_keeps_its_expression() {
+    let (a, _) = first("const add = (a, b) => a + b", "declaration");
+    assert_eq!(a, "const IDENTIFIER = (IDENTIFIER, IDENTIFIER) => IDENTIFIER + IDENTIFIER");
+    let (a, _) = first("const f = async x => { await x }", "declaration");
+    assert_eq!(a, "const IDENTIFIER = async (IDENTIFIER) => { … }");
+}
+
+#[test]
+fn long_lists_and_long_signatures_are_bounded() {
+    let (a, _) = first("f(1, 2, 3, 4, 5, 6, 7, 8)", "call");
+    assert_eq!(a, "IDENTIFIER(NUMBER, NUMBER, NUMBER, NUMBER, NUMBER, …)");
+    let long = format!("const x = {}", (0..200).map(|i| format!("a{i}")).collect::<Vec<_>>().join(" + "));
+    let (a, _) = first(&long, "declaration");
+    assert!(a.len() <= 160 + "…".len(), "{}", a.len());
+    assert!(a.ends_with('…'));
+}
+
+#[test]
+fn bindings_are_identifiers_even_when_well_known() {
+    let (_, s) = first("const path = require('path')", "declaration");
+    assert_eq!(s, "const IDENTIFIER = require(STRING)");
+    let (_, s) = first("path.join(__dirname, 'x')", "call");
+    assert_eq!(s, "NODE_PATH.join(NODE_MODULE_PATH, STRING)");
+}
+
+#[test]
+fn same_idiom_same_signature_across_dialects() {
+    for dialect in [Dialect::Js, Dialect::Mjs, Dialect::Cjs, Dialect::Jsx, Dialect::Ts, Dialect::Tsx] {
+        assert_eq!(first_in("const x = 1", "declaration", dialect).0, "const IDENTIFIER = NUMBER", "{dialect}");
+        assert_eq!(first_in("class A extends B {}", "class", dialect).0, "class IDENTIFIER extends IDENTIFIER {}", "{dialect}");
+    }
+}
+
+#[test]
+fn jsx_collapses_to_its_tags() {
+    let (a, _) = first("const el = <div className=\"x\"><Child a={1} /></div>", "declaration");
+    assert_eq!(a, "const IDENTIFIER = <div>…</div>");
+    let (a, _) = first("const el = <Child a={1} />", "declaration");
+    assert_eq!(a, "const IDENTIFIER = <IDENTIFIER />");
+}
+
+#[test]
+fn misc_operators_format_like_a_formatter() {
+    let (a, _) = first("x = !a && -b || typeof c === 'string'", "assignment");
+    assert_eq!(a, "IDENTIFIER = !IDENTIFIER && -IDENTIFIER || typeof IDENTIFIER === STRING");
+    let (a, _) = first("const v = a ? b : c", "declaration");
+    assert_eq!(a, "const IDENTIFIER = IDENTIFIER ? IDENTIFIER : IDENTIFIER");
+    let (a, _) = first("const v = a?.b?.[0]", "declaration");
+    assert_eq!(a, "const IDENTIFIER = IDENTIFIER?.b?.[NUMBER]");
+    let (a, _) = first("export default function () {}", "export");
+    assert_eq!(a, "export default function () {}");
+    let (a, _) = first("import * as path from 'path'", "import");
+    assert_eq!(a, "import * as IDENTIFIER from STRING");
+    let (a, _) = first("function* gen() { yield 1 }", "function");
+    assert_eq!(a, "function* IDENTIFIER() { … }");
+}
