@@ -40,6 +40,11 @@ pub const METRIC_KINDS: [&str; 19] = [
 
 pub type Metrics = [u32; METRIC_KINDS.len()];
 
+/// Pattern roots deeper than this in the tree are not looked for. tree-sitter's query cursor
+/// keeps depths in 16 bits and slows to a crawl past 32,768 levels; no real code nests a pattern
+/// root this deep, and generated code that does is still parsed and its node kinds counted.
+pub const MAX_ROOT_DEPTH: u32 = 10_000;
+
 /// One pattern's counts within one file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PatternCount {
@@ -62,6 +67,8 @@ pub struct FileAnalysis {
     pub loc: u32,
     pub patterns: Vec<PatternCount>,
     pub metrics: Metrics,
+    /// The tree is deeper than `MAX_ROOT_DEPTH`: roots below that depth were not counted.
+    pub too_deep: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -136,29 +143,38 @@ impl Analyzer {
     pub fn analyze(&self, source: &[u8], dialect: Dialect) -> Result<FileAnalysis, AnalyzeError> {
         let primary = dialect.grammar();
         let tree = parse(primary, source)?;
-        let (mut errors, mut metrics) = self.walk(&tree, primary);
+        let (mut errors, mut metrics, mut depth) = self.walk(&tree, primary);
         let mut chosen = (primary, tree);
         if errors > self.fallback_threshold {
             if let Some(fallback) = dialect.fallback() {
                 let other = parse(fallback, source)?;
-                let (other_errors, other_metrics) = self.walk(&other, fallback);
+                let (other_errors, other_metrics, other_depth) = self.walk(&other, fallback);
                 if other_errors < errors {
                     chosen = (fallback, other);
                     errors = other_errors;
                     metrics = other_metrics;
+                    depth = other_depth;
                 }
             }
         }
         let (grammar, tree) = chosen;
         let patterns = self.patterns(&tree, grammar, source);
-        Ok(FileAnalysis { grammar, error_nodes: errors, loc: count_loc(source), patterns, metrics })
+        Ok(FileAnalysis {
+            grammar,
+            error_nodes: errors,
+            loc: count_loc(source),
+            patterns,
+            metrics,
+            too_deep: depth > MAX_ROOT_DEPTH,
+        })
     }
 
-    /// One pre-order pass over the whole tree: ERROR/MISSING nodes and node-kind metrics.
-    fn walk(&self, tree: &Tree, grammar: Grammar) -> (u32, Metrics) {
+    /// One pre-order pass over the whole tree: ERROR/MISSING nodes, node-kind metrics, depth.
+    fn walk(&self, tree: &Tree, grammar: Grammar) -> (u32, Metrics, u32) {
         let table = &self.metric_tables[grammar.index()];
         let mut metrics = [0u32; METRIC_KINDS.len()];
         let mut errors = 0u32;
+        let (mut depth, mut max_depth) = (0u32, 0u32);
         let mut cursor = tree.walk();
         loop {
             let node = cursor.node();
@@ -169,6 +185,8 @@ impl Analyzer {
                 metrics[*i as usize] += 1;
             }
             if cursor.goto_first_child() {
+                depth += 1;
+                max_depth = max_depth.max(depth);
                 continue;
             }
             loop {
@@ -176,8 +194,9 @@ impl Analyzer {
                     break;
                 }
                 if !cursor.goto_parent() {
-                    return (errors, metrics);
+                    return (errors, metrics, max_depth);
                 }
+                depth -= 1;
             }
         }
     }
@@ -187,9 +206,10 @@ impl Analyzer {
         let root_query = self.queries.get(grammar);
         let mut roots: Vec<(Node<'_>, u32)> = Vec::new();
         let mut cursor = QueryCursor::new();
+        cursor.set_max_start_depth(Some(MAX_ROOT_DEPTH));
         let mut matches = cursor.matches(&root_query.query, tree.root_node(), source);
         while let Some(m) = matches.next() {
-            for capture in m.captures {
+            for capture in m.captures() {
                 roots.push((capture.node, capture.index));
             }
         }
@@ -297,7 +317,7 @@ fn parse(grammar: Grammar, source: &[u8]) -> Result<Tree, AnalyzeError> {
 /// Parses only: the floor every analysis pays, for benchmarks.
 pub fn parse_only(source: &[u8], dialect: Dialect) -> Result<usize, AnalyzeError> {
     let tree = parse(dialect.grammar(), source)?;
-    Ok(tree.root_node().child_count())
+    Ok(tree.root_node().child_count() as usize)
 }
 
 fn metric_table(language: &tree_sitter::Language) -> Vec<Option<u8>> {

@@ -206,6 +206,9 @@ pub fn run(
             let (status, bytes, analysis) = match outcome {
                 BlobOutcome::Parsed { bytes, analysis } => {
                     summary.blobs_parsed += 1;
+                    if analysis.too_deep {
+                        progress.suspend(|| report(crate::scan::too_deep_note(&format!("blob {}", blob.id))));
+                    }
                     ("parsed".to_string(), *bytes, Some(analysis))
                 }
                 BlobOutcome::Skipped { bytes, reason } => {

@@ -119,7 +119,7 @@ fn cap(mut text: String, max_len: usize) -> String {
 /// tree's root, which is quadratic on deeply nested code.
 struct Frame<'tree> {
     node: Node<'tree>,
-    kind: &'static str,
+    kind: &'tree str,
     /// Index of the child under the cursor, and the number of children.
     index: usize,
     child_count: usize,
@@ -225,7 +225,7 @@ pub fn normalize(root: Node<'_>, source: &[u8], rules: &Rulebook, options: &Norm
                         node,
                         kind,
                         index: 0,
-                        child_count: node.child_count(),
+                        child_count: node.child_count() as usize,
                         elements_seen: 0,
                         eliding: false,
                         is_list: is_list(kind),

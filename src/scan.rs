@@ -117,6 +117,14 @@ fn examine(candidate: &Candidate, filter: &Filter, analyzer: &Analyzer, cache: &
     }
 }
 
+/// The one-line note for a file nested deeper than the root queries look.
+pub fn too_deep_note(what: &str) -> String {
+    format!(
+        "{what}: nested deeper than {} levels; pattern roots below that depth are not counted",
+        crate::analyze::MAX_ROOT_DEPTH
+    )
+}
+
 /// Scans `root` into `store`. Per-file problems go to `report` as one line each and the scan goes
 /// on; only storage errors stop it.
 pub fn scan(
@@ -155,6 +163,9 @@ pub fn scan(
             let record = match outcome {
                 Outcome::Parsed { key, bytes, analysis } => {
                     summary.parsed += 1;
+                    if analysis.too_deep {
+                        progress.suspend(|| report(too_deep_note(&candidate.path.display().to_string())));
+                    }
                     let cache_key = (key.clone(), candidate.dialect);
                     // The same content twice in one batch is stored once.
                     let blob_row = match cache.get(&cache_key) {
