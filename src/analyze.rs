@@ -10,7 +10,7 @@ use sha2::{Digest, Sha256};
 use tree_sitter::{Node, Parser, QueryCursor, StreamingIterator, Tree};
 
 use crate::dialect::{Dialect, Grammar};
-use crate::normalize::{self, NormalizeOptions, NORMALIZER_VERSION};
+use crate::normalize::{self, NORMALIZER_VERSION, NormalizeOptions};
 use crate::queries::QuerySet;
 use crate::rules::Rulebook;
 
@@ -110,8 +110,16 @@ pub fn hex(bytes: &[u8]) -> String {
 }
 
 impl Analyzer {
-    pub fn new(queries: QuerySet, rules: Rulebook, options: NormalizeOptions, fallback_threshold: u32) -> Analyzer {
-        let metric_tables = Grammar::ALL.iter().map(|g| metric_table(&g.language())).collect();
+    pub fn new(
+        queries: QuerySet,
+        rules: Rulebook,
+        options: NormalizeOptions,
+        fallback_threshold: u32,
+    ) -> Analyzer {
+        let metric_tables = Grammar::ALL
+            .iter()
+            .map(|g| metric_table(&g.language()))
+            .collect();
         let mut hasher = Sha256::new();
         hasher.update(format!("normalizer {NORMALIZER_VERSION}\n").as_bytes());
         hasher.update(format!("{options:?} fallback>{fallback_threshold}\n").as_bytes());
@@ -121,7 +129,14 @@ impl Analyzer {
             hasher.update(text.as_bytes());
         }
         let fingerprint = hex(&hasher.finalize()[..8]);
-        Analyzer { queries, rules, options, fallback_threshold, metric_tables, fingerprint }
+        Analyzer {
+            queries,
+            rules,
+            options,
+            fallback_threshold,
+            metric_tables,
+            fingerprint,
+        }
     }
 
     /// The default configuration: built-in queries and rulebook.
@@ -145,16 +160,16 @@ impl Analyzer {
         let tree = parse(primary, source)?;
         let (mut errors, mut metrics, mut depth) = self.walk(&tree, primary);
         let mut chosen = (primary, tree);
-        if errors > self.fallback_threshold {
-            if let Some(fallback) = dialect.fallback() {
-                let other = parse(fallback, source)?;
-                let (other_errors, other_metrics, other_depth) = self.walk(&other, fallback);
-                if other_errors < errors {
-                    chosen = (fallback, other);
-                    errors = other_errors;
-                    metrics = other_metrics;
-                    depth = other_depth;
-                }
+        if errors > self.fallback_threshold
+            && let Some(fallback) = dialect.fallback()
+        {
+            let other = parse(fallback, source)?;
+            let (other_errors, other_metrics, other_depth) = self.walk(&other, fallback);
+            if other_errors < errors {
+                chosen = (fallback, other);
+                errors = other_errors;
+                metrics = other_metrics;
+                depth = other_depth;
             }
         }
         let (grammar, tree) = chosen;
@@ -238,32 +253,49 @@ impl Analyzer {
     fn patterns(&self, tree: &Tree, grammar: Grammar, source: &[u8]) -> Vec<PatternCount> {
         let mut counts: HashMap<(String, String, String), (u32, u32)> = HashMap::new();
         for occ in self.occurrences(tree, grammar, source) {
-            let key = (occ.signature.abstract_text, occ.signature.semantic_text, occ.kind);
+            let key = (
+                occ.signature.abstract_text,
+                occ.signature.semantic_text,
+                occ.kind,
+            );
             counts.entry(key).or_insert((0, occ.line)).0 += 1;
         }
         let mut patterns: Vec<PatternCount> = counts
             .into_iter()
-            .map(|((abstract_text, semantic_text, kind), (occurrences, first_line))| PatternCount {
-                abstract_id: sha256_hex(abstract_text.as_bytes()),
-                semantic_id: sha256_hex(semantic_text.as_bytes()),
-                abstract_text,
-                semantic_text,
-                kind,
-                occurrences,
-                first_line,
-            })
+            .map(
+                |((abstract_text, semantic_text, kind), (occurrences, first_line))| PatternCount {
+                    abstract_id: sha256_hex(abstract_text.as_bytes()),
+                    semantic_id: sha256_hex(semantic_text.as_bytes()),
+                    abstract_text,
+                    semantic_text,
+                    kind,
+                    occurrences,
+                    first_line,
+                },
+            )
             .collect();
         patterns.sort_by(|a, b| {
-            (&a.abstract_text, &a.semantic_text, &a.kind).cmp(&(&b.abstract_text, &b.semantic_text, &b.kind))
+            (&a.abstract_text, &a.semantic_text, &a.kind).cmp(&(
+                &b.abstract_text,
+                &b.semantic_text,
+                &b.kind,
+            ))
         });
         patterns
     }
 
     /// Every pattern occurrence of `source`, in source order: what `patmine explain` prints.
-    pub fn explain(&self, source: &[u8], dialect: Dialect) -> Result<(Grammar, Vec<Occurrence>), AnalyzeError> {
+    pub fn explain(
+        &self,
+        source: &[u8],
+        dialect: Dialect,
+    ) -> Result<(Grammar, Vec<Occurrence>), AnalyzeError> {
         let analysis_grammar = self.analyze(source, dialect)?.grammar;
         let tree = parse(analysis_grammar, source)?;
-        Ok((analysis_grammar, self.occurrences(&tree, analysis_grammar, source)))
+        Ok((
+            analysis_grammar,
+            self.occurrences(&tree, analysis_grammar, source),
+        ))
     }
 }
 
@@ -310,7 +342,9 @@ fn parse(grammar: Grammar, source: &[u8]) -> Result<Tree, AnalyzeError> {
             *slot = Some(parser);
         }
         let parser = slot.as_mut().expect("set above");
-        parser.parse(source, None).ok_or(AnalyzeError::NoTree(grammar))
+        parser
+            .parse(source, None)
+            .ok_or(AnalyzeError::NoTree(grammar))
     })
 }
 
@@ -324,7 +358,9 @@ fn metric_table(language: &tree_sitter::Language) -> Vec<Option<u8>> {
     let count = language.node_kind_count();
     let mut table = vec![None; count];
     for id in 0..count as u16 {
-        let Some(name) = language.node_kind_for_id(id) else { continue };
+        let Some(name) = language.node_kind_for_id(id) else {
+            continue;
+        };
         let named = language.node_kind_is_named(id);
         let keyword = matches!(name, "var" | "let" | "const");
         if keyword == named {

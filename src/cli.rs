@@ -9,8 +9,8 @@ use serde_json::json;
 
 use patmine::analyze::Analyzer;
 use patmine::dialect::Dialect;
-use patmine::history::{self, HistoryOptions, HistorySummary};
 use patmine::filter::{Filter, FilterOptions};
+use patmine::history::{self, HistoryOptions, HistorySummary};
 use patmine::normalize::NormalizeOptions;
 use patmine::phrasebook::{self, Level, PatternRow};
 use patmine::progress::Progress;
@@ -20,10 +20,19 @@ use patmine::scan::{self, ScanSummary};
 use patmine::store::{self, Store};
 
 #[derive(Parser)]
-#[command(name = "patmine", version, about = "Mine the idioms of JavaScript and TypeScript code and how they change across git history")]
+#[command(
+    name = "patmine",
+    version,
+    about = "Mine the idioms of JavaScript and TypeScript code and how they change across git history"
+)]
 pub struct Cli {
     /// DuckDB database file (created if missing).
-    #[arg(long, global = true, env = "PATMINE_DB", default_value = "patmine.duckdb")]
+    #[arg(
+        long,
+        global = true,
+        env = "PATMINE_DB",
+        default_value = "patmine.duckdb"
+    )]
     db: PathBuf,
     /// No progress bars.
     #[arg(long, short, global = true)]
@@ -203,8 +212,16 @@ fn build_analyzer(args: &AnalysisArgs) -> Result<Analyzer> {
         Some(dir) => QuerySet::load_dir(dir)?,
         None => QuerySet::builtin()?,
     };
-    let options = NormalizeOptions { max_elements: args.max_elements.max(1), max_len: args.max_len.max(16) };
-    Ok(Analyzer::new(queries, rules, options, args.fallback_threshold))
+    let options = NormalizeOptions {
+        max_elements: args.max_elements.max(1),
+        max_len: args.max_len.max(16),
+    };
+    Ok(Analyzer::new(
+        queries,
+        rules,
+        options,
+        args.fallback_threshold,
+    ))
 }
 
 fn build_filter(args: &FilterArgs) -> Result<Filter> {
@@ -224,7 +241,11 @@ fn report_line(line: String) {
 fn summary_line(root: &Path, s: &ScanSummary) -> String {
     let skipped: usize = s.skipped.values().sum();
     let reasons: Vec<String> = s.skipped.iter().map(|(r, n)| format!("{r} {n}")).collect();
-    let reasons = if reasons.is_empty() { String::new() } else { format!(" ({})", reasons.join(", ")) };
+    let reasons = if reasons.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", reasons.join(", "))
+    };
     format!(
         "scanned {}: {} files, {} parsed, {} from cache, {} skipped{}, {} failed in {:.2}s",
         root.display(),
@@ -239,8 +260,11 @@ fn summary_line(root: &Path, s: &ScanSummary) -> String {
 }
 
 fn summary_json(s: &ScanSummary) -> serde_json::Value {
-    let skipped: serde_json::Map<String, serde_json::Value> =
-        s.skipped.iter().map(|(r, n)| (r.name().to_string(), json!(n))).collect();
+    let skipped: serde_json::Map<String, serde_json::Value> = s
+        .skipped
+        .iter()
+        .map(|(r, n)| (r.name().to_string(), json!(n)))
+        .collect();
     json!({
         "scan_id": s.scan_id,
         "files": s.files,
@@ -261,7 +285,14 @@ fn run_scan(db: &Path, quiet: bool, args: ScanArgs) -> Result<ExitCode> {
     let store = Store::open(db)?;
     let progress = Progress::new(quiet || args.output.json);
     let mut report = report_line;
-    let summary = scan::scan(&args.dir, &analyzer, &filter, &store, &progress, &mut report)?;
+    let summary = scan::scan(
+        &args.dir,
+        &analyzer,
+        &filter,
+        &store,
+        &progress,
+        &mut report,
+    )?;
     let rows = phrasebook::top_patterns(
         &store,
         phrasebook::SCAN_OCCURRENCES_SQL,
@@ -271,8 +302,18 @@ fn run_scan(db: &Path, quiet: bool, args: ScanArgs) -> Result<ExitCode> {
         args.output.top,
     )?;
     let title = format!("Phrasebook of {}", args.dir.display());
-    print_result(&args.output, &title, &summary_line(&args.dir, &summary), summary_json(&summary), &rows)?;
-    Ok(if summary.failed > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
+    print_result(
+        &args.output,
+        &title,
+        &summary_line(&args.dir, &summary),
+        summary_json(&summary),
+        &rows,
+    )?;
+    Ok(if summary.failed > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 /// Prints the summary and ranked patterns (table or JSON) and writes the phrasebook files.
@@ -296,7 +337,13 @@ fn print_result(
     Ok(())
 }
 
-fn write_phrasebook(dir: &Path, title: &str, summary: serde_json::Value, rows: &[PatternRow], level: Level) -> Result<()> {
+fn write_phrasebook(
+    dir: &Path,
+    title: &str,
+    summary: serde_json::Value,
+    rows: &[PatternRow],
+    level: Level,
+) -> Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let json_path = dir.join("phrasebook.json");
     let doc = json!({ "title": title, "summary": summary, "level": level, "patterns": rows });
@@ -335,8 +382,16 @@ fn history_summary_line(repo: &Path, s: &HistorySummary) -> String {
 fn run_history(db: &Path, quiet: bool, args: HistoryArgs) -> Result<ExitCode> {
     let analyzer = build_analyzer(&args.analysis)?;
     let filter = build_filter(&args.filter)?;
-    let since = args.since.as_deref().map(patmine::git::parse_date).transpose()?;
-    let until = args.until.as_deref().map(patmine::git::parse_date).transpose()?;
+    let since = args
+        .since
+        .as_deref()
+        .map(patmine::git::parse_date)
+        .transpose()?;
+    let until = args
+        .until
+        .as_deref()
+        .map(patmine::git::parse_date)
+        .transpose()?;
     let store = Store::open(db)?;
     let progress = Progress::new(quiet || args.output.json);
     let options = HistoryOptions {
@@ -347,7 +402,15 @@ fn run_history(db: &Path, quiet: bool, args: HistoryArgs) -> Result<ExitCode> {
         filters_key: filters_key(&args.filter),
     };
     let mut report = report_line;
-    let summary = history::run(&args.repo, &analyzer, &filter, &store, &options, &progress, &mut report)?;
+    let summary = history::run(
+        &args.repo,
+        &analyzer,
+        &filter,
+        &store,
+        &options,
+        &progress,
+        &mut report,
+    )?;
     let summary_json = json!({
         "repo_id": summary.repo_id,
         "tip": summary.tip,
@@ -372,9 +435,25 @@ fn run_history(db: &Path, quiet: bool, args: HistoryArgs) -> Result<ExitCode> {
         )?,
         None => Vec::new(),
     };
-    let title = format!("Phrasebook of {} at {}", args.repo.display(), summary.tip.as_deref().unwrap_or("no commit"));
-    print_result(&args.output, &title, &history_summary_line(&args.repo, &summary), summary_json, &rows)?;
-    Ok(if summary.blobs_missing + summary.blobs_failed + summary.missing_objects > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
+    let title = format!(
+        "Phrasebook of {} at {}",
+        args.repo.display(),
+        summary.tip.as_deref().unwrap_or("no commit")
+    );
+    print_result(
+        &args.output,
+        &title,
+        &history_summary_line(&args.repo, &summary),
+        summary_json,
+        &rows,
+    )?;
+    Ok(
+        if summary.blobs_missing + summary.blobs_failed + summary.missing_objects > 0 {
+            ExitCode::from(1)
+        } else {
+            ExitCode::SUCCESS
+        },
+    )
 }
 
 fn run_at(db: &Path, args: AtArgs) -> Result<ExitCode> {
@@ -387,19 +466,33 @@ fn run_at(db: &Path, args: AtArgs) -> Result<ExitCode> {
                 .into_iter()
                 .rev()
                 .find(|r| r.1 == identity)
-                .with_context(|| format!("{}: this repository has not been analysed into {}", path.display(), db.display()))?
+                .with_context(|| {
+                    format!(
+                        "{}: this repository has not been analysed into {}",
+                        path.display(),
+                        db.display()
+                    )
+                })?
         }
         None => match repos.len() {
-            0 => anyhow::bail!("{}: no history analysed yet (run `patmine history` first)", db.display()),
+            0 => anyhow::bail!(
+                "{}: no history analysed yet (run `patmine history` first)",
+                db.display()
+            ),
             1 => repos.into_iter().next().expect("one"),
-            n => anyhow::bail!("{}: holds {n} repositories; name one with --repo", db.display()),
+            n => anyhow::bail!(
+                "{}: holds {n} repositories; name one with --repo",
+                db.display()
+            ),
         },
     };
     let (seq, commit) = match &args.rev {
-        Some(rev) => store
-            .find_commit(repo_id, rev)?
-            .with_context(|| format!("revision `{rev}` is not an analysed commit or tag of {name}"))?,
-        None => store.last_commit(repo_id)?.with_context(|| format!("{name}: no analysed commits"))?,
+        Some(rev) => store.find_commit(repo_id, rev)?.with_context(|| {
+            format!("revision `{rev}` is not an analysed commit or tag of {name}")
+        })?,
+        None => store
+            .last_commit(repo_id)?
+            .with_context(|| format!("{name}: no analysed commits"))?,
     };
     let rows = phrasebook::top_patterns(
         &store,
@@ -430,7 +523,13 @@ fn run_at(db: &Path, args: AtArgs) -> Result<ExitCode> {
     }
     if let Some(dir) = &args.output.report_dir {
         let summary = json!({ "repo": name, "commit": commit, "seq": seq });
-        write_phrasebook(dir, &format!("Phrasebook of {name} at {commit}"), summary, &rows, args.output.level)?;
+        write_phrasebook(
+            dir,
+            &format!("Phrasebook of {name} at {commit}"),
+            summary,
+            &rows,
+            args.output.level,
+        )?;
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -438,15 +537,26 @@ fn run_at(db: &Path, args: AtArgs) -> Result<ExitCode> {
 fn run_explain(args: ExplainArgs) -> Result<ExitCode> {
     let analyzer = build_analyzer(&args.analysis)?;
     let path = args.file.to_string_lossy();
-    let dialect = Dialect::from_path(path.as_bytes())
-        .with_context(|| format!("{}: not a .js/.mjs/.cjs/.jsx/.ts/.tsx file", args.file.display()))?;
-    let source = std::fs::read(&args.file).with_context(|| format!("{}: cannot read", args.file.display()))?;
+    let dialect = Dialect::from_path(path.as_bytes()).with_context(|| {
+        format!(
+            "{}: not a .js/.mjs/.cjs/.jsx/.ts/.tsx file",
+            args.file.display()
+        )
+    })?;
+    let source = std::fs::read(&args.file)
+        .with_context(|| format!("{}: cannot read", args.file.display()))?;
     let (grammar, occurrences) = analyzer.explain(&source, dialect)?;
     println!("{} ({dialect}, parsed with {grammar})", args.file.display());
     for occ in occurrences {
-        println!("{:>5}  {:<12} {}", occ.line, occ.kind, occ.signature.abstract_text);
+        println!(
+            "{:>5}  {:<12} {}",
+            occ.line, occ.kind, occ.signature.abstract_text
+        );
         if occ.signature.semantic_text != occ.signature.abstract_text {
-            println!("{:>5}  {:<12} {}", "", "  semantic", occ.signature.semantic_text);
+            println!(
+                "{:>5}  {:<12} {}",
+                "", "  semantic", occ.signature.semantic_text
+            );
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -73,12 +73,42 @@ pub struct DialectSpec {
 }
 
 pub const DIALECTS: [DialectSpec; 6] = [
-    DialectSpec { dialect: Dialect::Js, extension: "js", grammar: Grammar::JavaScript, fallback: Some(Grammar::Tsx) },
-    DialectSpec { dialect: Dialect::Mjs, extension: "mjs", grammar: Grammar::JavaScript, fallback: Some(Grammar::Tsx) },
-    DialectSpec { dialect: Dialect::Cjs, extension: "cjs", grammar: Grammar::JavaScript, fallback: Some(Grammar::Tsx) },
-    DialectSpec { dialect: Dialect::Jsx, extension: "jsx", grammar: Grammar::JavaScript, fallback: None },
-    DialectSpec { dialect: Dialect::Ts, extension: "ts", grammar: Grammar::TypeScript, fallback: None },
-    DialectSpec { dialect: Dialect::Tsx, extension: "tsx", grammar: Grammar::Tsx, fallback: None },
+    DialectSpec {
+        dialect: Dialect::Js,
+        extension: "js",
+        grammar: Grammar::JavaScript,
+        fallback: Some(Grammar::Tsx),
+    },
+    DialectSpec {
+        dialect: Dialect::Mjs,
+        extension: "mjs",
+        grammar: Grammar::JavaScript,
+        fallback: Some(Grammar::Tsx),
+    },
+    DialectSpec {
+        dialect: Dialect::Cjs,
+        extension: "cjs",
+        grammar: Grammar::JavaScript,
+        fallback: Some(Grammar::Tsx),
+    },
+    DialectSpec {
+        dialect: Dialect::Jsx,
+        extension: "jsx",
+        grammar: Grammar::JavaScript,
+        fallback: None,
+    },
+    DialectSpec {
+        dialect: Dialect::Ts,
+        extension: "ts",
+        grammar: Grammar::TypeScript,
+        fallback: None,
+    },
+    DialectSpec {
+        dialect: Dialect::Tsx,
+        extension: "tsx",
+        grammar: Grammar::Tsx,
+        fallback: None,
+    },
 ];
 
 impl Dialect {
@@ -91,11 +121,17 @@ impl Dialect {
         let dot = name.iter().rposition(|&b| b == b'.')?;
         let ext = &name[dot + 1..];
         // `.d.ts` declaration files are types only; they still parse as TypeScript.
-        DIALECTS.iter().find(|d| d.extension.as_bytes() == ext).map(|d| d.dialect)
+        DIALECTS
+            .iter()
+            .find(|d| d.extension.as_bytes() == ext)
+            .map(|d| d.dialect)
     }
 
     pub fn from_name(name: &str) -> Option<Dialect> {
-        DIALECTS.iter().find(|d| d.extension == name).map(|d| d.dialect)
+        DIALECTS
+            .iter()
+            .find(|d| d.extension == name)
+            .map(|d| d.dialect)
     }
 
     pub fn spec(self) -> &'static DialectSpec {

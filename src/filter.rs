@@ -35,7 +35,13 @@ impl fmt::Display for SkipReason {
     }
 }
 
-const VENDORED_DIRS: [&str; 5] = ["node_modules", "vendor", "dist", "build", "bower_components"];
+const VENDORED_DIRS: [&str; 5] = [
+    "node_modules",
+    "vendor",
+    "dist",
+    "build",
+    "bower_components",
+];
 const BINARY_PROBE: usize = 8 * 1024;
 
 #[derive(Debug, Clone)]
@@ -82,31 +88,51 @@ pub struct Filter {
 fn build_set(globs: &[String]) -> Result<GlobSet, GlobError> {
     let mut builder = GlobSetBuilder::new();
     for glob in globs {
-        let compiled = Glob::new(glob).map_err(|e| GlobError { glob: glob.clone(), message: e.kind().to_string() })?;
+        let compiled = Glob::new(glob).map_err(|e| GlobError {
+            glob: glob.clone(),
+            message: e.kind().to_string(),
+        })?;
         builder.add(compiled);
     }
-    builder.build().map_err(|e| GlobError { glob: globs.join(" "), message: e.to_string() })
+    builder.build().map_err(|e| GlobError {
+        glob: globs.join(" "),
+        message: e.to_string(),
+    })
 }
 
 impl Filter {
     pub fn new(options: FilterOptions) -> Result<Filter, GlobError> {
-        let include = if options.include.is_empty() { None } else { Some(build_set(&options.include)?) };
+        let include = if options.include.is_empty() {
+            None
+        } else {
+            Some(build_set(&options.include)?)
+        };
         let exclude = build_set(&options.exclude)?;
-        Ok(Filter { options, include, exclude })
+        Ok(Filter {
+            options,
+            include,
+            exclude,
+        })
     }
 
     /// Path rules, for a `/`-separated path relative to the scanned root or the repository.
     pub fn check_path(&self, path: &str) -> Option<SkipReason> {
-        if self.options.skip_vendored && path.split('/').rev().skip(1).any(|dir| VENDORED_DIRS.contains(&dir)) {
+        if self.options.skip_vendored
+            && path
+                .split('/')
+                .rev()
+                .skip(1)
+                .any(|dir| VENDORED_DIRS.contains(&dir))
+        {
             return Some(SkipReason::Vendored);
         }
         if self.exclude.is_match(path) {
             return Some(SkipReason::Excluded);
         }
-        if let Some(include) = &self.include {
-            if !include.is_match(path) {
-                return Some(SkipReason::Excluded);
-            }
+        if let Some(include) = &self.include
+            && !include.is_match(path)
+        {
+            return Some(SkipReason::Excluded);
         }
         let name = path.rsplit('/').next().unwrap_or(path);
         if name.contains(".min.") {
@@ -133,7 +159,9 @@ impl Filter {
             lines += 1;
             longest = longest.max(line.len());
         }
-        if longest > self.options.max_line || content.len() / lines.max(1) > self.options.max_avg_line {
+        if longest > self.options.max_line
+            || content.len() / lines.max(1) > self.options.max_avg_line
+        {
             return Some(SkipReason::Minified);
         }
         None
@@ -156,12 +184,21 @@ mod tests {
     #[test]
     fn vendored_and_built_paths_are_skipped() {
         let f = filter(&[], &[]);
-        for p in ["node_modules/x/index.js", "a/vendor/b.js", "dist/app.js", "pkg/build/x.ts", "bower_components/q.js"] {
+        for p in [
+            "node_modules/x/index.js",
+            "a/vendor/b.js",
+            "dist/app.js",
+            "pkg/build/x.ts",
+            "bower_components/q.js",
+        ] {
             assert_eq!(f.check_path(p), Some(SkipReason::Vendored), "{p}");
         }
         assert_eq!(f.check_path("src/builder.js"), None);
         assert_eq!(f.check_path("src/dist.js"), None);
-        assert_eq!(f.check_path("lib/jquery.min.js"), Some(SkipReason::Minified));
+        assert_eq!(
+            f.check_path("lib/jquery.min.js"),
+            Some(SkipReason::Minified)
+        );
     }
 
     #[test]
@@ -170,17 +207,30 @@ mod tests {
         assert_eq!(f.check_path("src/a.js"), None);
         assert_eq!(f.check_path("src/a.test.js"), Some(SkipReason::Excluded));
         assert_eq!(f.check_path("lib/a.js"), Some(SkipReason::Excluded));
-        assert!(Filter::new(FilterOptions { exclude: vec!["a[".into()], ..FilterOptions::default() }).is_err());
+        assert!(
+            Filter::new(FilterOptions {
+                exclude: vec!["a[".into()],
+                ..FilterOptions::default()
+            })
+            .is_err()
+        );
     }
 
     #[test]
     fn content_rules() {
-        let f = Filter::new(FilterOptions { max_bytes: 100_000, ..FilterOptions::default() }).unwrap();
+        let f = Filter::new(FilterOptions {
+            max_bytes: 100_000,
+            ..FilterOptions::default()
+        })
+        .unwrap();
         assert_eq!(f.check_content(b"const a = 1;\n"), None);
         assert_eq!(f.check_content(b"abc\0def"), Some(SkipReason::Binary));
         let long = format!("var a={};", "1+".repeat(4000));
         assert_eq!(f.check_content(long.as_bytes()), Some(SkipReason::Minified));
-        assert_eq!(f.check_content(&vec![b'\n'; 100_001]), Some(SkipReason::TooLarge));
+        assert_eq!(
+            f.check_content(&vec![b'\n'; 100_001]),
+            Some(SkipReason::TooLarge)
+        );
         // Invalid UTF-8 is not a reason to skip.
         assert_eq!(f.check_content(b"const s = '\xff\xfe';\n"), None);
     }

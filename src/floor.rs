@@ -33,14 +33,21 @@ pub fn files(root: &Path, filter: &Filter) -> Result<FloorResult> {
         .filter(|(b, _)| filter.check_content(b).is_none())
         .map(|(b, d)| (usize::from(parse_only(&b, d).is_ok()), b.len() as u64))
         .reduce(|| (0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
-    Ok(FloorResult { files: candidates.len(), parsed, bytes, seconds: started.elapsed().as_secs_f64() })
+    Ok(FloorResult {
+        files: candidates.len(),
+        parsed,
+        bytes,
+        seconds: started.elapsed().as_secs_f64(),
+    })
 }
 
 /// Walks the first-parent history from `rev` and parses each unique JS/TS blob once.
 pub fn history(repo_path: &Path, rev: &str, filter: &Filter) -> Result<FloorResult> {
     let started = Instant::now();
     let repo = Repo::open(repo_path)?;
-    let Some(tip) = repo.resolve(rev)? else { return Ok(FloorResult::default()) };
+    let Some(tip) = repo.resolve(rev)? else {
+        return Ok(FloorResult::default());
+    };
     let walk = repo.first_parent_walk(&tip)?;
     let keep_path = |p: &str| filter.check_path(p).is_none();
     let mut unique: HashSet<BlobAt> = HashSet::new();
@@ -60,13 +67,23 @@ pub fn history(repo_path: &Path, rev: &str, filter: &Filter) -> Result<FloorResu
         .map_init(
             || shared.reader(),
             |reader, blob| {
-                let Ok(Some(data)) = reader.read(&blob.id) else { return (0, 0) };
+                let Ok(Some(data)) = reader.read(&blob.id) else {
+                    return (0, 0);
+                };
                 if filter.check_content(data).is_some() {
                     return (0, 0);
                 }
-                (usize::from(parse_only(data, blob.dialect).is_ok()), data.len() as u64)
+                (
+                    usize::from(parse_only(data, blob.dialect).is_ok()),
+                    data.len() as u64,
+                )
             },
         )
         .reduce(|| (0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
-    Ok(FloorResult { files: blobs.len(), parsed, bytes, seconds: started.elapsed().as_secs_f64() })
+    Ok(FloorResult {
+        files: blobs.len(),
+        parsed,
+        bytes,
+        seconds: started.elapsed().as_secs_f64(),
+    })
 }

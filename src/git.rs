@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use anyhow::{anyhow, Context, Result};
+use anyhow::{Context, Result, anyhow};
 use gix::objs::tree::EntryKind;
 use gix::prelude::Find;
 
@@ -62,7 +62,8 @@ fn parse_id(hex: &str) -> Result<gix::ObjectId> {
 
 impl Repo {
     pub fn open(path: &Path) -> Result<Repo> {
-        let mut repo = gix::open(path).with_context(|| format!("{}: not a git repository", path.display()))?;
+        let mut repo =
+            gix::open(path).with_context(|| format!("{}: not a git repository", path.display()))?;
         repo.object_cache_size_if_unset(32 * 1024 * 1024);
         let sync = repo.clone().into_sync();
         Ok(Repo { repo, sync })
@@ -71,7 +72,10 @@ impl Repo {
     /// A stable name for the repository: its common git directory, canonicalized.
     pub fn identity(&self) -> String {
         let dir = self.repo.common_dir();
-        dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf()).display().to_string()
+        dir.canonicalize()
+            .unwrap_or_else(|_| dir.to_path_buf())
+            .display()
+            .to_string()
     }
 
     /// Resolves a revision (`HEAD`, a tag, a branch, a sha) to a commit id; `None` for an unborn HEAD.
@@ -79,7 +83,10 @@ impl Repo {
         if rev == "HEAD" && self.repo.head_id().is_err() {
             return Ok(None);
         }
-        let id = self.repo.rev_parse_single(rev).map_err(|e| anyhow!("cannot resolve revision `{rev}`: {e}"))?;
+        let id = self
+            .repo
+            .rev_parse_single(rev)
+            .map_err(|e| anyhow!("cannot resolve revision `{rev}`: {e}"))?;
         let commit = id
             .object()
             .and_then(|o| o.peel_to_commit())
@@ -89,7 +96,10 @@ impl Repo {
 
     /// Walks first parents from `tip` back to the root, a shallow boundary, or a missing commit.
     pub fn first_parent_walk(&self, tip: &str) -> Result<Walk> {
-        let shallow = self.repo.shallow_commits().context("reading the shallow file")?;
+        let shallow = self
+            .repo
+            .shallow_commits()
+            .context("reading the shallow file")?;
         let mut walk = Walk::default();
         let mut buf = Vec::new();
         let mut next = Some(parse_id(tip)?);
@@ -114,12 +124,16 @@ impl Repo {
                 id: hex_id(&id),
                 tree: hex_id(&commit.tree()),
                 first_parent: first_parent.map(|p| hex_id(&p)),
-                author: author.map(|a| format!("{} <{}>", a.name, a.email)).unwrap_or_default(),
+                author: author
+                    .map(|a| format!("{} <{}>", a.name, a.email))
+                    .unwrap_or_default(),
                 author_time: author.map(|a| a.seconds()).unwrap_or(0),
                 committer_time,
                 subject: commit.message().summary().to_string(),
             });
-            let at_boundary = shallow.as_ref().is_some_and(|s| s.binary_search(&id).is_ok());
+            let at_boundary = shallow
+                .as_ref()
+                .is_some_and(|s| s.binary_search(&id).is_ok());
             if at_boundary {
                 walk.shallow_boundary = Some(hex_id(&id));
                 break;
@@ -135,9 +149,13 @@ impl Repo {
         let mut out: HashMap<String, Vec<String>> = HashMap::new();
         let refs = self.repo.references().context("listing references")?;
         for reference in refs.tags().context("listing tags")? {
-            let Ok(mut reference) = reference else { continue };
+            let Ok(mut reference) = reference else {
+                continue;
+            };
             let name = reference.name().shorten().to_string();
-            let Ok(commit) = reference.peel_to_commit() else { continue };
+            let Ok(commit) = reference.peel_to_commit() else {
+                continue;
+            };
             out.entry(hex_id(&commit.id)).or_default().push(name);
         }
         for names in out.values_mut() {
@@ -157,8 +175,11 @@ impl Repo {
         missing: &mut dyn FnMut(String),
     ) -> Result<Vec<Change>> {
         let mut changes = Vec::new();
-        let mut stack: Vec<(String, Option<gix::ObjectId>, Option<gix::ObjectId>)> =
-            vec![(String::new(), old.map(parse_id).transpose()?, Some(parse_id(new)?))];
+        let mut stack: Vec<(String, Option<gix::ObjectId>, Option<gix::ObjectId>)> = vec![(
+            String::new(),
+            old.map(parse_id).transpose()?,
+            Some(parse_id(new)?),
+        )];
         while let Some((prefix, old_tree, new_tree)) = stack.pop() {
             if old_tree == new_tree {
                 continue;
@@ -176,29 +197,40 @@ impl Repo {
             names.sort();
             for name in names {
                 let (o, n) = merged[name];
-                if let (Some(o), Some(n)) = (o, n) {
-                    if o.id == n.id && o.kind == n.kind {
-                        continue;
-                    }
+                if let (Some(o), Some(n)) = (o, n)
+                    && o.id == n.id
+                    && o.kind == n.kind
+                {
+                    continue;
                 }
                 let path = if prefix.is_empty() {
                     String::from_utf8_lossy(name).into_owned()
                 } else {
                     format!("{prefix}/{}", String::from_utf8_lossy(name))
                 };
-                let tree_of = |e: Option<&Entry>| e.filter(|e| e.kind == EntryKind::Tree).map(|e| e.id);
+                let tree_of =
+                    |e: Option<&Entry>| e.filter(|e| e.kind == EntryKind::Tree).map(|e| e.id);
                 let (old_sub, new_sub) = (tree_of(o), tree_of(n));
                 if old_sub.is_some() || new_sub.is_some() {
                     stack.push((path.clone(), old_sub, new_sub));
                 }
-                let Some(dialect) = Dialect::from_path(name) else { continue };
+                let Some(dialect) = Dialect::from_path(name) else {
+                    continue;
+                };
                 let blob_of = |e: Option<&Entry>| {
                     e.filter(|e| matches!(e.kind, EntryKind::Blob | EntryKind::BlobExecutable))
-                        .map(|e| BlobAt { id: hex_id(&e.id), dialect })
+                        .map(|e| BlobAt {
+                            id: hex_id(&e.id),
+                            dialect,
+                        })
                 };
                 let (old_blob, new_blob) = (blob_of(o), blob_of(n));
                 if old_blob != new_blob && keep_path(&path) {
-                    changes.push(Change { path, old: old_blob, new: new_blob });
+                    changes.push(Change {
+                        path,
+                        old: old_blob,
+                        new: new_blob,
+                    });
                 }
             }
         }
@@ -212,13 +244,21 @@ impl Repo {
         prefix: &str,
         missing: &mut dyn FnMut(String),
     ) -> Result<Vec<Entry>> {
-        let Some(id) = tree else { return Ok(Vec::new()) };
+        let Some(id) = tree else {
+            return Ok(Vec::new());
+        };
         let mut buf = Vec::new();
         let data = match self.repo.objects.try_find(&id, &mut buf) {
             Ok(Some(data)) => data,
             Ok(None) => {
-                let at = if prefix.is_empty() { "the root".to_string() } else { format!("`{prefix}`") };
-                missing(format!("tree {id} at {at} is missing; its files are left out"));
+                let at = if prefix.is_empty() {
+                    "the root".to_string()
+                } else {
+                    format!("`{prefix}`")
+                };
+                missing(format!(
+                    "tree {id} at {at} is missing; its files are left out"
+                ));
                 return Ok(Vec::new());
             }
             Err(e) => return Err(anyhow!("tree {id}: cannot read: {e}")),
@@ -226,11 +266,14 @@ impl Repo {
         let mut entries = Vec::new();
         for entry in gix::objs::TreeRefIter::from_bytes(data.data, data.object_hash) {
             let entry = entry.map_err(|e| anyhow!("tree {id}: cannot decode: {e}"))?;
-            entries.push(Entry { name: entry.filename.to_vec(), id: entry.oid.to_owned(), kind: entry.mode.kind() });
+            entries.push(Entry {
+                name: entry.filename.to_vec(),
+                id: entry.oid.to_owned(),
+                kind: entry.mode.kind(),
+            });
         }
         Ok(entries)
     }
-
 }
 
 struct Entry {
@@ -276,13 +319,18 @@ impl SharedRepo {
     pub fn reader(&self) -> BlobReader {
         let mut repo = self.sync.to_thread_local();
         repo.object_cache_size_if_unset(4 * 1024 * 1024);
-        BlobReader { repo, buf: Vec::new() }
+        BlobReader {
+            repo,
+            buf: Vec::new(),
+        }
     }
 }
 
 impl Repo {
     pub fn shared(&self) -> SharedRepo {
-        SharedRepo { sync: self.sync.clone() }
+        SharedRepo {
+            sync: self.sync.clone(),
+        }
     }
 }
 

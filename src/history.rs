@@ -57,9 +57,17 @@ enum BlobOutcome {
 
 /// The commits of the first-parent chain inside [since, until], oldest first.
 fn window(commits: Vec<CommitInfo>, since: Option<i64>, until: Option<i64>) -> Vec<CommitInfo> {
-    let start = since.map_or(0, |s| commits.iter().position(|c| c.committer_time >= s).unwrap_or(commits.len()));
+    let start = since.map_or(0, |s| {
+        commits
+            .iter()
+            .position(|c| c.committer_time >= s)
+            .unwrap_or(commits.len())
+    });
     let end = until.map_or(commits.len(), |u| {
-        commits.iter().rposition(|c| c.committer_time <= u).map_or(0, |i| i + 1)
+        commits
+            .iter()
+            .rposition(|c| c.committer_time <= u)
+            .map_or(0, |i| i + 1)
     });
     if start >= end {
         return Vec::new();
@@ -77,7 +85,10 @@ fn analyze_blob(
         Ok(None) => return BlobOutcome::Missing,
         Ok(Some(size)) => {
             if let Some(reason) = filter.check_size(size) {
-                return BlobOutcome::Skipped { bytes: size, reason: reason.name() };
+                return BlobOutcome::Skipped {
+                    bytes: size,
+                    reason: reason.name(),
+                };
             }
         }
         Err(e) => return BlobOutcome::Failed(format!("{e:#}")),
@@ -88,10 +99,16 @@ fn analyze_blob(
         Err(e) => return BlobOutcome::Failed(format!("{e:#}")),
     };
     if let Some(reason) = filter.check_content(bytes) {
-        return BlobOutcome::Skipped { bytes: bytes.len() as u64, reason: reason.name() };
+        return BlobOutcome::Skipped {
+            bytes: bytes.len() as u64,
+            reason: reason.name(),
+        };
     }
     match analyzer.analyze(bytes, blob.dialect) {
-        Ok(analysis) => BlobOutcome::Parsed { bytes: bytes.len() as u64, analysis },
+        Ok(analysis) => BlobOutcome::Parsed {
+            bytes: bytes.len() as u64,
+            analysis,
+        },
         Err(e) => BlobOutcome::Failed(e.to_string()),
     }
 }
@@ -116,28 +133,42 @@ pub fn run(
         .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
         .unwrap_or_else(|| identity.clone());
     let repo_id = store.repo_id(&identity, &name, &config, &options.filters_key)?;
-    let mut summary = HistorySummary { repo_id, ..HistorySummary::default() };
+    let mut summary = HistorySummary {
+        repo_id,
+        ..HistorySummary::default()
+    };
 
     let Some(tip) = repo.resolve(&options.rev)? else {
-        report(format!("{}: the repository has no commits yet (HEAD is unborn); nothing to analyse", path.display()));
+        report(format!(
+            "{}: the repository has no commits yet (HEAD is unborn); nothing to analyse",
+            path.display()
+        ));
         summary.seconds = started.elapsed().as_secs_f64();
         return Ok(summary);
     };
     summary.tip = Some(tip.clone());
     let walk = repo.first_parent_walk(&tip)?;
     if let Some(boundary) = &walk.shallow_boundary {
-        report(format!("shallow clone: history stops at commit {boundary}, the oldest commit present"));
+        report(format!(
+            "shallow clone: history stops at commit {boundary}, the oldest commit present"
+        ));
     }
     if let Some(missing) = &walk.missing_parent {
         summary.missing_objects += 1;
-        report(format!("commit {missing} is missing (damaged or partial clone): history stops at its child"));
+        report(format!(
+            "commit {missing} is missing (damaged or partial clone): history stops at its child"
+        ));
     }
     let commits = window(walk.commits, options.since, options.until);
     summary.window = commits.len();
 
     // Keep what is stored while it is a prefix of this walk; recompute from where it differs.
     let stored = store.stored_commits(repo_id)?;
-    let mut keep = stored.iter().zip(&commits).take_while(|(s, c)| **s == c.id).count();
+    let mut keep = stored
+        .iter()
+        .zip(&commits)
+        .take_while(|(s, c)| **s == c.id)
+        .count();
     if keep < stored.len() {
         if keep == 0 {
             if !stored.is_empty() {
@@ -176,26 +207,43 @@ pub fn run(
         let mut batch_changes: Vec<Vec<Change>> = Vec::with_capacity(batch_end - seq);
         for i in seq..batch_end {
             let commit = &commits[i];
-            let parent_tree = if i == 0 { None } else { Some(commits[i - 1].tree.as_str()) };
+            let parent_tree = if i == 0 {
+                None
+            } else {
+                Some(commits[i - 1].tree.as_str())
+            };
             let mut missing = |m: String| {
                 summary.missing_objects += 1;
                 report(format!("commit {}: {m}", short(&commit.id)))
             };
-            batch_changes.push(repo.diff_trees(parent_tree, &commit.tree, &keep_path, &mut missing)?);
+            batch_changes.push(repo.diff_trees(
+                parent_tree,
+                &commit.tree,
+                &keep_path,
+                &mut missing,
+            )?);
         }
         // 2. Blobs never analysed under this configuration, each once.
         let mut needed: Vec<&BlobAt> = Vec::new();
         let mut seen: HashSet<(&str, Dialect)> = HashSet::new();
         for changes in &batch_changes {
-            for blob in changes.iter().flat_map(|c| c.old.iter().chain(c.new.iter())) {
-                if seen.insert((blob.id.as_str(), blob.dialect)) && !cache.contains_key(&(format!("git:{}", blob.id), blob.dialect)) {
+            for blob in changes
+                .iter()
+                .flat_map(|c| c.old.iter().chain(c.new.iter()))
+            {
+                if seen.insert((blob.id.as_str(), blob.dialect))
+                    && !cache.contains_key(&(format!("git:{}", blob.id), blob.dialect))
+                {
                     needed.push(blob);
                 }
             }
         }
         let outcomes: Vec<BlobOutcome> = needed
             .par_iter()
-            .map_init(|| shared.reader(), |reader, blob| analyze_blob(reader, blob, filter, analyzer))
+            .map_init(
+                || shared.reader(),
+                |reader, blob| analyze_blob(reader, blob, filter, analyzer),
+            )
             .collect();
         // 3. One transaction: new blobs, changes, deltas, commit rows.
         let keys: Vec<String> = needed.iter().map(|b| format!("git:{}", b.id)).collect();
@@ -207,7 +255,9 @@ pub fn run(
                 BlobOutcome::Parsed { bytes, analysis } => {
                     summary.blobs_parsed += 1;
                     if analysis.too_deep {
-                        progress.suspend(|| report(crate::scan::too_deep_note(&format!("blob {}", blob.id))));
+                        progress.suspend(|| {
+                            report(crate::scan::too_deep_note(&format!("blob {}", blob.id)))
+                        });
                     }
                     ("parsed".to_string(), *bytes, Some(analysis))
                 }
@@ -217,7 +267,12 @@ pub fn run(
                 }
                 BlobOutcome::Missing => {
                     summary.blobs_missing += 1;
-                    progress.suspend(|| report(format!("blob {} is missing from the object database; counted as empty", blob.id)));
+                    progress.suspend(|| {
+                        report(format!(
+                            "blob {} is missing from the object database; counted as empty",
+                            blob.id
+                        ))
+                    });
                     ("missing".to_string(), 0, None)
                 }
                 BlobOutcome::Failed(message) => {
@@ -226,37 +281,58 @@ pub fn run(
                     ("failed".to_string(), 0, None)
                 }
             };
-            new_blobs.push((blob_row, key.as_str(), blob.dialect, bytes, status, analysis));
+            new_blobs.push((
+                blob_row,
+                key.as_str(),
+                blob.dialect,
+                bytes,
+                status,
+                analysis,
+            ));
         }
         for (blob_row, key, dialect, _, _, _) in &new_blobs {
             cache.insert((key.to_string(), *dialect), *blob_row);
         }
         let blob_rows: Vec<NewBlob<'_>> = new_blobs
             .iter()
-            .map(|(blob_row, key, dialect, bytes, status, analysis)| NewBlob {
-                blob_row: *blob_row,
-                content_key: key,
-                dialect: *dialect,
-                bytes: *bytes,
-                status,
-                analysis: *analysis,
-            })
+            .map(
+                |(blob_row, key, dialect, bytes, status, analysis)| NewBlob {
+                    blob_row: *blob_row,
+                    content_key: key,
+                    dialect: *dialect,
+                    bytes: *bytes,
+                    status,
+                    analysis: *analysis,
+                },
+            )
             .collect();
-        let row_of = |b: &Option<BlobAt>| b.as_ref().map(|b| cache[&(format!("git:{}", b.id), b.dialect)]);
+        let row_of = |b: &Option<BlobAt>| {
+            b.as_ref()
+                .map(|b| cache[&(format!("git:{}", b.id), b.dialect)])
+        };
         let mut change_rows = Vec::new();
         let mut commit_rows = Vec::new();
-        let mut parsed_here: HashSet<i64> = new_blobs.iter().filter(|b| b.4 == "parsed").map(|b| b.0).collect();
+        let mut parsed_here: HashSet<i64> = new_blobs
+            .iter()
+            .filter(|b| b.4 == "parsed")
+            .map(|b| b.0)
+            .collect();
         for (offset, changes) in batch_changes.iter().enumerate() {
             let at = (seq + offset) as i64;
             let mut parsed_blobs = 0;
             for change in changes {
                 let (old_blob, new_blob) = (row_of(&change.old), row_of(&change.new));
-                if let Some(row) = new_blob {
-                    if parsed_here.remove(&row) {
-                        parsed_blobs += 1;
-                    }
+                if let Some(row) = new_blob
+                    && parsed_here.remove(&row)
+                {
+                    parsed_blobs += 1;
                 }
-                change_rows.push(ChangeRow { seq: at, path: &change.path, old_blob, new_blob });
+                change_rows.push(ChangeRow {
+                    seq: at,
+                    path: &change.path,
+                    old_blob,
+                    new_blob,
+                });
             }
             commit_rows.push(CommitRow {
                 seq: at,
@@ -271,7 +347,9 @@ pub fn run(
         store.write_changes(repo_id, &change_rows)?;
         store.write_commits(repo_id, &commit_rows)?;
         store.compute_deltas(repo_id, seq as i64, batch_end as i64 - 1)?;
-        store.commit().with_context(|| format!("committing commits {seq}..{batch_end}"))?;
+        store
+            .commit()
+            .with_context(|| format!("committing commits {seq}..{batch_end}"))?;
         bar.inc((batch_end - seq) as u64);
         summary.analysed += batch_end - seq;
         seq = batch_end;

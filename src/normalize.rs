@@ -27,7 +27,10 @@ pub struct NormalizeOptions {
 
 impl Default for NormalizeOptions {
     fn default() -> Self {
-        NormalizeOptions { max_elements: 5, max_len: 160 }
+        NormalizeOptions {
+            max_elements: 5,
+            max_len: 160,
+        }
     }
 }
 
@@ -51,8 +54,18 @@ struct Spacing {
     opener: bool,
 }
 
-const WORD: Spacing = Spacing { glue_before: false, glue_after: false, callable: true, opener: false };
-const KEYWORD: Spacing = Spacing { glue_before: false, glue_after: false, callable: false, opener: false };
+const WORD: Spacing = Spacing {
+    glue_before: false,
+    glue_after: false,
+    callable: true,
+    opener: false,
+};
+const KEYWORD: Spacing = Spacing {
+    glue_before: false,
+    glue_after: false,
+    callable: false,
+    opener: false,
+};
 const SPACED: Spacing = KEYWORD;
 
 /// Builds both signature strings token by token.
@@ -178,7 +191,12 @@ fn declares_type_name(kind: &str) -> bool {
 }
 
 /// Normalizes one pattern root.
-pub fn normalize(root: Node<'_>, source: &[u8], rules: &Rulebook, options: &NormalizeOptions) -> Signature {
+pub fn normalize(
+    root: Node<'_>,
+    source: &[u8],
+    rules: &Rulebook,
+    options: &NormalizeOptions,
+) -> Signature {
     let mut out = Emitter {
         abstract_text: String::with_capacity(64),
         semantic_text: String::with_capacity(64),
@@ -196,28 +214,31 @@ pub fn normalize(root: Node<'_>, source: &[u8], rules: &Rulebook, options: &Norm
 
         // Element caps on lists: the first `max_elements` named children are kept, then `…`,
         // then only the list's closing token.
-        if let Some(frame) = frames.last_mut() {
-            if frame.is_list && !matches!(visit, Visit::Skip) {
-                if node.is_named() {
-                    if frame.elements_seen >= options.max_elements {
-                        visit = if frame.eliding {
-                            Visit::Skip
-                        } else {
-                            frame.eliding = true;
-                            Visit::Atom(ELLIPSIS.into(), ELLIPSIS.into(), WORD)
-                        };
+        if let Some(frame) = frames.last_mut()
+            && frame.is_list
+            && !matches!(visit, Visit::Skip)
+        {
+            if node.is_named() {
+                if frame.elements_seen >= options.max_elements {
+                    visit = if frame.eliding {
+                        Visit::Skip
                     } else {
-                        frame.elements_seen += 1;
-                    }
-                } else if frame.eliding && node.kind() == "," {
-                    visit = Visit::Skip;
+                        frame.eliding = true;
+                        Visit::Atom(ELLIPSIS.into(), ELLIPSIS.into(), WORD)
+                    };
+                } else {
+                    frame.elements_seen += 1;
                 }
+            } else if frame.eliding && node.kind() == "," {
+                visit = Visit::Skip;
             }
         }
 
         match visit {
             Visit::Skip => {}
-            Visit::Atom(abstract_tok, semantic_tok, spacing) => out.push(&abstract_tok, &semantic_tok, spacing),
+            Visit::Atom(abstract_tok, semantic_tok, spacing) => {
+                out.push(&abstract_tok, &semantic_tok, spacing)
+            }
             Visit::Descend => {
                 if cursor.goto_first_child() {
                     let kind = node.kind();
@@ -270,7 +291,10 @@ fn identifier(node: Node<'_>, source: &[u8], rules: &Rulebook) -> (String, Strin
 /// code's own choice even when it spells a well-known name, so the rulebook does not apply.
 fn is_binding(kind: &str, field: Option<&str>, parent_kind: &str) -> bool {
     kind == "shorthand_property_identifier_pattern"
-        || matches!(field, Some("name" | "parameter" | "pattern" | "alias" | "label"))
+        || matches!(
+            field,
+            Some("name" | "parameter" | "pattern" | "alias" | "label")
+        )
         || matches!(
             parent_kind,
             "array_pattern"
@@ -302,7 +326,9 @@ fn classify(
     }
     match kind {
         "comment" | "html_comment" | "hash_bang_line" => Visit::Skip,
-        "identifier" | "shorthand_property_identifier" | "shorthand_property_identifier_pattern" => {
+        "identifier"
+        | "shorthand_property_identifier"
+        | "shorthand_property_identifier_pattern" => {
             let (a, s) = if is_binding(kind, field, parent_kind) {
                 ("IDENTIFIER".to_string(), "IDENTIFIER".to_string())
             } else {
@@ -321,8 +347,15 @@ fn classify(
             let semantic = rules.method(name).unwrap_or(name);
             Visit::Atom(name.to_string(), semantic.to_string(), WORD)
         }
-        "private_property_identifier" | "this" | "super" | "null" | "undefined" | "import"
-        | "meta_property" | "predefined_type" | "this_type" => {
+        "private_property_identifier"
+        | "this"
+        | "super"
+        | "null"
+        | "undefined"
+        | "import"
+        | "meta_property"
+        | "predefined_type"
+        | "this_type" => {
             let t = text(node, source).to_string();
             Visit::Atom(t.clone(), t, WORD)
         }
@@ -337,7 +370,10 @@ fn classify(
         "string" | "template_string" => {
             let spacing = if kind == "template_string" && parent_kind == "call_expression" {
                 // A tagged template: html`…`.
-                Spacing { glue_before: true, ..WORD }
+                Spacing {
+                    glue_before: true,
+                    ..WORD
+                }
             } else {
                 WORD
             };
@@ -369,7 +405,8 @@ fn jsx(node: Node<'_>, source: &[u8], rules: &Rulebook) -> (String, String) {
     let name_node = if self_closing {
         node.child_by_field_name("name")
     } else {
-        node.child_by_field_name("open_tag").and_then(|t| t.child_by_field_name("name"))
+        node.child_by_field_name("open_tag")
+            .and_then(|t| t.child_by_field_name("name"))
     };
     let (a, s) = match name_node {
         None => (String::new(), String::new()),
@@ -409,7 +446,10 @@ fn emit_leaf(out: &mut Emitter, node: Node<'_>, source: &[u8], frames: &[Frame<'
             if is_last && parent_kind != "for_statement" && grandparent_kind != "for_statement" {
                 return;
             }
-            Spacing { glue_before: true, ..SPACED }
+            Spacing {
+                glue_before: true,
+                ..SPACED
+            }
         }
         "," => {
             let trailing = match next_sibling {
@@ -419,34 +459,88 @@ fn emit_leaf(out: &mut Emitter, node: Node<'_>, source: &[u8], frames: &[Frame<'
             if trailing {
                 return;
             }
-            Spacing { glue_before: true, ..SPACED }
-        }
-        "(" | "[" => Spacing { glue_after: true, opener: true, ..SPACED },
-        ")" | "]" => Spacing { glue_before: true, callable: true, ..SPACED },
-        "." | "?." => Spacing { glue_before: true, glue_after: true, callable: false, opener: false },
-        "..." | "@" => Spacing { glue_after: true, ..SPACED },
-        ":" | "?" if matches!(parent_kind, "ternary_expression" | "conditional_type") => SPACED,
-        ":" => Spacing { glue_before: true, ..SPACED },
-        "?" => Spacing { glue_before: true, glue_after: true, ..SPACED },
-        "!" if parent_kind == "non_null_expression" => Spacing { glue_before: true, callable: true, ..SPACED },
-        "++" | "--" => {
-            if is_first {
-                Spacing { glue_after: true, ..SPACED }
-            } else {
-                Spacing { glue_before: true, callable: true, ..SPACED }
+            Spacing {
+                glue_before: true,
+                ..SPACED
             }
         }
-        "!" | "-" | "+" | "~" if parent_kind == "unary_expression" => Spacing { glue_after: true, ..SPACED },
-        "<" if matches!(parent_kind, "type_arguments" | "type_parameters") => {
-            Spacing { glue_before: true, glue_after: true, ..SPACED }
+        "(" | "[" => Spacing {
+            glue_after: true,
+            opener: true,
+            ..SPACED
+        },
+        ")" | "]" => Spacing {
+            glue_before: true,
+            callable: true,
+            ..SPACED
+        },
+        "." | "?." => Spacing {
+            glue_before: true,
+            glue_after: true,
+            callable: false,
+            opener: false,
+        },
+        "..." | "@" => Spacing {
+            glue_after: true,
+            ..SPACED
+        },
+        ":" | "?" if matches!(parent_kind, "ternary_expression" | "conditional_type") => SPACED,
+        ":" => Spacing {
+            glue_before: true,
+            ..SPACED
+        },
+        "?" => Spacing {
+            glue_before: true,
+            glue_after: true,
+            ..SPACED
+        },
+        "!" if parent_kind == "non_null_expression" => Spacing {
+            glue_before: true,
+            callable: true,
+            ..SPACED
+        },
+        "++" | "--" => {
+            if is_first {
+                Spacing {
+                    glue_after: true,
+                    ..SPACED
+                }
+            } else {
+                Spacing {
+                    glue_before: true,
+                    callable: true,
+                    ..SPACED
+                }
+            }
         }
-        ">" if matches!(parent_kind, "type_arguments" | "type_parameters") => {
-            Spacing { glue_before: true, callable: true, ..SPACED }
+        "!" | "-" | "+" | "~" if parent_kind == "unary_expression" => Spacing {
+            glue_after: true,
+            ..SPACED
+        },
+        "<" if matches!(parent_kind, "type_arguments" | "type_parameters") => Spacing {
+            glue_before: true,
+            glue_after: true,
+            ..SPACED
+        },
+        ">" if matches!(parent_kind, "type_arguments" | "type_parameters") => Spacing {
+            glue_before: true,
+            callable: true,
+            ..SPACED
+        },
+        "*" if matches!(
+            parent_kind,
+            "generator_function_declaration" | "generator_function" | "yield_expression"
+        ) =>
+        {
+            Spacing {
+                glue_before: true,
+                ..SPACED
+            }
         }
-        "*" if matches!(parent_kind, "generator_function_declaration" | "generator_function" | "yield_expression") => {
-            Spacing { glue_before: true, ..SPACED }
-        }
-        "*" if parent_kind == "method_definition" => Spacing { glue_after: true, ..SPACED },
+        "*" if parent_kind == "method_definition" => Spacing {
+            glue_after: true,
+            ..SPACED
+        },
         _ if node.is_named() => WORD,
         _ if tok.starts_with(|c: char| c.is_ascii_alphabetic()) => KEYWORD,
         _ => SPACED,

@@ -106,21 +106,38 @@ pub fn top_patterns(
 }
 
 /// The occurrences of one scan, for `top_patterns`.
-pub const SCAN_OCCURRENCES_SQL: &str = "SELECT p.abstract_id, p.semantic_id, p.kind, f.path, p.occurrences, p.first_line
+pub const SCAN_OCCURRENCES_SQL: &str =
+    "SELECT p.abstract_id, p.semantic_id, p.kind, f.path, p.occurrences, p.first_line
      FROM scan_files f JOIN blob_patterns p ON p.blob_row = f.blob_row
      WHERE f.scan_id = $1";
 
 /// A terminal table: rank, occurrences, files, signature at the chosen level.
 pub fn render_table(rows: &[PatternRow], level: Level) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "{:>5} {:>11} {:>7}  {:<11} signature ({})", "rank", "occurrences", "files", "category", level.name());
+    let _ = writeln!(
+        out,
+        "{:>5} {:>11} {:>7}  {:<11} signature ({})",
+        "rank",
+        "occurrences",
+        "files",
+        "category",
+        level.name()
+    );
     for row in rows {
         let sig = match level {
             Level::Abstract => &row.abstract_text,
             Level::Semantic => &row.semantic_text,
         };
-        let category = if row.category.is_empty() { "-" } else { &row.category };
-        let _ = writeln!(out, "{:>5} {:>11} {:>7}  {:<11} {}", row.rank, row.occurrences, row.files, category, sig);
+        let category = if row.category.is_empty() {
+            "-"
+        } else {
+            &row.category
+        };
+        let _ = writeln!(
+            out,
+            "{:>5} {:>11} {:>7}  {:<11} {}",
+            row.rank, row.occurrences, row.files, category, sig
+        );
     }
     out
 }
@@ -140,8 +157,15 @@ fn md_code(text: &str) -> String {
 pub fn render_markdown(title: &str, rows: &[PatternRow], level: Level) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "# {}\n", md_cell(title));
-    let _ = writeln!(out, "Patterns ranked by occurrences, grouped at the {} level.\n", level.name());
-    let _ = writeln!(out, "| rank | signature | semantic signature | category | occurrences | files | example |");
+    let _ = writeln!(
+        out,
+        "Patterns ranked by occurrences, grouped at the {} level.\n",
+        level.name()
+    );
+    let _ = writeln!(
+        out,
+        "| rank | signature | semantic signature | category | occurrences | files | example |"
+    );
     let _ = writeln!(out, "|---:|---|---|---|---:|---:|---|");
     for row in rows {
         let _ = writeln!(

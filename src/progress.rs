@@ -13,11 +13,17 @@ pub struct Progress {
 
 impl Progress {
     pub fn new(quiet: bool) -> Progress {
-        Progress { visible: !quiet && std::io::stderr().is_terminal(), current: Default::default() }
+        Progress {
+            visible: !quiet && std::io::stderr().is_terminal(),
+            current: Default::default(),
+        }
     }
 
     pub fn hidden() -> Progress {
-        Progress { visible: false, current: Default::default() }
+        Progress {
+            visible: false,
+            current: Default::default(),
+        }
     }
 
     pub fn bar(&self, len: u64, unit: &str) -> ProgressBar {
@@ -25,7 +31,9 @@ impl Progress {
             return ProgressBar::hidden();
         }
         let bar = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr());
-        let template = format!("{{elapsed_precise}} {{wide_bar}} {{human_pos}}/{{human_len}} {unit} ({{per_sec}}, eta {{eta}}) {{msg}}");
+        let template = format!(
+            "{{elapsed_precise}} {{wide_bar}} {{human_pos}}/{{human_len}} {unit} ({{per_sec}}, eta {{eta}}) {{msg}}"
+        );
         if let Ok(style) = ProgressStyle::with_template(&template) {
             bar.set_style(style.progress_chars("=> "));
         }
@@ -35,7 +43,11 @@ impl Progress {
 
     /// Runs `f` (which prints to stderr) with the current bar cleared from the screen.
     pub fn suspend<R>(&self, f: impl FnOnce() -> R) -> R {
-        let current = self.current.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let current = self
+            .current
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
         match current {
             Some(bar) if !bar.is_finished() => bar.suspend(f),
             _ => f(),

@@ -12,9 +12,18 @@ use crate::dialect::Grammar;
 #[derive(Debug, thiserror::Error)]
 pub enum QueryLoadError {
     #[error("cannot read query file {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("bad query {file}:{line}:{column}: {kind} error: {message}")]
-    Compile { file: String, line: usize, column: usize, kind: String, message: String },
+    Compile {
+        file: String,
+        line: usize,
+        column: usize,
+        kind: String,
+        message: String,
+    },
 }
 
 /// The compiled root query of one grammar.
@@ -40,14 +49,21 @@ fn builtin_text(grammar: Grammar) -> &'static str {
 
 impl QuerySet {
     pub fn builtin() -> Result<QuerySet, QueryLoadError> {
-        Self::build(|g| Ok((format!("<built-in>/{}", g.query_file()), builtin_text(g).to_string())))
+        Self::build(|g| {
+            Ok((
+                format!("<built-in>/{}", g.query_file()),
+                builtin_text(g).to_string(),
+            ))
+        })
     }
 
     pub fn load_dir(dir: &Path) -> Result<QuerySet, QueryLoadError> {
         Self::build(|g| {
             let path = dir.join(g.query_file());
-            let text = std::fs::read_to_string(&path)
-                .map_err(|source| QueryLoadError::Read { path: path.clone(), source })?;
+            let text = std::fs::read_to_string(&path).map_err(|source| QueryLoadError::Read {
+                path: path.clone(),
+                source,
+            })?;
             Ok((path.display().to_string(), text))
         })
     }
@@ -58,15 +74,24 @@ impl QuerySet {
         let mut by_grammar = Vec::with_capacity(Grammar::ALL.len());
         for grammar in Grammar::ALL {
             let (file, text) = read(grammar)?;
-            let query = Query::new(&grammar.language(), &text).map_err(|e| QueryLoadError::Compile {
-                file: file.clone(),
-                line: e.row + 1,
-                column: e.column + 1,
-                kind: format!("{:?}", e.kind).to_lowercase(),
-                message: e.message.clone(),
-            })?;
-            let kinds = query.capture_names().iter().map(|n| n.to_string()).collect();
-            by_grammar.push(RootQuery { query, kinds, source_text: text });
+            let query =
+                Query::new(&grammar.language(), &text).map_err(|e| QueryLoadError::Compile {
+                    file: file.clone(),
+                    line: e.row + 1,
+                    column: e.column + 1,
+                    kind: format!("{:?}", e.kind).to_lowercase(),
+                    message: e.message.clone(),
+                })?;
+            let kinds = query
+                .capture_names()
+                .iter()
+                .map(|n| n.to_string())
+                .collect();
+            by_grammar.push(RootQuery {
+                query,
+                kinds,
+                source_text: text,
+            });
         }
         Ok(QuerySet { by_grammar })
     }
@@ -88,7 +113,11 @@ mod tests {
     #[test]
     fn builtin_queries_compile() {
         let set = QuerySet::builtin().unwrap();
-        assert!(set.get(Grammar::JavaScript).kinds.contains(&"call".to_string()));
+        assert!(
+            set.get(Grammar::JavaScript)
+                .kinds
+                .contains(&"call".to_string())
+        );
         assert!(set.get(Grammar::Tsx).kinds.contains(&"type".to_string()));
     }
 
@@ -98,8 +127,11 @@ mod tests {
         for g in Grammar::ALL {
             std::fs::write(dir.path().join(g.query_file()), "(call_expression) @call\n").unwrap();
         }
-        std::fs::write(dir.path().join("typescript.scm"), "(call_expression) @call\n(no_such_node) @x\n")
-            .unwrap();
+        std::fs::write(
+            dir.path().join("typescript.scm"),
+            "(call_expression) @call\n(no_such_node) @x\n",
+        )
+        .unwrap();
         let err = QuerySet::load_dir(dir.path()).err().unwrap().to_string();
         assert!(err.contains("typescript.scm:2:2"), "{err}");
     }

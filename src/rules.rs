@@ -15,7 +15,10 @@ pub const DEFAULT_RULES_YAML: &str = include_str!("default_rules.yaml");
 #[derive(Debug, thiserror::Error)]
 pub enum RulesError {
     #[error("cannot read rulebook {path}: {source}")]
-    Read { path: String, source: std::io::Error },
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("bad rulebook {path}: {message}")]
     Parse { path: String, message: String },
     #[error("bad rulebook {path}: `extends` must be `default`, not `{value}`")]
@@ -93,10 +96,16 @@ impl Rulebook {
             message: e.to_string(),
         })?;
         let mut book = match file.extends.as_deref() {
-            None => Rulebook { rules: Rules::default(), metadata: Metadata::default() },
+            None => Rulebook {
+                rules: Rules::default(),
+                metadata: Metadata::default(),
+            },
             Some("default") => Rulebook::builtin(),
             Some(other) => {
-                return Err(RulesError::Extends { path: origin.to_string(), value: other.to_string() });
+                return Err(RulesError::Extends {
+                    path: origin.to_string(),
+                    value: other.to_string(),
+                });
             }
         };
         book.rules.identifier.extend(file.rules.identifier);
@@ -133,7 +142,11 @@ impl Rulebook {
     pub fn categorize(&self, semantic_signature: &str) -> String {
         let mut found: Vec<&str> = Vec::new();
         for (name, category) in &self.metadata.categories {
-            if category.patterns.iter().any(|p| contains_token(semantic_signature, p)) {
+            if category
+                .patterns
+                .iter()
+                .any(|p| contains_token(semantic_signature, p))
+            {
                 found.push(name);
             }
         }
@@ -200,10 +213,15 @@ mod tests {
 
     #[test]
     fn a_file_replaces_or_extends_the_builtin() {
-        let own = Rulebook::from_yaml("rules:\n  identifier:\n    $: JQUERY\n", "own.yaml").unwrap();
+        let own =
+            Rulebook::from_yaml("rules:\n  identifier:\n    $: JQUERY\n", "own.yaml").unwrap();
         assert_eq!(own.identifier("$"), Some("JQUERY"));
         assert_eq!(own.identifier("document"), None);
-        let ext = Rulebook::from_yaml("extends: default\nrules:\n  identifier:\n    $: JQUERY\n", "x").unwrap();
+        let ext = Rulebook::from_yaml(
+            "extends: default\nrules:\n  identifier:\n    $: JQUERY\n",
+            "x",
+        )
+        .unwrap();
         assert_eq!(ext.identifier("$"), Some("JQUERY"));
         assert_eq!(ext.identifier("document"), Some("DOM_OBJECT"));
         assert!(Rulebook::from_yaml("extends: other\n", "x").is_err());
@@ -212,10 +230,19 @@ mod tests {
     #[test]
     fn categories_match_whole_tokens() {
         let book = Rulebook::builtin();
-        assert_eq!(book.categorize("const IDENTIFIER = DOM_OBJECT.getElementById(STRING)"), "dom");
-        assert_eq!(book.categorize("var IDENTIFIER = require(STRING)"), "modules");
+        assert_eq!(
+            book.categorize("const IDENTIFIER = DOM_OBJECT.getElementById(STRING)"),
+            "dom"
+        );
+        assert_eq!(
+            book.categorize("var IDENTIFIER = require(STRING)"),
+            "modules"
+        );
         assert_eq!(book.categorize("IDENTIFIER.important(STRING)"), "");
-        assert!(book.categorize("FETCH_API(IDENTIFIER).then((IDENTIFIER) => IDENTIFIER.json())").contains("async"));
+        assert!(
+            book.categorize("FETCH_API(IDENTIFIER).then((IDENTIFIER) => IDENTIFIER.json())")
+                .contains("async")
+        );
         assert!(contains_token("a.then(b)", ".then("));
         assert!(!contains_token("requireX(a)", "require"));
     }

@@ -9,7 +9,7 @@ use std::time::Instant;
 use anyhow::Result;
 use rayon::prelude::*;
 
-use crate::analyze::{sha256_hex, Analyzer, FileAnalysis};
+use crate::analyze::{Analyzer, FileAnalysis, sha256_hex};
 use crate::dialect::Dialect;
 use crate::filter::{Filter, SkipReason};
 use crate::progress::Progress;
@@ -40,8 +40,14 @@ pub struct ScanSummary {
 
 /// The outcome of one file, before storage.
 enum Outcome {
-    Parsed { key: String, bytes: u64, analysis: FileAnalysis },
-    Cached { blob_row: i64 },
+    Parsed {
+        key: String,
+        bytes: u64,
+        analysis: FileAnalysis,
+    },
+    Cached {
+        blob_row: i64,
+    },
     Skipped(SkipReason),
     Failed(String),
 }
@@ -64,23 +70,36 @@ pub fn discover(root: &Path, report: &mut dyn FnMut(String)) -> Vec<Candidate> {
             let entry = match entry {
                 Ok(entry) => entry,
                 Err(e) => {
-                    report(format!("{}: cannot read directory entry: {e}", dir.display()));
+                    report(format!(
+                        "{}: cannot read directory entry: {e}",
+                        dir.display()
+                    ));
                     continue;
                 }
             };
             let name = entry.file_name();
             let name = name.to_string_lossy();
-            let rel = if rel_dir.is_empty() { name.to_string() } else { format!("{rel_dir}/{name}") };
-            let Ok(file_type) = entry.file_type() else { continue };
+            let rel = if rel_dir.is_empty() {
+                name.to_string()
+            } else {
+                format!("{rel_dir}/{name}")
+            };
+            let Ok(file_type) = entry.file_type() else {
+                continue;
+            };
             if file_type.is_dir() {
                 if matches!(name.as_ref(), ".git" | ".hg" | ".svn") {
                     continue;
                 }
                 stack.push((entry.path(), rel));
-            } else if file_type.is_file() {
-                if let Some(dialect) = Dialect::from_path(rel.as_bytes()) {
-                    found.push(Candidate { path: entry.path(), rel, dialect });
-                }
+            } else if file_type.is_file()
+                && let Some(dialect) = Dialect::from_path(rel.as_bytes())
+            {
+                found.push(Candidate {
+                    path: entry.path(),
+                    rel,
+                    dialect,
+                });
             }
         }
     }
@@ -88,7 +107,12 @@ pub fn discover(root: &Path, report: &mut dyn FnMut(String)) -> Vec<Candidate> {
     found
 }
 
-fn examine(candidate: &Candidate, filter: &Filter, analyzer: &Analyzer, cache: &HashMap<(String, Dialect), i64>) -> Outcome {
+fn examine(
+    candidate: &Candidate,
+    filter: &Filter,
+    analyzer: &Analyzer,
+    cache: &HashMap<(String, Dialect), i64>,
+) -> Outcome {
     if let Some(reason) = filter.check_path(&candidate.rel) {
         return Outcome::Skipped(reason);
     }
@@ -112,7 +136,11 @@ fn examine(candidate: &Candidate, filter: &Filter, analyzer: &Analyzer, cache: &
         return Outcome::Cached { blob_row };
     }
     match analyzer.analyze(&bytes, candidate.dialect) {
-        Ok(analysis) => Outcome::Parsed { key, bytes: bytes.len() as u64, analysis },
+        Ok(analysis) => Outcome::Parsed {
+            key,
+            bytes: bytes.len() as u64,
+            analysis,
+        },
         Err(e) => Outcome::Failed(e.to_string()),
     }
 }
@@ -142,7 +170,11 @@ pub fn scan(
     let mut known_signatures: HashSet<String> = store.load_signature_ids(&config)?;
     let mut next_row = store.next_blob_row()?;
     let scan_id = store.start_scan(&root.display().to_string(), &config)?;
-    let mut summary = ScanSummary { scan_id, files: candidates.len(), ..ScanSummary::default() };
+    let mut summary = ScanSummary {
+        scan_id,
+        files: candidates.len(),
+        ..ScanSummary::default()
+    };
     let bar = progress.bar(candidates.len() as u64, "files");
     let rules = analyzer.rules();
     let categorize = |text: &str| rules.categorize(text);
@@ -161,10 +193,16 @@ pub fn scan(
         let mut records: Vec<(String, Dialect, FileRecord<'_>)> = Vec::with_capacity(batch.len());
         for (candidate, outcome) in batch.iter().zip(&outcomes) {
             let record = match outcome {
-                Outcome::Parsed { key, bytes, analysis } => {
+                Outcome::Parsed {
+                    key,
+                    bytes,
+                    analysis,
+                } => {
                     summary.parsed += 1;
                     if analysis.too_deep {
-                        progress.suspend(|| report(too_deep_note(&candidate.path.display().to_string())));
+                        progress.suspend(|| {
+                            report(too_deep_note(&candidate.path.display().to_string()))
+                        });
                     }
                     let cache_key = (key.clone(), candidate.dialect);
                     // The same content twice in one batch is stored once.
@@ -185,11 +223,17 @@ pub fn scan(
                             row
                         }
                     };
-                    FileRecord::Analysed { blob_row, cached: false }
+                    FileRecord::Analysed {
+                        blob_row,
+                        cached: false,
+                    }
                 }
                 Outcome::Cached { blob_row } => {
                     summary.cached += 1;
-                    FileRecord::Analysed { blob_row: *blob_row, cached: true }
+                    FileRecord::Analysed {
+                        blob_row: *blob_row,
+                        cached: true,
+                    }
                 }
                 Outcome::Skipped(reason) => {
                     *summary.skipped.entry(*reason).or_default() += 1;

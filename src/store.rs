@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
-use duckdb::{params, Connection};
+use duckdb::{Connection, params};
 
 use crate::analyze::{FileAnalysis, METRIC_KINDS};
 use crate::dialect::Dialect;
@@ -16,8 +16,14 @@ use crate::dialect::Dialect;
 pub const SCHEMA_VERSION: i64 = 1;
 
 fn schema_sql() -> String {
-    let metric_columns: String = METRIC_KINDS.iter().map(|k| format!(", \"{k}\" INTEGER NOT NULL")).collect();
-    let metric_delta_columns: String = METRIC_KINDS.iter().map(|k| format!(", \"{k}\" BIGINT NOT NULL")).collect();
+    let metric_columns: String = METRIC_KINDS
+        .iter()
+        .map(|k| format!(", \"{k}\" INTEGER NOT NULL"))
+        .collect();
+    let metric_delta_columns: String = METRIC_KINDS
+        .iter()
+        .map(|k| format!(", \"{k}\" BIGINT NOT NULL"))
+        .collect();
     format!(
         r#"
 -- One row: a fact about the database itself (`schema_version`).
@@ -163,8 +169,14 @@ pub enum StoreError {
     Locked { path: PathBuf, detail: String },
     #[error("cannot open database {path}: {detail}")]
     Open { path: PathBuf, detail: String },
-    #[error("database {path} has schema version {found}, this patmine writes version {expected}; use a new --db file")]
-    Schema { path: PathBuf, found: i64, expected: i64 },
+    #[error(
+        "database {path} has schema version {found}, this patmine writes version {expected}; use a new --db file"
+    )]
+    Schema {
+        path: PathBuf,
+        found: i64,
+        expected: i64,
+    },
 }
 
 pub struct Store {
@@ -175,7 +187,10 @@ pub struct Store {
 /// A file's outcome in a scan, as stored.
 pub enum FileRecord<'a> {
     /// Parsed now (the analysis is new) or found in the cache (`analysis` is None).
-    Analysed { blob_row: i64, cached: bool },
+    Analysed {
+        blob_row: i64,
+        cached: bool,
+    },
     Skipped(&'a str),
     Failed(&'a str),
 }
@@ -195,21 +210,39 @@ impl Store {
         let conn = Connection::open(path).map_err(|e| {
             let detail = e.to_string().lines().next().unwrap_or_default().to_string();
             if detail.contains("lock") {
-                StoreError::Locked { path: path.to_path_buf(), detail }
+                StoreError::Locked {
+                    path: path.to_path_buf(),
+                    detail,
+                }
             } else {
-                StoreError::Open { path: path.to_path_buf(), detail }
+                StoreError::Open {
+                    path: path.to_path_buf(),
+                    detail,
+                }
             }
         })?;
-        let store = Store { conn, path: path.to_path_buf() };
-        store.init().map_err(|e| StoreError::Open { path: path.to_path_buf(), detail: format!("{e:#}") })??;
+        let store = Store {
+            conn,
+            path: path.to_path_buf(),
+        };
+        store.init().map_err(|e| StoreError::Open {
+            path: path.to_path_buf(),
+            detail: format!("{e:#}"),
+        })??;
         Ok(store)
     }
 
     fn init(&self) -> Result<Result<(), StoreError>> {
-        self.conn.execute_batch(&schema_sql()).context("creating the schema")?;
+        self.conn
+            .execute_batch(&schema_sql())
+            .context("creating the schema")?;
         let found: Option<String> = self
             .conn
-            .query_row("SELECT value FROM meta WHERE key = 'schema_version'", [], |r| r.get(0))
+            .query_row(
+                "SELECT value FROM meta WHERE key = 'schema_version'",
+                [],
+                |r| r.get(0),
+            )
             .ok();
         match found {
             None => {
@@ -235,12 +268,20 @@ impl Store {
     }
 
     /// The cache index for one configuration: (content key, dialect) -> blob row.
-    pub fn load_cache(&self, config: &str, key_prefix: &str) -> Result<HashMap<(String, Dialect), i64>> {
+    pub fn load_cache(
+        &self,
+        config: &str,
+        key_prefix: &str,
+    ) -> Result<HashMap<(String, Dialect), i64>> {
         let mut stmt = self
             .conn
             .prepare("SELECT content_key, dialect, blob_row FROM blobs WHERE config = ? AND starts_with(content_key, ?)")?;
         let rows = stmt.query_map(params![config, key_prefix], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?))
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, i64>(2)?,
+            ))
         })?;
         let mut map = HashMap::new();
         for row in rows {
@@ -253,12 +294,18 @@ impl Store {
     }
 
     pub fn next_blob_row(&self) -> Result<i64> {
-        Ok(self.conn.query_row("SELECT coalesce(max(blob_row), 0) + 1 FROM blobs", [], |r| r.get(0))?)
+        Ok(self.conn.query_row(
+            "SELECT coalesce(max(blob_row), 0) + 1 FROM blobs",
+            [],
+            |r| r.get(0),
+        )?)
     }
 
     /// Signature ids already stored for `config`.
     pub fn load_signature_ids(&self, config: &str) -> Result<std::collections::HashSet<String>> {
-        let mut stmt = self.conn.prepare("SELECT sig_id FROM signatures WHERE config = ?")?;
+        let mut stmt = self
+            .conn
+            .prepare("SELECT sig_id FROM signatures WHERE config = ?")?;
         let rows = stmt.query_map(params![config], |r| r.get::<_, String>(0))?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
@@ -302,12 +349,28 @@ impl Store {
                 Box::new(blob.bytes as i64),
             ];
             let metrics = blob.analysis.map(|a| a.metrics).unwrap_or_default();
-            values.extend(metrics.iter().map(|m| Box::new(*m) as Box<dyn duckdb::ToSql>));
-            blob_app.append_row(duckdb::appender_params_from_iter(values.iter().map(|b| b.as_ref())))?;
+            values.extend(
+                metrics
+                    .iter()
+                    .map(|m| Box::new(*m) as Box<dyn duckdb::ToSql>),
+            );
+            blob_app.append_row(duckdb::appender_params_from_iter(
+                values.iter().map(|b| b.as_ref()),
+            ))?;
             let Some(a) = blob.analysis else { continue };
             for p in &a.patterns {
-                pat_app.append_row(params![blob.blob_row, p.abstract_id, p.semantic_id, p.kind, p.occurrences, p.first_line])?;
-                for (id, text) in [(&p.abstract_id, &p.abstract_text), (&p.semantic_id, &p.semantic_text)] {
+                pat_app.append_row(params![
+                    blob.blob_row,
+                    p.abstract_id,
+                    p.semantic_id,
+                    p.kind,
+                    p.occurrences,
+                    p.first_line
+                ])?;
+                for (id, text) in [
+                    (&p.abstract_id, &p.abstract_text),
+                    (&p.semantic_id, &p.semantic_text),
+                ] {
                     if !known_signatures.contains(id.as_str()) {
                         sig_app.append_row(params![id, config, text, categorize(text)])?;
                         known_signatures.insert(id.clone());
@@ -322,7 +385,11 @@ impl Store {
     }
 
     pub fn start_scan(&self, root: &str, config: &str) -> Result<i64> {
-        let id: i64 = self.conn.query_row("SELECT coalesce(max(scan_id), 0) + 1 FROM scans", [], |r| r.get(0))?;
+        let id: i64 =
+            self.conn
+                .query_row("SELECT coalesce(max(scan_id), 0) + 1 FROM scans", [], |r| {
+                    r.get(0)
+                })?;
         self.conn.execute(
             "INSERT INTO scans (scan_id, root, config, started_at) VALUES (?, ?, ?, now())",
             params![id, root, config],
@@ -330,17 +397,30 @@ impl Store {
         Ok(id)
     }
 
-    pub fn write_scan_files(&self, scan_id: i64, files: &[(String, Dialect, FileRecord<'_>)]) -> Result<()> {
+    pub fn write_scan_files(
+        &self,
+        scan_id: i64,
+        files: &[(String, Dialect, FileRecord<'_>)],
+    ) -> Result<()> {
         let mut app = self.conn.appender("scan_files")?;
         for (path, dialect, record) in files {
             let (status, reason, blob_row): (&str, Option<&str>, Option<i64>) = match record {
-                FileRecord::Analysed { blob_row, cached } => {
-                    (if *cached { "cached" } else { "parsed" }, None, Some(*blob_row))
-                }
+                FileRecord::Analysed { blob_row, cached } => (
+                    if *cached { "cached" } else { "parsed" },
+                    None,
+                    Some(*blob_row),
+                ),
                 FileRecord::Skipped(reason) => ("skipped", Some(reason), None),
                 FileRecord::Failed(reason) => ("failed", Some(reason), None),
             };
-            app.append_row(params![scan_id, path, dialect.name(), status, reason, blob_row])?;
+            app.append_row(params![
+                scan_id,
+                path,
+                dialect.name(),
+                status,
+                reason,
+                blob_row
+            ])?;
         }
         app.flush()?;
         Ok(())
@@ -405,21 +485,32 @@ impl Store {
         if let Some(id) = found {
             return Ok(id);
         }
-        let id: i64 = self.conn.query_row("SELECT coalesce(max(repo_id), 0) + 1 FROM repos", [], |r| r.get(0))?;
-        self.conn.execute("INSERT INTO repos VALUES (?, ?, ?, ?, ?)", params![id, identity, name, config, filters])?;
+        let id: i64 =
+            self.conn
+                .query_row("SELECT coalesce(max(repo_id), 0) + 1 FROM repos", [], |r| {
+                    r.get(0)
+                })?;
+        self.conn.execute(
+            "INSERT INTO repos VALUES (?, ?, ?, ?, ?)",
+            params![id, identity, name, config, filters],
+        )?;
         Ok(id)
     }
 
     /// Repositories in the database: (repo_id, identity, name, config).
     pub fn repos(&self) -> Result<Vec<(i64, String, String, String)>> {
-        let mut stmt = self.conn.prepare("SELECT repo_id, identity, name, config FROM repos ORDER BY repo_id")?;
+        let mut stmt = self
+            .conn
+            .prepare("SELECT repo_id, identity, name, config FROM repos ORDER BY repo_id")?;
         let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
     /// Commit ids already analysed for a repository, in walk order.
     pub fn stored_commits(&self, repo_id: i64) -> Result<Vec<String>> {
-        let mut stmt = self.conn.prepare("SELECT commit_id FROM commits WHERE repo_id = ? ORDER BY seq")?;
+        let mut stmt = self
+            .conn
+            .prepare("SELECT commit_id FROM commits WHERE repo_id = ? ORDER BY seq")?;
         let rows = stmt.query_map(params![repo_id], |r| r.get::<_, String>(0))?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
@@ -427,8 +518,16 @@ impl Store {
     /// Forgets everything from position `seq` on (a rewritten history, a changed window).
     pub fn truncate_history(&self, repo_id: i64, seq: i64) -> Result<()> {
         self.begin()?;
-        for table in ["commits", "commit_changes", "commit_pattern_deltas", "commit_metric_deltas"] {
-            self.conn.execute(&format!("DELETE FROM {table} WHERE repo_id = ? AND seq >= ?"), params![repo_id, seq])?;
+        for table in [
+            "commits",
+            "commit_changes",
+            "commit_pattern_deltas",
+            "commit_metric_deltas",
+        ] {
+            self.conn.execute(
+                &format!("DELETE FROM {table} WHERE repo_id = ? AND seq >= ?"),
+                params![repo_id, seq],
+            )?;
         }
         self.commit()
     }
@@ -436,7 +535,13 @@ impl Store {
     pub fn write_changes(&self, repo_id: i64, rows: &[ChangeRow<'_>]) -> Result<()> {
         let mut app = self.conn.appender("commit_changes")?;
         for row in rows {
-            app.append_row(params![repo_id, row.seq, row.path, row.old_blob, row.new_blob])?;
+            app.append_row(params![
+                repo_id,
+                row.seq,
+                row.path,
+                row.old_blob,
+                row.new_blob
+            ])?;
         }
         app.flush()?;
         Ok(())
@@ -519,7 +624,8 @@ impl Store {
 
     pub fn replace_tags(&self, repo_id: i64, tags: &[(String, String)]) -> Result<()> {
         self.begin()?;
-        self.conn.execute("DELETE FROM tags WHERE repo_id = ?", params![repo_id])?;
+        self.conn
+            .execute("DELETE FROM tags WHERE repo_id = ?", params![repo_id])?;
         let mut app = self.conn.appender("tags")?;
         for (name, commit) in tags {
             app.append_row(params![repo_id, name, commit])?;
@@ -546,9 +652,13 @@ impl Store {
         if rev.len() < 4 || !rev.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Ok(None);
         }
-        let mut stmt = self.conn.prepare("SELECT seq, commit_id FROM commits WHERE repo_id = ? AND starts_with(commit_id, ?)")?;
+        let mut stmt = self.conn.prepare(
+            "SELECT seq, commit_id FROM commits WHERE repo_id = ? AND starts_with(commit_id, ?)",
+        )?;
         let found: Vec<(i64, String)> = stmt
-            .query_map(params![repo_id, rev.to_ascii_lowercase()], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .query_map(params![repo_id, rev.to_ascii_lowercase()], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })?
             .collect::<Result<_, _>>()?;
         match found.len() {
             0 => Ok(None),
@@ -573,13 +683,18 @@ impl Store {
     pub fn metrics_at(&self, repo_id: i64, seq: i64) -> Result<Vec<(String, i64)>> {
         let mut columns = vec!["d_files".to_string(), "d_loc".to_string()];
         columns.extend(METRIC_KINDS.iter().map(|k| format!("\"{k}\"")));
-        let select: Vec<String> = columns.iter().map(|c| format!("coalesce(sum({c}), 0)::BIGINT")).collect();
+        let select: Vec<String> = columns
+            .iter()
+            .map(|c| format!("coalesce(sum({c}), 0)::BIGINT"))
+            .collect();
         let sql = format!(
             "SELECT {} FROM commit_metric_deltas WHERE repo_id = ? AND seq <= ?",
             select.join(", ")
         );
         let values: Vec<i64> = self.conn.query_row(&sql, params![repo_id, seq], |r| {
-            (0..columns.len()).map(|i| r.get::<_, i64>(i)).collect::<Result<Vec<_>, _>>()
+            (0..columns.len())
+                .map(|i| r.get::<_, i64>(i))
+                .collect::<Result<Vec<_>, _>>()
         })?;
         let mut names = vec!["files".to_string(), "loc".to_string()];
         names.extend(METRIC_KINDS.iter().map(|k| k.to_string()));
@@ -587,13 +702,20 @@ impl Store {
     }
 
     /// Pattern counts at commit `seq` from the running sums of deltas: sig_id -> (occurrences, files).
-    pub fn running_counts(&self, repo_id: i64, seq: i64, level: &str) -> Result<HashMap<String, (i64, i64)>> {
+    pub fn running_counts(
+        &self,
+        repo_id: i64,
+        seq: i64,
+        level: &str,
+    ) -> Result<HashMap<String, (i64, i64)>> {
         let mut stmt = self.conn.prepare(
             "SELECT sig_id, sum(d_occurrences)::BIGINT, sum(d_files)::BIGINT FROM commit_pattern_deltas
              WHERE repo_id = ? AND seq <= ? AND level = ? GROUP BY sig_id
              HAVING sum(d_occurrences) <> 0 OR sum(d_files) <> 0",
         )?;
-        let rows = stmt.query_map(params![repo_id, seq, level], |r| Ok((r.get(0)?, (r.get(1)?, r.get(2)?))))?;
+        let rows = stmt.query_map(params![repo_id, seq, level], |r| {
+            Ok((r.get(0)?, (r.get(1)?, r.get(2)?)))
+        })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 }

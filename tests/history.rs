@@ -9,7 +9,10 @@ use common::*;
 use patmine::store::Store;
 
 fn commits(repo: &Path) -> Vec<String> {
-    git(repo, &["rev-list", "--first-parent", "--reverse", "HEAD"]).lines().map(str::to_string).collect()
+    git(repo, &["rev-list", "--first-parent", "--reverse", "HEAD"])
+        .lines()
+        .map(str::to_string)
+        .collect()
 }
 
 /// Every row the history wrote, sorted, without internal row numbers: a run's whole result.
@@ -47,22 +50,42 @@ fn running_sums_equal_a_fresh_scan_at_every_commit() {
         let tree = tmp.path().join(format!("tree-{seq}"));
         export_tree(&repo, commit, &tree);
         let scan_db = tmp.path().join(format!("scan-{seq}.duckdb"));
-        let scanned = json(&patmine_ok(&scan_db, &["scan", tree.to_str().unwrap(), "--json", "--top", "100000"]));
-        let at = json(&patmine_ok(&db, &["at", &commit[..12], "--json", "--top", "100000"]));
-        assert_eq!(pattern_set(&at), pattern_set(&scanned), "patterns at commit {seq} {commit}");
+        let scanned = json(&patmine_ok(
+            &scan_db,
+            &["scan", tree.to_str().unwrap(), "--json", "--top", "100000"],
+        ));
+        let at = json(&patmine_ok(
+            &db,
+            &["at", &commit[..12], "--json", "--top", "100000"],
+        ));
+        assert_eq!(
+            pattern_set(&at),
+            pattern_set(&scanned),
+            "patterns at commit {seq} {commit}"
+        );
         for level in ["abstract", "semantic"] {
-            let at = json(&patmine_ok(&db, &["at", commit, "--json", "--top", "100000", "--level", level]));
+            let at = json(&patmine_ok(
+                &db,
+                &["at", commit, "--json", "--top", "100000", "--level", level],
+            ));
             // The running sums of per-commit deltas give the same counts.
             let store = Store::open(&db).unwrap();
             let sums = store.running_counts(repo_id, seq as i64, level).unwrap();
             drop(store);
             let from_deltas: usize = sums.values().filter(|(occ, _)| *occ > 0).count();
-            assert_eq!(from_deltas, at["patterns"].as_array().unwrap().len(), "{level} pattern count at {seq}");
+            assert_eq!(
+                from_deltas,
+                at["patterns"].as_array().unwrap().len(),
+                "{level} pattern count at {seq}"
+            );
             for p in at["patterns"].as_array().unwrap() {
                 let id = p["id"].as_str().unwrap();
                 assert_eq!(
                     sums.get(id).copied(),
-                    Some((p["occurrences"].as_i64().unwrap(), p["files"].as_i64().unwrap())),
+                    Some((
+                        p["occurrences"].as_i64().unwrap(),
+                        p["files"].as_i64().unwrap()
+                    )),
                     "{level} {} at {seq}",
                     p["abstract"]
                 );
@@ -79,7 +102,15 @@ fn running_sums_equal_a_fresh_scan_at_every_commit() {
                 |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
             )
             .unwrap();
-        assert_eq!((metrics["files"].as_i64().unwrap(), metrics["var"].as_i64().unwrap(), metrics["const"].as_i64().unwrap()), (files, var, konst), "metrics at {seq}");
+        assert_eq!(
+            (
+                metrics["files"].as_i64().unwrap(),
+                metrics["var"].as_i64().unwrap(),
+                metrics["const"].as_i64().unwrap()
+            ),
+            (files, var, konst),
+            "metrics at {seq}"
+        );
     }
 }
 
@@ -95,7 +126,13 @@ fn migrations_show_in_the_counts() {
     assert!(v1["metrics"]["var"].as_i64().unwrap() > 0);
     assert_eq!(v3["metrics"]["var"], 0);
     assert!(v3["metrics"]["await_expression"].as_i64().unwrap() > 0);
-    let has = |doc: &serde_json::Value, sig: &str| doc["patterns"].as_array().unwrap().iter().any(|p| p["semantic"] == sig);
+    let has = |doc: &serde_json::Value, sig: &str| {
+        doc["patterns"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["semantic"] == sig)
+    };
     assert!(has(&v1, "var IDENTIFIER = require(STRING)"));
     assert!(!has(&v3, "var IDENTIFIER = require(STRING)"));
 }
@@ -110,12 +147,24 @@ fn incremental_runs_equal_a_run_from_scratch() {
     patmine_ok(&scratch, &["history", repo.to_str().unwrap()]);
 
     let incremental = tmp.path().join("inc.duckdb");
-    patmine_ok(&incremental, &["history", repo.to_str().unwrap(), "--rev", &all[3]]);
-    let out = json(&patmine_ok(&incremental, &["history", repo.to_str().unwrap(), "--json"]));
+    patmine_ok(
+        &incremental,
+        &["history", repo.to_str().unwrap(), "--rev", &all[3]],
+    );
+    let out = json(&patmine_ok(
+        &incremental,
+        &["history", repo.to_str().unwrap(), "--json"],
+    ));
     assert_eq!(out["summary"]["already_stored"], 4);
-    assert_eq!(out["summary"]["analysed"].as_i64().unwrap(), all.len() as i64 - 4);
+    assert_eq!(
+        out["summary"]["analysed"].as_i64().unwrap(),
+        all.len() as i64 - 4
+    );
     // A run with nothing new parses nothing.
-    let again = json(&patmine_ok(&incremental, &["history", repo.to_str().unwrap(), "--json"]));
+    let again = json(&patmine_ok(
+        &incremental,
+        &["history", repo.to_str().unwrap(), "--json"],
+    ));
     assert_eq!(again["summary"]["analysed"], 0);
     assert_eq!(again["summary"]["blobs_parsed"], 0);
     assert_eq!(dump(&incremental), dump(&scratch));
@@ -154,7 +203,11 @@ fn long_repo(dir: &Path, commits: usize) {
     for i in 0..commits {
         let name = format!("src/m{}.{}", i % 7, if i % 3 == 0 { "ts" } else { "js" });
         std::fs::create_dir_all(dir.join("src")).unwrap();
-        std::fs::write(dir.join(&name), format!("{}\nconst n{i} = {i};\n", versions[i % versions.len()])).unwrap();
+        std::fs::write(
+            dir.join(&name),
+            format!("{}\nconst n{i} = {i};\n", versions[i % versions.len()]),
+        )
+        .unwrap();
         git(dir, &["add", "-A"]);
         git(dir, &["commit", "-q", "-m", &format!("step {i}")]);
     }
@@ -166,13 +219,23 @@ fn a_killed_run_resumes_to_identical_counts() {
     let repo = tmp.path().join("repo");
     long_repo(&repo, 80);
     let scratch = tmp.path().join("scratch.duckdb");
-    patmine_ok(&scratch, &["history", repo.to_str().unwrap(), "--batch", "1"]);
+    patmine_ok(
+        &scratch,
+        &["history", repo.to_str().unwrap(), "--batch", "1"],
+    );
     let expected = dump(&scratch);
 
     for (round, delay_ms) in [30u64, 120, 400].into_iter().enumerate() {
         let db = tmp.path().join(format!("killed-{round}.duckdb"));
         let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_patmine"))
-            .args(["--db", db.to_str().unwrap(), "history", repo.to_str().unwrap(), "--batch", "1"])
+            .args([
+                "--db",
+                db.to_str().unwrap(),
+                "history",
+                repo.to_str().unwrap(),
+                "--batch",
+                "1",
+            ])
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .spawn()
@@ -200,7 +263,10 @@ fn a_missing_blob_is_reported_and_the_walk_goes_on() {
     assert!(err.contains(&blob) && err.contains("missing"), "{err}");
     let doc = json(&String::from_utf8_lossy(&out.stdout));
     assert_eq!(doc["summary"]["blobs_missing"], 1);
-    assert_eq!(doc["summary"]["analysed"].as_i64().unwrap(), commits(&repo).len() as i64);
+    assert_eq!(
+        doc["summary"]["analysed"].as_i64().unwrap(),
+        commits(&repo).len() as i64
+    );
 }
 
 #[test]
@@ -209,12 +275,29 @@ fn shallow_empty_and_jsless_repositories() {
     let repo = tmp.path().join("repo");
     sample_repo(&repo);
     let shallow = tmp.path().join("shallow");
-    git(tmp.path(), &["clone", "-q", "--depth", "3", &format!("file://{}", repo.display()), shallow.to_str().unwrap()]);
+    git(
+        tmp.path(),
+        &[
+            "clone",
+            "-q",
+            "--depth",
+            "3",
+            &format!("file://{}", repo.display()),
+            shallow.to_str().unwrap(),
+        ],
+    );
     let db = tmp.path().join("h.duckdb");
     let out = patmine(&db, &["history", shallow.to_str().unwrap(), "--json"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(String::from_utf8_lossy(&out.stderr).contains("shallow"));
-    assert_eq!(json(&String::from_utf8_lossy(&out.stdout))["summary"]["analysed"], 3);
+    assert_eq!(
+        json(&String::from_utf8_lossy(&out.stdout))["summary"]["analysed"],
+        3
+    );
 
     let empty = tmp.path().join("empty");
     std::fs::create_dir(&empty).unwrap();
@@ -229,7 +312,10 @@ fn shallow_empty_and_jsless_repositories() {
     std::fs::write(plain.join("README.md"), "# no code\n").unwrap();
     git(&plain, &["add", "."]);
     git(&plain, &["commit", "-q", "-m", "docs"]);
-    let out = json(&patmine_ok(&db, &["history", plain.to_str().unwrap(), "--json"]));
+    let out = json(&patmine_ok(
+        &db,
+        &["history", plain.to_str().unwrap(), "--json"],
+    ));
     assert_eq!(out["summary"]["analysed"], 1);
     assert_eq!(out["patterns"].as_array().unwrap().len(), 0);
 }
@@ -246,10 +332,19 @@ fn two_repositories_in_one_database_stay_apart() {
     patmine_ok(&db, &["history", b.to_str().unwrap()]);
     let out = patmine(&db, &["at"]);
     assert!(!out.status.success(), "ambiguous without --repo");
-    let at_a = json(&patmine_ok(&db, &["at", "--repo", a.to_str().unwrap(), "--json"]));
-    let at_b = json(&patmine_ok(&db, &["at", "--repo", b.to_str().unwrap(), "--json"]));
+    let at_a = json(&patmine_ok(
+        &db,
+        &["at", "--repo", a.to_str().unwrap(), "--json"],
+    ));
+    let at_b = json(&patmine_ok(
+        &db,
+        &["at", "--repo", b.to_str().unwrap(), "--json"],
+    ));
     assert_ne!(pattern_set(&at_a), pattern_set(&at_b));
     let solo = tmp.path().join("solo.duckdb");
     patmine_ok(&solo, &["history", a.to_str().unwrap()]);
-    assert_eq!(pattern_set(&at_a), pattern_set(&json(&patmine_ok(&solo, &["at", "--json"]))));
+    assert_eq!(
+        pattern_set(&at_a),
+        pattern_set(&json(&patmine_ok(&solo, &["at", "--json"])))
+    );
 }

@@ -7,7 +7,9 @@ use std::collections::HashMap;
 use common::*;
 use tree_sitter::StreamingIterator;
 
-fn file_statuses(db: &std::path::Path) -> HashMap<String, (String, Option<String>, Option<String>)> {
+fn file_statuses(
+    db: &std::path::Path,
+) -> HashMap<String, (String, Option<String>, Option<String>)> {
     let conn = duckdb::Connection::open(db).unwrap();
     let mut stmt = conn
         .prepare(
@@ -15,17 +17,26 @@ fn file_statuses(db: &std::path::Path) -> HashMap<String, (String, Option<String
              WHERE f.scan_id = (SELECT max(scan_id) FROM scans)",
         )
         .unwrap();
-    stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, (r.get(1)?, r.get(2)?, r.get(3)?))))
-        .unwrap()
-        .map(|r| r.unwrap())
-        .collect()
+    stmt.query_map([], |r| {
+        Ok((r.get::<_, String>(0)?, (r.get(1)?, r.get(2)?, r.get(3)?)))
+    })
+    .unwrap()
+    .map(|r| r.unwrap())
+    .collect()
 }
 
 #[test]
 fn every_dialect_is_parsed_and_vendored_paths_are_skipped() {
     let tmp = tempfile::tempdir().unwrap();
     let db = tmp.path().join("p.duckdb");
-    let out = json(&patmine_ok(&db, &["scan", fixtures().join("sample").to_str().unwrap(), "--json"]));
+    let out = json(&patmine_ok(
+        &db,
+        &[
+            "scan",
+            fixtures().join("sample").to_str().unwrap(),
+            "--json",
+        ],
+    ));
     assert_eq!(out["summary"]["skipped"]["vendored"], 2, "{out}");
     let statuses = file_statuses(&db);
     for (path, grammar) in [
@@ -40,10 +51,20 @@ fn every_dialect_is_parsed_and_vendored_paths_are_skipped() {
         assert_eq!(status, "parsed", "{path}");
         assert_eq!(g.as_deref(), Some(grammar), "{path}");
     }
-    assert_eq!(statuses["node_modules/left-pad/index.js"].1.as_deref(), Some("vendored"));
+    assert_eq!(
+        statuses["node_modules/left-pad/index.js"].1.as_deref(),
+        Some("vendored")
+    );
     assert_eq!(statuses["dist/bundle.js"].1.as_deref(), Some("vendored"));
     let first = &out["patterns"][0];
-    for key in ["abstract", "semantic", "occurrences", "files", "category", "example"] {
+    for key in [
+        "abstract",
+        "semantic",
+        "occurrences",
+        "files",
+        "category",
+        "example",
+    ] {
         assert!(!first[key].is_null(), "pattern lacks {key}: {first}");
     }
 }
@@ -52,7 +73,10 @@ fn every_dialect_is_parsed_and_vendored_paths_are_skipped() {
 fn bad_inputs_are_filtered_or_recovered() {
     let tmp = tempfile::tempdir().unwrap();
     let db = tmp.path().join("p.duckdb");
-    let out = json(&patmine_ok(&db, &["scan", fixtures().join("bad").to_str().unwrap(), "--json"]));
+    let out = json(&patmine_ok(
+        &db,
+        &["scan", fixtures().join("bad").to_str().unwrap(), "--json"],
+    ));
     assert_eq!(out["summary"]["failed"], 0);
     let statuses = file_statuses(&db);
     assert_eq!(statuses["binary.js"].1.as_deref(), Some("binary"));
@@ -69,13 +93,37 @@ fn size_limit_and_globs() {
     let tmp = tempfile::tempdir().unwrap();
     let db = tmp.path().join("p.duckdb");
     let sample = fixtures().join("sample");
-    let out = json(&patmine_ok(&db, &["scan", sample.to_str().unwrap(), "--json", "--max-bytes", "300"]));
-    assert!(out["summary"]["skipped"]["too-large"].as_i64().unwrap() >= 3, "{out}");
     let out = json(&patmine_ok(
         &db,
-        &["scan", sample.to_str().unwrap(), "--json", "--include", "web/**", "--exclude", "**/*.tsx"],
+        &[
+            "scan",
+            sample.to_str().unwrap(),
+            "--json",
+            "--max-bytes",
+            "300",
+        ],
     ));
-    assert_eq!(out["summary"]["parsed"].as_i64().unwrap() + out["summary"]["cached"].as_i64().unwrap(), 1, "{out}");
+    assert!(
+        out["summary"]["skipped"]["too-large"].as_i64().unwrap() >= 3,
+        "{out}"
+    );
+    let out = json(&patmine_ok(
+        &db,
+        &[
+            "scan",
+            sample.to_str().unwrap(),
+            "--json",
+            "--include",
+            "web/**",
+            "--exclude",
+            "**/*.tsx",
+        ],
+    ));
+    assert_eq!(
+        out["summary"]["parsed"].as_i64().unwrap() + out["summary"]["cached"].as_i64().unwrap(),
+        1,
+        "{out}"
+    );
 }
 
 #[test]
@@ -83,31 +131,85 @@ fn second_scan_parses_nothing_and_a_new_rulebook_invalidates() {
     let tmp = tempfile::tempdir().unwrap();
     let db = tmp.path().join("p.duckdb");
     let sample = fixtures().join("sample");
-    let first = json(&patmine_ok(&db, &["scan", sample.to_str().unwrap(), "--json"]));
+    let first = json(&patmine_ok(
+        &db,
+        &["scan", sample.to_str().unwrap(), "--json"],
+    ));
     let parsed = first["summary"]["parsed"].as_i64().unwrap();
     assert!(parsed >= 7);
-    let second = json(&patmine_ok(&db, &["scan", sample.to_str().unwrap(), "--json"]));
+    let second = json(&patmine_ok(
+        &db,
+        &["scan", sample.to_str().unwrap(), "--json"],
+    ));
     assert_eq!(second["summary"]["parsed"], 0);
     assert_eq!(second["summary"]["cached"].as_i64().unwrap(), parsed);
     assert_eq!(pattern_set(&first), pattern_set(&second));
 
     let rules = tmp.path().join("rules.yaml");
-    std::fs::write(&rules, "extends: default\nrules:\n  identifier:\n    app: EXPRESS_APP\n").unwrap();
+    std::fs::write(
+        &rules,
+        "extends: default\nrules:\n  identifier:\n    app: EXPRESS_APP\n",
+    )
+    .unwrap();
     let third = json(&patmine_ok(
         &db,
-        &["scan", sample.to_str().unwrap(), "--json", "--rules", rules.to_str().unwrap(), "--level", "semantic", "--top", "500"],
+        &[
+            "scan",
+            sample.to_str().unwrap(),
+            "--json",
+            "--rules",
+            rules.to_str().unwrap(),
+            "--level",
+            "semantic",
+            "--top",
+            "500",
+        ],
     ));
-    assert_eq!(third["summary"]["parsed"].as_i64().unwrap(), parsed, "a changed rulebook parses again");
-    let semantic: Vec<&str> = third["patterns"].as_array().unwrap().iter().map(|p| p["semantic"].as_str().unwrap()).collect();
-    assert!(semantic.iter().any(|s| s.starts_with("EXPRESS_APP.get(")), "{semantic:?}");
+    assert_eq!(
+        third["summary"]["parsed"].as_i64().unwrap(),
+        parsed,
+        "a changed rulebook parses again"
+    );
+    let semantic: Vec<&str> = third["patterns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["semantic"].as_str().unwrap())
+        .collect();
+    assert!(
+        semantic.iter().any(|s| s.starts_with("EXPRESS_APP.get(")),
+        "{semantic:?}"
+    );
 }
 
 #[test]
 fn results_do_not_depend_on_thread_count() {
     let tmp = tempfile::tempdir().unwrap();
     let sample = fixtures().join("sample");
-    let one = patmine_ok(&tmp.path().join("a.duckdb"), &["scan", sample.to_str().unwrap(), "--json", "--top", "1000", "--jobs", "1"]);
-    let two = patmine_ok(&tmp.path().join("b.duckdb"), &["scan", sample.to_str().unwrap(), "--json", "--top", "1000", "--jobs", "2"]);
+    let one = patmine_ok(
+        &tmp.path().join("a.duckdb"),
+        &[
+            "scan",
+            sample.to_str().unwrap(),
+            "--json",
+            "--top",
+            "1000",
+            "--jobs",
+            "1",
+        ],
+    );
+    let two = patmine_ok(
+        &tmp.path().join("b.duckdb"),
+        &[
+            "scan",
+            sample.to_str().unwrap(),
+            "--json",
+            "--top",
+            "1000",
+            "--jobs",
+            "2",
+        ],
+    );
     let (one, two) = (json(&one), json(&two));
     assert_eq!(one["patterns"], two["patterns"]);
 }
@@ -121,8 +223,14 @@ fn recount(query_text: &str) -> i64 {
         ("lib/math.mjs", tree_sitter_javascript::LANGUAGE.into()),
         ("web/App.jsx", tree_sitter_javascript::LANGUAGE.into()),
         ("test/api.test.js", tree_sitter_javascript::LANGUAGE.into()),
-        ("services/api.ts", tree_sitter_typescript::LANGUAGE_TYPESCRIPT.into()),
-        ("web/Counter.tsx", tree_sitter_typescript::LANGUAGE_TSX.into()),
+        (
+            "services/api.ts",
+            tree_sitter_typescript::LANGUAGE_TYPESCRIPT.into(),
+        ),
+        (
+            "web/Counter.tsx",
+            tree_sitter_typescript::LANGUAGE_TSX.into(),
+        ),
     ] {
         let language: tree_sitter::Language = language;
         let source = std::fs::read(fixtures().join("sample").join(path)).unwrap();
@@ -143,7 +251,16 @@ fn recount(query_text: &str) -> i64 {
 fn counts_equal_an_independent_recount() {
     let tmp = tempfile::tempdir().unwrap();
     let db = tmp.path().join("p.duckdb");
-    let out = json(&patmine_ok(&db, &["scan", fixtures().join("sample").to_str().unwrap(), "--json", "--top", "100000"]));
+    let out = json(&patmine_ok(
+        &db,
+        &[
+            "scan",
+            fixtures().join("sample").to_str().unwrap(),
+            "--json",
+            "--top",
+            "100000",
+        ],
+    ));
     let sum_where = |prefix: &str| -> i64 {
         out["patterns"]
             .as_array()
@@ -165,7 +282,10 @@ fn counts_equal_an_independent_recount() {
             .sum()
     };
     assert_eq!(by_kind("await"), recount("(await_expression) @a"));
-    assert_eq!(by_kind("declaration"), recount("[(lexical_declaration) (variable_declaration)] @d"));
+    assert_eq!(
+        by_kind("declaration"),
+        recount("[(lexical_declaration) (variable_declaration)] @d")
+    );
 }
 
 #[test]
@@ -174,15 +294,45 @@ fn deeply_nested_code_does_not_overflow_the_stack() {
     let dir = tmp.path().join("src");
     std::fs::create_dir(&dir).unwrap();
     let depth = 100_000;
-    let calls = format!("const x = {}1{};\n", "f(".repeat(depth), ")".repeat(depth));
+    // One level a line, so the minified-file filter lets them through.
+    let calls = format!(
+        "const x = {}1{};\n",
+        "f(\n".repeat(depth),
+        ")\n".repeat(depth)
+    );
     std::fs::write(dir.join("calls.js"), calls).unwrap();
-    let arrays = format!("let a = {}0{};\n", "[".repeat(depth), "]".repeat(depth));
+    let arrays = format!("let a = {}0{};\n", "[\n".repeat(depth), "]\n".repeat(depth));
     std::fs::write(dir.join("arrays.ts"), arrays).unwrap();
-    let blocks = format!("{}x();{}\n", "if (a) {\n".repeat(depth / 10), "}\n".repeat(depth / 10));
+    let blocks = format!(
+        "{}x();{}\n",
+        "if (a) {\n".repeat(depth / 10),
+        "}\n".repeat(depth / 10)
+    );
     std::fs::write(dir.join("blocks.js"), blocks).unwrap();
     let db = tmp.path().join("p.duckdb");
-    let out = json(&patmine_ok(&db, &["scan", dir.to_str().unwrap(), "--json", "--max-bytes", "10000000"]));
-    assert_eq!(out["summary"]["parsed"], 3, "{out}");
+    let out = patmine(
+        &db,
+        &[
+            "scan",
+            dir.to_str().unwrap(),
+            "--json",
+            "--max-bytes",
+            "10000000",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc = json(&String::from_utf8_lossy(&out.stdout));
+    assert_eq!(doc["summary"]["parsed"], 3, "{doc}");
+    // The files deeper than the root queries look are named on stderr.
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("calls.js") && err.contains("nested deeper"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -192,19 +342,42 @@ fn bad_rulebooks_and_queries_are_one_line_errors() {
     let sample = fixtures().join("sample");
     let rules = tmp.path().join("bad.yaml");
     std::fs::write(&rules, "rules:\n  identifiers:\n    a: B\n").unwrap();
-    let out = patmine(&db, &["scan", sample.to_str().unwrap(), "--rules", rules.to_str().unwrap()]);
+    let out = patmine(
+        &db,
+        &[
+            "scan",
+            sample.to_str().unwrap(),
+            "--rules",
+            rules.to_str().unwrap(),
+        ],
+    );
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(err.trim().lines().count(), 1, "{err}");
-    assert!(err.contains("bad.yaml") && err.contains("identifiers"), "{err}");
+    assert!(
+        err.contains("bad.yaml") && err.contains("identifiers"),
+        "{err}"
+    );
 
     let queries = tmp.path().join("q");
     std::fs::create_dir(&queries).unwrap();
     for name in ["javascript.scm", "typescript.scm", "tsx.scm"] {
         std::fs::write(queries.join(name), "(call_expression) @call\n").unwrap();
     }
-    std::fs::write(queries.join("tsx.scm"), "(call_expression) @call\n(call_expression @x\n").unwrap();
-    let out = patmine(&db, &["scan", sample.to_str().unwrap(), "--queries", queries.to_str().unwrap()]);
+    std::fs::write(
+        queries.join("tsx.scm"),
+        "(call_expression) @call\n(call_expression @x\n",
+    )
+    .unwrap();
+    let out = patmine(
+        &db,
+        &[
+            "scan",
+            sample.to_str().unwrap(),
+            "--queries",
+            queries.to_str().unwrap(),
+        ],
+    );
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("tsx.scm:2:"), "{err}");
@@ -220,7 +393,10 @@ fn a_database_held_by_another_process_is_named() {
     let out = patmine(&db, &["scan", fixtures().join("sample").to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("held.duckdb") && err.contains("locked"), "{err}");
+    assert!(
+        err.contains("held.duckdb") && err.contains("locked"),
+        "{err}"
+    );
     drop(holder);
 }
 
@@ -229,7 +405,15 @@ fn report_dir_gets_a_phrasebook() {
     let tmp = tempfile::tempdir().unwrap();
     let db = tmp.path().join("p.duckdb");
     let reports = tmp.path().join("out");
-    patmine_ok(&db, &["scan", fixtures().join("sample").to_str().unwrap(), "--report-dir", reports.to_str().unwrap()]);
+    patmine_ok(
+        &db,
+        &[
+            "scan",
+            fixtures().join("sample").to_str().unwrap(),
+            "--report-dir",
+            reports.to_str().unwrap(),
+        ],
+    );
     let md = std::fs::read_to_string(reports.join("phrasebook.md")).unwrap();
     assert!(md.contains("| rank | signature |"), "{md}");
     let doc = json(&std::fs::read_to_string(reports.join("phrasebook.json")).unwrap());

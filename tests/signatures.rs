@@ -5,8 +5,12 @@ use patmine::dialect::Dialect;
 
 fn occurrences(source: &str, dialect: Dialect) -> Vec<(String, String, String)> {
     let analyzer = Analyzer::builtin();
-    let (_, occ) = analyzer.explain(source.as_bytes(), dialect).expect("parses");
-    occ.into_iter().map(|o| (o.kind, o.signature.abstract_text, o.signature.semantic_text)).collect()
+    let (_, occ) = analyzer
+        .explain(source.as_bytes(), dialect)
+        .expect("parses");
+    occ.into_iter()
+        .map(|o| (o.kind, o.signature.abstract_text, o.signature.semantic_text))
+        .collect()
 }
 
 /// The first occurrence of `kind` in `source` (as .js).
@@ -42,12 +46,22 @@ fn dom_lookup() {
 
 #[test]
 fn require_declaration() {
-    check("var fs = require('fs');", "declaration", "var IDENTIFIER = IDENTIFIER(STRING)", "var IDENTIFIER = require(STRING)");
+    check(
+        "var fs = require('fs');",
+        "declaration",
+        "var IDENTIFIER = IDENTIFIER(STRING)",
+        "var IDENTIFIER = require(STRING)",
+    );
 }
 
 #[test]
 fn console_log() {
-    check(r#"console.log("hello")"#, "call", "IDENTIFIER.log(STRING)", "CONSOLE_OBJECT.log(STRING)");
+    check(
+        r#"console.log("hello")"#,
+        "call",
+        "IDENTIFIER.log(STRING)",
+        "CONSOLE_OBJECT.log(STRING)",
+    );
 }
 
 #[test]
@@ -66,8 +80,14 @@ fn express_route_with_callback() {
     let sig = "IDENTIFIER.get(STRING, function (IDENTIFIER, IDENTIFIER) { … })";
     check(src, "call", sig, sig);
     // The collapsed body's call is counted on its own.
-    let calls: Vec<String> = occurrences(src, Dialect::Js).into_iter().map(|(_, a, _)| a).collect();
-    assert_eq!(calls, vec![sig.to_string(), "IDENTIFIER.send(STRING)".to_string()]);
+    let calls: Vec<String> = occurrences(src, Dialect::Js)
+        .into_iter()
+        .map(|(_, a, _)| a)
+        .collect();
+    assert_eq!(
+        calls,
+        vec![sig.to_string(), "IDENTIFIER.send(STRING)".to_string()]
+    );
 }
 
 #[test]
@@ -80,7 +100,10 @@ fn fetch_then_chain() {
         "FETCH_API(IDENTIFIER).then((IDENTIFIER) => IDENTIFIER.json())",
     );
     // One chain, one pattern: `fetch(url)` is not counted again; the call in the callback is.
-    let all: Vec<String> = occurrences(src, Dialect::Js).into_iter().map(|(_, a, _)| a).collect();
+    let all: Vec<String> = occurrences(src, Dialect::Js)
+        .into_iter()
+        .map(|(_, a, _)| a)
+        .collect();
     assert_eq!(all.len(), 2, "{all:?}");
     assert_eq!(all[1], "IDENTIFIER.json()");
 }
@@ -88,17 +111,31 @@ fn fetch_then_chain() {
 #[test]
 fn named_import() {
     let sig = "import { IDENTIFIER } from STRING";
-    check(r#"import { readFile } from "node:fs/promises";"#, "import", sig, sig);
+    check(
+        r#"import { readFile } from "node:fs/promises";"#,
+        "import",
+        sig,
+        sig,
+    );
 }
 
 #[test]
 fn module_exports() {
-    check("module.exports = router", "assignment", "IDENTIFIER.exports = IDENTIFIER", "module.exports = IDENTIFIER");
+    check(
+        "module.exports = router",
+        "assignment",
+        "IDENTIFIER.exports = IDENTIFIER",
+        "module.exports = IDENTIFIER",
+    );
 }
 
 #[test]
 fn typescript_generic_annotation() {
-    let (a, s) = first_in("const x: Map<string, User> = new Map()", "declaration", Dialect::Ts);
+    let (a, s) = first_in(
+        "const x: Map<string, User> = new Map()",
+        "declaration",
+        Dialect::Ts,
+    );
     assert_eq!(a, "const IDENTIFIER: TYPE<string, TYPE> = new IDENTIFIER()");
     assert_eq!(s, "const IDENTIFIER: TYPE<string, TYPE> = new Map()");
 }
@@ -111,7 +148,10 @@ fn formatting_comments_quotes_semicolons_and_trailing_commas_do_not_matter() {
         "const x = /* c */ foo(\n  `a`,\n  [1, 2,],\n  { a: 1, },\n) // trailing",
     ];
     let expected = first(variants[0], "declaration");
-    assert_eq!(expected.0, "const IDENTIFIER = IDENTIFIER(STRING, [NUMBER, NUMBER], { a: NUMBER })");
+    assert_eq!(
+        expected.0,
+        "const IDENTIFIER = IDENTIFIER(STRING, [NUMBER, NUMBER], { a: NUMBER })"
+    );
     for v in &variants[1..] {
         assert_eq!(first(v, "declaration"), expected, "{v}");
     }
@@ -119,8 +159,14 @@ fn formatting_comments_quotes_semicolons_and_trailing_commas_do_not_matter() {
 
 #[test]
 fn placeholders_for_literals() {
-    let (a, _) = first("let v = [true, false, 1.5e3, /ab+c/g, `t${x}`, null, undefined, this]", "declaration");
-    assert_eq!(a, "let IDENTIFIER = [BOOLEAN, BOOLEAN, NUMBER, REGEX, STRING, …]");
+    let (a, _) = first(
+        "let v = [true, false, 1.5e3, /ab+c/g, `t${x}`, null, undefined, this]",
+        "declaration",
+    );
+    assert_eq!(
+        a,
+        "let IDENTIFIER = [BOOLEAN, BOOLEAN, NUMBER, REGEX, STRING, …]"
+    );
     let (a, _) = first("let v = { k: null, [key]: undefined }", "declaration");
     assert_eq!(a, "let IDENTIFIER = { k: null, [IDENTIFIER]: undefined }");
 }
@@ -128,16 +174,30 @@ fn placeholders_for_literals() {
 #[test]
 fn property_names_and_shorthand() {
     let (a, _) = first("const o = { name, value: v, ...rest }", "declaration");
-    assert_eq!(a, "const IDENTIFIER = { IDENTIFIER, value: IDENTIFIER, ...IDENTIFIER }");
+    assert_eq!(
+        a,
+        "const IDENTIFIER = { IDENTIFIER, value: IDENTIFIER, ...IDENTIFIER }"
+    );
     let (a, _) = first("Foo.prototype.bar = function () { return 1 }", "assignment");
     assert_eq!(a, "IDENTIFIER.prototype.bar = function () { … }");
 }
 
 #[test]
 fn typescript_types() {
-    let (a, _) = first_in("function f(a: string, b?: number): Promise<void> { return x }", "function", Dialect::Ts);
-    assert_eq!(a, "function IDENTIFIER(IDENTIFIER: string, IDENTIFIER?: number): TYPE<void> { … }");
-    let (a, _) = first_in("interface Props { a: string; b: number }", "type", Dialect::Ts);
+    let (a, _) = first_in(
+        "function f(a: string, b?: number): Promise<void> { return x }",
+        "function",
+        Dialect::Ts,
+    );
+    assert_eq!(
+        a,
+        "function IDENTIFIER(IDENTIFIER: string, IDENTIFIER?: number): TYPE<void> { … }"
+    );
+    let (a, _) = first_in(
+        "interface Props { a: string; b: number }",
+        "type",
+        Dialect::Ts,
+    );
     assert_eq!(a, "interface IDENTIFIER { … }");
     let (a, _) = first_in("type Id = string | number;", "type", Dialect::Ts);
     assert_eq!(a, "type IDENTIFIER = string | number");
@@ -150,12 +210,22 @@ fn bodies_collapse_and_nested_roots_count() {
     let src = "class App extends React.Component { render() { const a = 1; return a } }";
     let all = occurrences(src, Dialect::Jsx);
     let sigs: Vec<&str> = all.iter().map(|(_, a, _)| a.as_str()).collect();
-    assert_eq!(sigs, vec!["class IDENTIFIER extends IDENTIFIER.Component { … }", "render() { … }", "const IDENTIFIER = NUMBER"]);
+    assert_eq!(
+        sigs,
+        vec![
+            "class IDENTIFIER extends IDENTIFIER.Component { … }",
+            "render() { … }",
+            "const IDENTIFIER = NUMBER"
+        ]
+    );
     assert_eq!(all[0].2, "class IDENTIFIER extends React.Component { … }");
     let (a, _) = first("if (a > 1) { x() } else { y() }", "control");
     assert_eq!(a, "if (IDENTIFIER > NUMBER) { … } else { … }");
     let (a, _) = first("for (let i = 0; i < n; i++) {}", "control");
-    assert_eq!(a, "for (let IDENTIFIER = NUMBER; IDENTIFIER < IDENTIFIER; IDENTIFIER++) {}");
+    assert_eq!(
+        a,
+        "for (let IDENTIFIER = NUMBER; IDENTIFIER < IDENTIFIER; IDENTIFIER++) {}"
+    );
     let (a, _) = first("try { a() } catch (e) { b() }", "control");
     assert_eq!(a, "try { … } catch (IDENTIFIER) { … }");
 }
@@ -163,7 +233,10 @@ fn bodies_collapse_and_nested_roots_count() {
 #[test]
 fn expression_bodied_arrow_keeps_its_expression() {
     let (a, _) = first("const add = (a, b) => a + b", "declaration");
-    assert_eq!(a, "const IDENTIFIER = (IDENTIFIER, IDENTIFIER) => IDENTIFIER + IDENTIFIER");
+    assert_eq!(
+        a,
+        "const IDENTIFIER = (IDENTIFIER, IDENTIFIER) => IDENTIFIER + IDENTIFIER"
+    );
     let (a, _) = first("const f = async x => { await x }", "declaration");
     assert_eq!(a, "const IDENTIFIER = async (IDENTIFIER) => { … }");
 }
@@ -172,7 +245,13 @@ fn expression_bodied_arrow_keeps_its_expression() {
 fn long_lists_and_long_signatures_are_bounded() {
     let (a, _) = first("f(1, 2, 3, 4, 5, 6, 7, 8)", "call");
     assert_eq!(a, "IDENTIFIER(NUMBER, NUMBER, NUMBER, NUMBER, NUMBER, …)");
-    let long = format!("const x = {}", (0..200).map(|i| format!("a{i}")).collect::<Vec<_>>().join(" + "));
+    let long = format!(
+        "const x = {}",
+        (0..200)
+            .map(|i| format!("a{i}"))
+            .collect::<Vec<_>>()
+            .join(" + ")
+    );
     let (a, _) = first(&long, "declaration");
     assert!(a.len() <= 160 + "…".len(), "{}", a.len());
     assert!(a.ends_with('…'));
@@ -188,15 +267,33 @@ fn bindings_are_identifiers_even_when_well_known() {
 
 #[test]
 fn same_idiom_same_signature_across_dialects() {
-    for dialect in [Dialect::Js, Dialect::Mjs, Dialect::Cjs, Dialect::Jsx, Dialect::Ts, Dialect::Tsx] {
-        assert_eq!(first_in("const x = 1", "declaration", dialect).0, "const IDENTIFIER = NUMBER", "{dialect}");
-        assert_eq!(first_in("class A extends B {}", "class", dialect).0, "class IDENTIFIER extends IDENTIFIER {}", "{dialect}");
+    for dialect in [
+        Dialect::Js,
+        Dialect::Mjs,
+        Dialect::Cjs,
+        Dialect::Jsx,
+        Dialect::Ts,
+        Dialect::Tsx,
+    ] {
+        assert_eq!(
+            first_in("const x = 1", "declaration", dialect).0,
+            "const IDENTIFIER = NUMBER",
+            "{dialect}"
+        );
+        assert_eq!(
+            first_in("class A extends B {}", "class", dialect).0,
+            "class IDENTIFIER extends IDENTIFIER {}",
+            "{dialect}"
+        );
     }
 }
 
 #[test]
 fn jsx_collapses_to_its_tags() {
-    let (a, _) = first("const el = <div className=\"x\"><Child a={1} /></div>", "declaration");
+    let (a, _) = first(
+        "const el = <div className=\"x\"><Child a={1} /></div>",
+        "declaration",
+    );
     assert_eq!(a, "const IDENTIFIER = <div>…</div>");
     let (a, _) = first("const el = <Child a={1} />", "declaration");
     assert_eq!(a, "const IDENTIFIER = <IDENTIFIER />");
@@ -205,7 +302,10 @@ fn jsx_collapses_to_its_tags() {
 #[test]
 fn misc_operators_format_like_a_formatter() {
     let (a, _) = first("x = !a && -b || typeof c === 'string'", "assignment");
-    assert_eq!(a, "IDENTIFIER = !IDENTIFIER && -IDENTIFIER || typeof IDENTIFIER === STRING");
+    assert_eq!(
+        a,
+        "IDENTIFIER = !IDENTIFIER && -IDENTIFIER || typeof IDENTIFIER === STRING"
+    );
     let (a, _) = first("const v = a ? b : c", "declaration");
     assert_eq!(a, "const IDENTIFIER = IDENTIFIER ? IDENTIFIER : IDENTIFIER");
     let (a, _) = first("const v = a?.b?.[0]", "declaration");

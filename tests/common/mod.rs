@@ -66,7 +66,11 @@ pub fn git(dir: &Path, args: &[&str]) -> String {
         .env("GIT_COMMITTER_EMAIL", "t@example.com")
         .output()
         .expect("git runs");
-    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
@@ -77,13 +81,21 @@ pub fn sample_repo(dir: &Path) {
         .arg(dir)
         .output()
         .expect("bash runs");
-    assert!(out.status.success(), "make-sample-repo.sh: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "make-sample-repo.sh: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// Writes the tree of `commit` into `dest` (no checkout of the repository itself).
 pub fn export_tree(repo: &Path, commit: &str, dest: &Path) {
     std::fs::create_dir_all(dest).unwrap();
-    let archive = Command::new("git").current_dir(repo).args(["archive", "--format=tar", commit]).output().unwrap();
+    let archive = Command::new("git")
+        .current_dir(repo)
+        .args(["archive", "--format=tar", commit])
+        .output()
+        .unwrap();
     assert!(archive.status.success());
     let mut tar = Command::new("tar")
         .args(["-x", "-C"])
@@ -92,6 +104,10 @@ pub fn export_tree(repo: &Path, commit: &str, dest: &Path) {
         .spawn()
         .unwrap();
     use std::io::Write;
-    tar.stdin.take().unwrap().write_all(&archive.stdout).unwrap();
+    tar.stdin
+        .take()
+        .unwrap()
+        .write_all(&archive.stdout)
+        .unwrap();
     assert!(tar.wait().unwrap().success());
 }
