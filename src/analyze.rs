@@ -14,29 +14,7 @@ use crate::normalize::{self, NORMALIZER_VERSION, NormalizeOptions};
 use crate::queries::QuerySet;
 use crate::rules::Rulebook;
 
-/// Node kinds counted in every file, named exactly as tree-sitter names them (`var`, `let` and
-/// `const` are the keyword tokens of declarations).
-pub const METRIC_KINDS: [&str; 19] = [
-    "var",
-    "let",
-    "const",
-    "function_declaration",
-    "function_expression",
-    "arrow_function",
-    "method_definition",
-    "class_declaration",
-    "if_statement",
-    "switch_statement",
-    "ternary_expression",
-    "for_statement",
-    "for_in_statement",
-    "while_statement",
-    "do_statement",
-    "try_statement",
-    "throw_statement",
-    "await_expression",
-    "comment",
-];
+pub use crate::queries::METRIC_KINDS;
 
 pub type Metrics = [u32; METRIC_KINDS.len()];
 
@@ -86,8 +64,6 @@ pub struct Analyzer {
     options: NormalizeOptions,
     /// A `.js` parse with more ERROR/MISSING nodes than this is retried with the fallback grammar.
     fallback_threshold: u32,
-    /// Per grammar: node kind id -> index into `METRIC_KINDS`.
-    metric_tables: Vec<Vec<Option<u8>>>,
     fingerprint: String,
 }
 
@@ -116,10 +92,6 @@ impl Analyzer {
         options: NormalizeOptions,
         fallback_threshold: u32,
     ) -> Analyzer {
-        let metric_tables = Grammar::ALL
-            .iter()
-            .map(|g| metric_table(&g.language()))
-            .collect();
         let mut hasher = Sha256::new();
         hasher.update(format!("normalizer {NORMALIZER_VERSION}\n").as_bytes());
         hasher.update(format!("{options:?} fallback>{fallback_threshold}\n").as_bytes());
@@ -134,7 +106,6 @@ impl Analyzer {
             rules,
             options,
             fallback_threshold,
-            metric_tables,
             fingerprint,
         }
     }
@@ -156,76 +127,59 @@ impl Analyzer {
 
     /// Parses `source` as `dialect` and counts its patterns and node kinds.
     pub fn analyze(&self, source: &[u8], dialect: Dialect) -> Result<FileAnalysis, AnalyzeError> {
-        let primary = dialect.grammar();
-        let tree = parse(primary, source)?;
-        let (mut errors, mut metrics, mut depth) = self.walk(&tree, primary);
-        let mut chosen = (primary, tree);
-        if errors > self.fallback_threshold
-            && let Some(fallback) = dialect.fallback()
-        {
-            let other = parse(fallback, source)?;
-            let (other_errors, other_metrics, other_depth) = self.walk(&other, fallback);
-            if other_errors < errors {
-                chosen = (fallback, other);
-                errors = other_errors;
-                metrics = other_metrics;
-                depth = other_depth;
-            }
-        }
-        let (grammar, tree) = chosen;
-        let patterns = self.patterns(&tree, grammar, source);
+        let (grammar, tree, errors) = self.parse_best(source, dialect)?;
+        let (patterns, metrics) = self.patterns(&tree, grammar, source);
         Ok(FileAnalysis {
             grammar,
             error_nodes: errors,
             loc: count_loc(source),
             patterns,
             metrics,
-            too_deep: depth > MAX_ROOT_DEPTH,
+            too_deep: max_bracket_depth(source) > MAX_ROOT_DEPTH / 8
+                && tree_depth(&tree) > MAX_ROOT_DEPTH,
         })
     }
 
-    /// One pre-order pass over the whole tree: ERROR/MISSING nodes, node-kind metrics, depth.
-    fn walk(&self, tree: &Tree, grammar: Grammar) -> (u32, Metrics, u32) {
-        let table = &self.metric_tables[grammar.index()];
-        let mut metrics = [0u32; METRIC_KINDS.len()];
-        let mut errors = 0u32;
-        let (mut depth, mut max_depth) = (0u32, 0u32);
-        let mut cursor = tree.walk();
-        loop {
-            let node = cursor.node();
-            if node.is_error() || node.is_missing() {
-                errors += 1;
-            }
-            if let Some(Some(i)) = table.get(node.kind_id() as usize) {
-                metrics[*i as usize] += 1;
-            }
-            if cursor.goto_first_child() {
-                depth += 1;
-                max_depth = max_depth.max(depth);
-                continue;
-            }
-            loop {
-                if cursor.goto_next_sibling() {
-                    break;
-                }
-                if !cursor.goto_parent() {
-                    return (errors, metrics, max_depth);
-                }
-                depth -= 1;
+    /// Parses with the dialect's grammar, and with its fallback when that has more ERROR/MISSING
+    /// nodes than the threshold; the parse with fewer wins. Returns the grammar, tree and count.
+    fn parse_best(&self, source: &[u8], dialect: Dialect) -> Result<(Grammar, Tree, u32), AnalyzeError> {
+        let primary = dialect.grammar();
+        let tree = parse(primary, source)?;
+        let errors = count_errors(&tree);
+        if errors > self.fallback_threshold
+            && let Some(fallback) = dialect.fallback()
+        {
+            let other = parse(fallback, source)?;
+            let other_errors = count_errors(&other);
+            if other_errors < errors {
+                return Ok((fallback, other, other_errors));
             }
         }
+        Ok((primary, tree, errors))
     }
 
-    /// Every pattern root of a parsed tree with its signatures, in source order.
-    fn occurrences(&self, tree: &Tree, grammar: Grammar, source: &[u8]) -> Vec<Occurrence> {
+    /// Calls `found(capture index, line, signature)` for every pattern root of a parsed tree, in
+    /// source order.
+    /// One pass of the query cursor also counts the node-kind metrics, which it returns.
+    fn for_each_root(
+        &self,
+        tree: &Tree,
+        grammar: Grammar,
+        source: &[u8],
+        mut found: impl FnMut(u32, u32, normalize::Signature),
+    ) -> Metrics {
         let root_query = self.queries.get(grammar);
+        let mut metrics = [0u32; METRIC_KINDS.len()];
         let mut roots: Vec<(Node<'_>, u32)> = Vec::new();
         let mut cursor = QueryCursor::new();
         cursor.set_max_start_depth(Some(MAX_ROOT_DEPTH));
         let mut matches = cursor.matches(&root_query.query, tree.root_node(), source);
         while let Some(m) = matches.next() {
             for capture in m.captures() {
-                roots.push((capture.node, capture.index));
+                match root_query.metric_of_capture[capture.index as usize] {
+                    Some(metric) => metrics[metric as usize] += 1,
+                    None => roots.push((capture.node, capture.index)),
+                }
             }
         }
         // Outer nodes first, so a chain's outermost call marks the calls inside it.
@@ -233,7 +187,6 @@ impl Analyzer {
         roots.dedup_by_key(|(n, _)| n.id());
 
         let mut chain_inner: HashSet<usize> = HashSet::new();
-        let mut found = Vec::with_capacity(roots.len());
         for (node, capture) in roots {
             if node.kind() == "call_expression" {
                 if chain_inner.contains(&node.id()) {
@@ -241,34 +194,28 @@ impl Analyzer {
                 }
                 mark_chain(node, &mut chain_inner);
             }
-            found.push(Occurrence {
-                kind: root_query.kinds[capture as usize].clone(),
-                line: node.start_position().row as u32 + 1,
-                signature: normalize::normalize(node, source, &self.rules, &self.options),
-            });
+            let line = node.start_position().row as u32 + 1;
+            found(capture, line, normalize::normalize(node, source, &self.rules, &self.options));
         }
-        found
+        metrics
     }
 
-    fn patterns(&self, tree: &Tree, grammar: Grammar, source: &[u8]) -> Vec<PatternCount> {
-        let mut counts: HashMap<(String, String, String), (u32, u32)> = HashMap::new();
-        for occ in self.occurrences(tree, grammar, source) {
-            let key = (
-                occ.signature.abstract_text,
-                occ.signature.semantic_text,
-                occ.kind,
-            );
-            counts.entry(key).or_insert((0, occ.line)).0 += 1;
-        }
+    fn patterns(&self, tree: &Tree, grammar: Grammar, source: &[u8]) -> (Vec<PatternCount>, Metrics) {
+        let mut counts: HashMap<(String, String, u32), (u32, u32)> = HashMap::new();
+        let metrics = self.for_each_root(tree, grammar, source, |capture, line, sig| {
+            let key = (sig.abstract_text, sig.semantic_text, capture);
+            counts.entry(key).or_insert((0, line)).0 += 1;
+        });
+        let kinds = &self.queries.get(grammar).kinds;
         let mut patterns: Vec<PatternCount> = counts
             .into_iter()
             .map(
-                |((abstract_text, semantic_text, kind), (occurrences, first_line))| PatternCount {
+                |((abstract_text, semantic_text, capture), (occurrences, first_line))| PatternCount {
                     abstract_id: sha256_hex(abstract_text.as_bytes()),
                     semantic_id: sha256_hex(semantic_text.as_bytes()),
                     abstract_text,
                     semantic_text,
-                    kind,
+                    kind: kinds[capture as usize].clone(),
                     occurrences,
                     first_line,
                 },
@@ -281,7 +228,7 @@ impl Analyzer {
                 &b.kind,
             ))
         });
-        patterns
+        (patterns, metrics)
     }
 
     /// Every pattern occurrence of `source`, in source order: what `patmine explain` prints.
@@ -290,12 +237,13 @@ impl Analyzer {
         source: &[u8],
         dialect: Dialect,
     ) -> Result<(Grammar, Vec<Occurrence>), AnalyzeError> {
-        let analysis_grammar = self.analyze(source, dialect)?.grammar;
-        let tree = parse(analysis_grammar, source)?;
-        Ok((
-            analysis_grammar,
-            self.occurrences(&tree, analysis_grammar, source),
-        ))
+        let (grammar, tree, _) = self.parse_best(source, dialect)?;
+        let kinds = &self.queries.get(grammar).kinds;
+        let mut found = Vec::new();
+        let _metrics = self.for_each_root(&tree, grammar, source, |capture, line, signature| {
+            found.push(Occurrence { kind: kinds[capture as usize].clone(), line, signature })
+        });
+        Ok((grammar, found))
     }
 }
 
@@ -354,23 +302,63 @@ pub fn parse_only(source: &[u8], dialect: Dialect) -> Result<usize, AnalyzeError
     Ok(tree.root_node().child_count() as usize)
 }
 
-fn metric_table(language: &tree_sitter::Language) -> Vec<Option<u8>> {
-    let count = language.node_kind_count();
-    let mut table = vec![None; count];
-    for id in 0..count as u16 {
-        let Some(name) = language.node_kind_for_id(id) else {
-            continue;
-        };
-        let named = language.node_kind_is_named(id);
-        let keyword = matches!(name, "var" | "let" | "const");
-        if keyword == named {
+/// ERROR and MISSING nodes; a whole-tree walk only when the parser reported any.
+fn count_errors(tree: &Tree) -> u32 {
+    if !tree.root_node().has_error() {
+        return 0;
+    }
+    let mut errors = 0;
+    walk_tree(tree, |node, _| {
+        if node.is_error() || node.is_missing() {
+            errors += 1;
+        }
+    });
+    errors
+}
+
+fn tree_depth(tree: &Tree) -> u32 {
+    let mut deepest = 0;
+    walk_tree(tree, |_, depth| deepest = deepest.max(depth));
+    deepest
+}
+
+/// Pre-order walk with a cursor (no recursion): `visit(node, depth)`.
+fn walk_tree(tree: &Tree, mut visit: impl FnMut(Node<'_>, u32)) {
+    let mut cursor = tree.walk();
+    let mut depth = 0u32;
+    loop {
+        visit(cursor.node(), depth);
+        if cursor.goto_first_child() {
+            depth += 1;
             continue;
         }
-        if let Some(i) = METRIC_KINDS.iter().position(|k| *k == name) {
-            table[id as usize] = Some(i as u8);
+        loop {
+            if cursor.goto_next_sibling() {
+                break;
+            }
+            if !cursor.goto_parent() {
+                return;
+            }
+            depth -= 1;
         }
     }
-    table
+}
+
+/// Deepest nesting of brackets in the source: a cheap test for whether measuring the tree's
+/// depth is worth it.
+fn max_bracket_depth(source: &[u8]) -> u32 {
+    let (mut depth, mut deepest) = (0u32, 0u32);
+    for &b in source {
+        match b {
+            b'(' | b'[' | b'{' => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            b')' | b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    deepest
 }
 
 fn count_loc(source: &[u8]) -> u32 {

@@ -282,14 +282,14 @@ fn run_scan(db: &Path, quiet: bool, args: ScanArgs) -> Result<ExitCode> {
     if !args.dir.is_dir() {
         anyhow::bail!("{}: not a directory", args.dir.display());
     }
-    let store = Store::open(db)?;
+    let mut store = Store::open(db)?;
     let progress = Progress::new(quiet || args.output.json);
     let mut report = report_line;
     let summary = scan::scan(
         &args.dir,
         &analyzer,
         &filter,
-        &store,
+        &mut store,
         &progress,
         &mut report,
     )?;

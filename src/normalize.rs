@@ -5,13 +5,15 @@
 //! as soon as both signatures reach the length cap, so a root's cost is bounded by its signature,
 //! not by the size or depth of the code under it.
 
+use std::borrow::Cow;
+
 use tree_sitter::{Node, TreeCursor};
 
 use crate::rules::Rulebook;
 
 /// Bumped whenever a signature could come out differently for the same code; part of the cache
 /// fingerprint, so an old cache is never served for a new normalizer.
-pub const NORMALIZER_VERSION: u32 = 1;
+pub const NORMALIZER_VERSION: u32 = 2;
 
 const ELLIPSIS: &str = "…";
 const COLLAPSED_BODY: &str = "{ … }";
@@ -143,11 +145,11 @@ struct Frame<'tree> {
 }
 
 /// What to do with the node under the cursor.
-enum Visit {
+enum Visit<'a> {
     /// Emit nothing and do not descend.
     Skip,
     /// Emit these tokens (abstract, semantic) and do not descend.
-    Atom(String, String, Spacing),
+    Atom(Cow<'a, str>, Cow<'a, str>, Spacing),
     /// Descend into the children (or emit the leaf's own text if it has none).
     Descend,
 }
@@ -224,7 +226,8 @@ pub fn normalize(
                         Visit::Skip
                     } else {
                         frame.eliding = true;
-                        Visit::Atom(ELLIPSIS.into(), ELLIPSIS.into(), WORD)
+                        let (a, s) = same(ELLIPSIS);
+                        Visit::Atom(a, s, WORD)
                     };
                 } else {
                     frame.elements_seen += 1;
@@ -281,10 +284,16 @@ fn text<'a>(node: Node<'_>, source: &'a [u8]) -> &'a str {
     std::str::from_utf8(&source[node.byte_range()]).unwrap_or("\u{FFFD}")
 }
 
-fn identifier(node: Node<'_>, source: &[u8], rules: &Rulebook) -> (String, String) {
+type Tok<'a> = Cow<'a, str>;
+
+fn identifier<'a>(node: Node<'_>, source: &[u8], rules: &'a Rulebook) -> (Tok<'a>, Tok<'a>) {
     let name = text(node, source);
     let semantic = rules.identifier(name).unwrap_or("IDENTIFIER");
-    ("IDENTIFIER".to_string(), semantic.to_string())
+    (Cow::Borrowed("IDENTIFIER"), Cow::Borrowed(semantic))
+}
+
+fn same(tok: &'static str) -> (Tok<'static>, Tok<'static>) {
+    (Cow::Borrowed(tok), Cow::Borrowed(tok))
 }
 
 /// An identifier that introduces a name (`const fs = …`, a parameter, an import binding) is the
@@ -309,13 +318,13 @@ fn is_binding(kind: &str, field: Option<&str>, parent_kind: &str) -> bool {
         || (parent_kind == "pair_pattern" && field == Some("value"))
 }
 
-fn classify(
+fn classify<'a>(
     node: Node<'_>,
     field: Option<&str>,
     parent: Option<&Frame>,
-    source: &[u8],
-    rules: &Rulebook,
-) -> Visit {
+    source: &'a [u8],
+    rules: &'a Rulebook,
+) -> Visit<'a> {
     let kind = node.kind();
     let parent_kind = parent.map_or("", |f| f.kind);
     if node.is_extra() && (kind == "comment" || kind == "html_comment") {
@@ -330,22 +339,25 @@ fn classify(
         | "shorthand_property_identifier"
         | "shorthand_property_identifier_pattern" => {
             let (a, s) = if is_binding(kind, field, parent_kind) {
-                ("IDENTIFIER".to_string(), "IDENTIFIER".to_string())
+                same("IDENTIFIER")
             } else {
                 identifier(node, source, rules)
             };
             if field == Some("parameter") && parent_kind == "arrow_function" {
                 // `x => …` is printed as `(x) => …`, the way a formatter does.
-                Visit::Atom(format!("({a})"), format!("({s})"), WORD)
+                Visit::Atom(format!("({a})").into(), format!("({s})").into(), WORD)
             } else {
                 Visit::Atom(a, s, WORD)
             }
         }
-        "statement_identifier" => Visit::Atom("IDENTIFIER".into(), "IDENTIFIER".into(), WORD),
+        "statement_identifier" => {
+            let (a, s) = same("IDENTIFIER");
+            Visit::Atom(a, s, WORD)
+        }
         "property_identifier" => {
             let name = text(node, source);
             let semantic = rules.method(name).unwrap_or(name);
-            Visit::Atom(name.to_string(), semantic.to_string(), WORD)
+            Visit::Atom(Cow::Borrowed(name), Cow::Borrowed(semantic), WORD)
         }
         "private_property_identifier"
         | "this"
@@ -356,17 +368,14 @@ fn classify(
         | "meta_property"
         | "predefined_type"
         | "this_type" => {
-            let t = text(node, source).to_string();
-            Visit::Atom(t.clone(), t, WORD)
+            let t = text(node, source);
+            Visit::Atom(Cow::Borrowed(t), Cow::Borrowed(t), WORD)
         }
-        "type_identifier" => {
-            if field == Some("name") && declares_type_name(parent_kind) {
-                Visit::Atom("IDENTIFIER".into(), "IDENTIFIER".into(), WORD)
-            } else {
-                Visit::Atom("TYPE".into(), "TYPE".into(), WORD)
-            }
+        "type_identifier" | "nested_type_identifier" => {
+            let declared = field == Some("name") && declares_type_name(parent_kind);
+            let (a, s) = same(if declared { "IDENTIFIER" } else { "TYPE" });
+            Visit::Atom(a, s, WORD)
         }
-        "nested_type_identifier" => Visit::Atom("TYPE".into(), "TYPE".into(), WORD),
         "string" | "template_string" => {
             let spacing = if kind == "template_string" && parent_kind == "call_expression" {
                 // A tagged template: html`…`.
@@ -377,22 +386,29 @@ fn classify(
             } else {
                 WORD
             };
-            Visit::Atom("STRING".into(), "STRING".into(), spacing)
+            let (a, s) = same("STRING");
+            Visit::Atom(a, s, spacing)
         }
-        "number" => Visit::Atom("NUMBER".into(), "NUMBER".into(), WORD),
-        "true" | "false" => Visit::Atom("BOOLEAN".into(), "BOOLEAN".into(), WORD),
-        "regex" => Visit::Atom("REGEX".into(), "REGEX".into(), WORD),
+        "number" | "true" | "false" | "regex" => {
+            let placeholder = match kind {
+                "number" => "NUMBER",
+                "regex" => "REGEX",
+                _ => "BOOLEAN",
+            };
+            let (a, s) = same(placeholder);
+            Visit::Atom(a, s, WORD)
+        }
         "jsx_element" | "jsx_self_closing_element" => {
             let (a, s) = jsx(node, source, rules);
-            Visit::Atom(a, s, WORD)
+            Visit::Atom(a.into(), s.into(), WORD)
         }
         _ if is_collapsed_body(kind) => {
             let empty = {
                 let mut c = node.walk();
                 !node.named_children(&mut c).any(|n| !n.is_extra())
             };
-            let body = if empty { "{}" } else { COLLAPSED_BODY };
-            Visit::Atom(body.into(), body.into(), SPACED)
+            let (a, s) = same(if empty { "{}" } else { COLLAPSED_BODY });
+            Visit::Atom(a, s, SPACED)
         }
         _ => Visit::Descend,
     }
@@ -409,16 +425,16 @@ fn jsx(node: Node<'_>, source: &[u8], rules: &Rulebook) -> (String, String) {
             .and_then(|t| t.child_by_field_name("name"))
     };
     let (a, s) = match name_node {
-        None => (String::new(), String::new()),
+        None => same(""),
         Some(n) if n.kind() == "identifier" => {
             let name = text(n, source);
             if name.starts_with(|c: char| c.is_ascii_lowercase()) {
-                (name.to_string(), name.to_string())
+                (Cow::Borrowed(name), Cow::Borrowed(name))
             } else {
                 identifier(n, source, rules)
             }
         }
-        Some(_) => ("IDENTIFIER".to_string(), "IDENTIFIER".to_string()),
+        Some(_) => same("IDENTIFIER"),
     };
     if self_closing {
         (format!("<{a} />"), format!("<{s} />"))

@@ -26,12 +26,57 @@ pub enum QueryLoadError {
     },
 }
 
-/// The compiled root query of one grammar.
+/// Node kinds counted in every file, named exactly as tree-sitter names them (`var`, `let` and
+/// `const` are the keyword tokens of declarations).
+pub const METRIC_KINDS: [&str; 19] = [
+    "var",
+    "let",
+    "const",
+    "function_declaration",
+    "function_expression",
+    "arrow_function",
+    "method_definition",
+    "class_declaration",
+    "if_statement",
+    "switch_statement",
+    "ternary_expression",
+    "for_statement",
+    "for_in_statement",
+    "while_statement",
+    "do_statement",
+    "try_statement",
+    "throw_statement",
+    "await_expression",
+    "comment",
+];
+
+/// The compiled root query of one grammar, with the node-kind metrics appended as captures
+/// named `metric.<kind>`, so one pass of the query cursor finds roots and counts kinds.
 pub struct RootQuery {
     pub query: Query,
     /// Capture index -> root kind (the capture's name: `call`, `declaration`, ...).
     pub kinds: Vec<String>,
+    /// Capture index -> index into `METRIC_KINDS` for the appended metric captures.
+    pub metric_of_capture: Vec<Option<u8>>,
+    /// The query file's own text (what the fingerprint covers).
     pub source_text: String,
+}
+
+/// Query patterns capturing every node of the metric kinds this grammar has.
+fn metric_patterns(language: &tree_sitter::Language) -> String {
+    let mut text = String::from("\n");
+    for kind in METRIC_KINDS {
+        let anonymous = matches!(kind, "var" | "let" | "const");
+        if language.id_for_node_kind(kind, !anonymous) == 0 {
+            continue;
+        }
+        if anonymous {
+            text.push_str(&format!("\"{kind}\" @metric.{kind}\n"));
+        } else {
+            text.push_str(&format!("({kind}) @metric.{kind}\n"));
+        }
+    }
+    text
 }
 
 /// One root query per grammar, indexed by `Grammar::index`.
@@ -74,22 +119,28 @@ impl QuerySet {
         let mut by_grammar = Vec::with_capacity(Grammar::ALL.len());
         for grammar in Grammar::ALL {
             let (file, text) = read(grammar)?;
-            let query =
-                Query::new(&grammar.language(), &text).map_err(|e| QueryLoadError::Compile {
-                    file: file.clone(),
-                    line: e.row + 1,
-                    column: e.column + 1,
-                    kind: format!("{:?}", e.kind).to_lowercase(),
-                    message: e.message.clone(),
-                })?;
-            let kinds = query
-                .capture_names()
+            let language = grammar.language();
+            // The metric patterns go after the file's own text, so error positions stay its own.
+            let full_text = format!("{text}{}", metric_patterns(&language));
+            let query = Query::new(&language, &full_text).map_err(|e| QueryLoadError::Compile {
+                file: file.clone(),
+                line: e.row + 1,
+                column: e.column + 1,
+                kind: format!("{:?}", e.kind).to_lowercase(),
+                message: e.message.clone(),
+            })?;
+            let kinds: Vec<String> = query.capture_names().iter().map(|n| n.to_string()).collect();
+            let metric_of_capture = kinds
                 .iter()
-                .map(|n| n.to_string())
+                .map(|name| {
+                    let kind = name.strip_prefix("metric.")?;
+                    METRIC_KINDS.iter().position(|k| *k == kind).map(|i| i as u8)
+                })
                 .collect();
             by_grammar.push(RootQuery {
                 query,
                 kinds,
+                metric_of_capture,
                 source_text: text,
             });
         }

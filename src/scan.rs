@@ -154,64 +154,114 @@ pub fn too_deep_note(what: &str) -> String {
 }
 
 /// Scans `root` into `store`. Per-file problems go to `report` as one line each and the scan goes
-/// on; only storage errors stop it.
+/// on; only storage errors stop it. Batches are analysed in parallel while the previous batch is
+/// written, on a writer thread that owns the store.
 pub fn scan(
     root: &Path,
     analyzer: &Analyzer,
     filter: &Filter,
-    store: &Store,
+    store: &mut Store,
     progress: &Progress,
-    report: &mut dyn FnMut(String),
+    report: &mut (dyn FnMut(String) + Send),
 ) -> Result<ScanSummary> {
     let started = Instant::now();
     let candidates = discover(root, report);
     let config = analyzer.fingerprint().to_string();
-    let mut cache = store.load_cache(&config, "sha256:")?;
-    let mut known_signatures: HashSet<String> = store.load_signature_ids(&config)?;
-    let mut next_row = store.next_blob_row()?;
+    // Workers look up content stored by earlier runs here; the writer dedupes this run's own.
+    let stored = store.load_cache(&config, "sha256:")?;
     let scan_id = store.start_scan(&root.display().to_string(), &config)?;
-    let mut summary = ScanSummary {
-        scan_id,
-        files: candidates.len(),
-        ..ScanSummary::default()
-    };
     let bar = progress.bar(candidates.len() as u64, "files");
-    let rules = analyzer.rules();
-    let categorize = |text: &str| rules.categorize(text);
+    let (sender, receiver) = std::sync::mpsc::sync_channel::<(usize, Vec<Outcome>)>(1);
 
-    for batch in candidates.chunks(BATCH_FILES) {
-        let outcomes: Vec<Outcome> = batch
-            .par_iter()
-            .map(|c| {
-                let outcome = examine(c, filter, analyzer, &cache);
-                bar.inc(1);
-                outcome
-            })
-            .collect();
+    let mut summary = std::thread::scope(|scope| -> Result<ScanSummary> {
+        let writer = scope.spawn(|| {
+            let mut writer = BatchWriter::new(store, &config, scan_id, analyzer, progress, report)?;
+            for (start, outcomes) in receiver {
+                let batch = &candidates[start..start + outcomes.len()];
+                writer.write(batch, &outcomes)?;
+            }
+            Ok::<_, anyhow::Error>(writer.summary)
+        });
+        for (i, batch) in candidates.chunks(BATCH_FILES).enumerate() {
+            let outcomes: Vec<Outcome> = batch
+                .par_iter()
+                .map(|c| {
+                    let outcome = examine(c, filter, analyzer, &stored);
+                    bar.inc(1);
+                    outcome
+                })
+                .collect();
+            if sender.send((i * BATCH_FILES, outcomes)).is_err() {
+                break; // The writer stopped; its error is returned below.
+            }
+        }
+        drop(sender);
+        writer.join().map_err(|_| anyhow::anyhow!("the database writer thread panicked"))?
+    })?;
+    bar.finish_and_clear();
+    store.finish_scan(scan_id)?;
+    summary.scan_id = scan_id;
+    summary.files = candidates.len();
+    summary.seconds = started.elapsed().as_secs_f64();
+    Ok(summary)
+}
 
+/// Stores analysed batches: assigns blob rows (the same content twice in this run is stored
+/// once), writes blobs, signatures and file records, one transaction per batch.
+struct BatchWriter<'a> {
+    store: &'a mut Store,
+    config: &'a str,
+    scan_id: i64,
+    analyzer: &'a Analyzer,
+    progress: &'a Progress,
+    report: &'a mut (dyn FnMut(String) + Send),
+    cache: HashMap<(String, Dialect), i64>,
+    known_signatures: HashSet<String>,
+    next_row: i64,
+    summary: ScanSummary,
+}
+
+impl<'a> BatchWriter<'a> {
+    fn new(
+        store: &'a mut Store,
+        config: &'a str,
+        scan_id: i64,
+        analyzer: &'a Analyzer,
+        progress: &'a Progress,
+        report: &'a mut (dyn FnMut(String) + Send),
+    ) -> Result<Self> {
+        Ok(BatchWriter {
+            cache: store.load_cache(config, "sha256:")?,
+            known_signatures: store.load_signature_ids(config)?,
+            next_row: store.next_blob_row()?,
+            store,
+            config,
+            scan_id,
+            analyzer,
+            progress,
+            report,
+            summary: ScanSummary::default(),
+        })
+    }
+
+    fn write(&mut self, batch: &[Candidate], outcomes: &[Outcome]) -> Result<()> {
         let mut new_blobs: Vec<NewBlob<'_>> = Vec::new();
         let mut records: Vec<(String, Dialect, FileRecord<'_>)> = Vec::with_capacity(batch.len());
-        for (candidate, outcome) in batch.iter().zip(&outcomes) {
+        for (candidate, outcome) in batch.iter().zip(outcomes) {
             let record = match outcome {
-                Outcome::Parsed {
-                    key,
-                    bytes,
-                    analysis,
-                } => {
-                    summary.parsed += 1;
+                Outcome::Parsed { key, bytes, analysis } => {
+                    self.summary.parsed += 1;
                     if analysis.too_deep {
-                        progress.suspend(|| {
-                            report(too_deep_note(&candidate.path.display().to_string()))
-                        });
+                        let note = too_deep_note(&candidate.path.display().to_string());
+                        self.progress.suspend(|| (self.report)(note));
                     }
                     let cache_key = (key.clone(), candidate.dialect);
-                    // The same content twice in one batch is stored once.
-                    let blob_row = match cache.get(&cache_key) {
+                    let blob_row = match self.cache.get(&cache_key) {
                         Some(&row) => row,
                         None => {
-                            let row = next_row;
-                            next_row += 1;
-                            cache.insert(cache_key, row);
+                            let row = self.next_row;
+                            self.next_row += 1;
+                            self.cache.insert(cache_key, row);
                             new_blobs.push(NewBlob {
                                 blob_row: row,
                                 content_key: key,
@@ -223,37 +273,30 @@ pub fn scan(
                             row
                         }
                     };
-                    FileRecord::Analysed {
-                        blob_row,
-                        cached: false,
-                    }
+                    FileRecord::Analysed { blob_row, cached: false }
                 }
                 Outcome::Cached { blob_row } => {
-                    summary.cached += 1;
-                    FileRecord::Analysed {
-                        blob_row: *blob_row,
-                        cached: true,
-                    }
+                    self.summary.cached += 1;
+                    FileRecord::Analysed { blob_row: *blob_row, cached: true }
                 }
                 Outcome::Skipped(reason) => {
-                    *summary.skipped.entry(*reason).or_default() += 1;
+                    *self.summary.skipped.entry(*reason).or_default() += 1;
                     FileRecord::Skipped(reason.name())
                 }
                 Outcome::Failed(message) => {
-                    summary.failed += 1;
-                    progress.suspend(|| report(format!("{}: {message}", candidate.path.display())));
+                    self.summary.failed += 1;
+                    let line = format!("{}: {message}", candidate.path.display());
+                    self.progress.suspend(|| (self.report)(line));
                     FileRecord::Failed(message)
                 }
             };
             records.push((candidate.rel.clone(), candidate.dialect, record));
         }
+        let rules = self.analyzer.rules();
+        let store = &*self.store;
         store.begin()?;
-        store.write_blobs(&new_blobs, &config, &mut known_signatures, &categorize)?;
-        store.write_scan_files(scan_id, &records)?;
-        store.commit()?;
+        store.write_blobs(&new_blobs, self.config, &mut self.known_signatures, &|t| rules.categorize(t))?;
+        store.write_scan_files(self.scan_id, &records)?;
+        store.commit()
     }
-    bar.finish_and_clear();
-    store.finish_scan(scan_id)?;
-    summary.seconds = started.elapsed().as_secs_f64();
-    Ok(summary)
 }
