@@ -142,7 +142,11 @@ impl Analyzer {
 
     /// Parses with the dialect's grammar, and with its fallback when that has more ERROR/MISSING
     /// nodes than the threshold; the parse with fewer wins. Returns the grammar, tree and count.
-    fn parse_best(&self, source: &[u8], dialect: Dialect) -> Result<(Grammar, Tree, u32), AnalyzeError> {
+    fn parse_best(
+        &self,
+        source: &[u8],
+        dialect: Dialect,
+    ) -> Result<(Grammar, Tree, u32), AnalyzeError> {
         let primary = dialect.grammar();
         let tree = parse(primary, source)?;
         let errors = count_errors(&tree);
@@ -161,24 +165,54 @@ impl Analyzer {
     /// Calls `found(capture index, line, signature)` for every pattern root of a parsed tree, in
     /// source order.
     /// One pass of the query cursor also counts the node-kind metrics, which it returns.
-    fn for_each_root(
+    fn for_each_root<'tree>(
         &self,
-        tree: &Tree,
+        tree: &'tree Tree,
         grammar: Grammar,
         source: &[u8],
         mut found: impl FnMut(u32, u32, normalize::Signature),
     ) -> Metrics {
         let root_query = self.queries.get(grammar);
         let mut metrics = [0u32; METRIC_KINDS.len()];
-        let mut roots: Vec<(Node<'_>, u32)> = Vec::new();
-        let mut cursor = QueryCursor::new();
-        cursor.set_max_start_depth(Some(MAX_ROOT_DEPTH));
-        let mut matches = cursor.matches(&root_query.query, tree.root_node(), source);
-        while let Some(m) = matches.next() {
-            for capture in m.captures() {
-                match root_query.metric_of_capture[capture.index as usize] {
-                    Some(metric) => metrics[metric as usize] += 1,
-                    None => roots.push((capture.node, capture.index)),
+        let mut roots: Vec<(Node<'tree>, u32)> = Vec::new();
+        let mut take = |node: Node<'tree>, capture: u32| match root_query.metric_of_capture
+            [capture as usize]
+        {
+            Some(metric) => metrics[metric as usize] += 1,
+            None => roots.push((node, capture)),
+        };
+        match &root_query.simple {
+            Some(simple) => {
+                // One walk; a stack of ancestor kinds answers the parent constraints.
+                let mut parents: Vec<u16> = Vec::new();
+                let mut cursor = tree.walk();
+                'walk: loop {
+                    let node = cursor.node();
+                    if parents.len() <= MAX_ROOT_DEPTH as usize {
+                        for capture in simple.captures(node.kind_id(), parents.last().copied()) {
+                            take(node, capture);
+                        }
+                    }
+                    if cursor.goto_first_child() {
+                        parents.push(node.kind_id());
+                        continue;
+                    }
+                    while !cursor.goto_next_sibling() {
+                        if !cursor.goto_parent() {
+                            break 'walk;
+                        }
+                        parents.pop();
+                    }
+                }
+            }
+            None => {
+                let mut cursor = QueryCursor::new();
+                cursor.set_max_start_depth(Some(MAX_ROOT_DEPTH));
+                let mut matches = cursor.matches(&root_query.query, tree.root_node(), source);
+                while let Some(m) = matches.next() {
+                    for capture in m.captures() {
+                        take(capture.node, capture.index);
+                    }
                 }
             }
         }
@@ -195,12 +229,21 @@ impl Analyzer {
                 mark_chain(node, &mut chain_inner);
             }
             let line = node.start_position().row as u32 + 1;
-            found(capture, line, normalize::normalize(node, source, &self.rules, &self.options));
+            found(
+                capture,
+                line,
+                normalize::normalize(node, source, &self.rules, &self.options),
+            );
         }
         metrics
     }
 
-    fn patterns(&self, tree: &Tree, grammar: Grammar, source: &[u8]) -> (Vec<PatternCount>, Metrics) {
+    fn patterns(
+        &self,
+        tree: &Tree,
+        grammar: Grammar,
+        source: &[u8],
+    ) -> (Vec<PatternCount>, Metrics) {
         let mut counts: HashMap<(String, String, u32), (u32, u32)> = HashMap::new();
         let metrics = self.for_each_root(tree, grammar, source, |capture, line, sig| {
             let key = (sig.abstract_text, sig.semantic_text, capture);
@@ -210,14 +253,16 @@ impl Analyzer {
         let mut patterns: Vec<PatternCount> = counts
             .into_iter()
             .map(
-                |((abstract_text, semantic_text, capture), (occurrences, first_line))| PatternCount {
-                    abstract_id: sha256_hex(abstract_text.as_bytes()),
-                    semantic_id: sha256_hex(semantic_text.as_bytes()),
-                    abstract_text,
-                    semantic_text,
-                    kind: kinds[capture as usize].clone(),
-                    occurrences,
-                    first_line,
+                |((abstract_text, semantic_text, capture), (occurrences, first_line))| {
+                    PatternCount {
+                        abstract_id: sha256_hex(abstract_text.as_bytes()),
+                        semantic_id: sha256_hex(semantic_text.as_bytes()),
+                        abstract_text,
+                        semantic_text,
+                        kind: kinds[capture as usize].clone(),
+                        occurrences,
+                        first_line,
+                    }
                 },
             )
             .collect();
@@ -241,7 +286,11 @@ impl Analyzer {
         let kinds = &self.queries.get(grammar).kinds;
         let mut found = Vec::new();
         let _metrics = self.for_each_root(&tree, grammar, source, |capture, line, signature| {
-            found.push(Occurrence { kind: kinds[capture as usize].clone(), line, signature })
+            found.push(Occurrence {
+                kind: kinds[capture as usize].clone(),
+                line,
+                signature,
+            })
         });
         Ok((grammar, found))
     }

@@ -445,7 +445,12 @@ fn jsx(node: Node<'_>, source: &[u8], rules: &Rulebook) -> (String, String) {
 
 /// An anonymous token or a named leaf that `classify` left to its text.
 fn emit_leaf(out: &mut Emitter, node: Node<'_>, source: &[u8], frames: &[Frame<'_>]) {
-    let tok = text(node, source);
+    // An anonymous token's kind is its text; a zero-width one (MISSING, automatic `;`) has none.
+    let tok = if node.is_named() || node.start_byte() == node.end_byte() {
+        text(node, source)
+    } else {
+        node.kind()
+    };
     if tok.is_empty() {
         // Zero-width tokens: MISSING nodes and automatic semicolons.
         return;

@@ -60,6 +60,121 @@ pub struct RootQuery {
     pub metric_of_capture: Vec<Option<u8>>,
     /// The query file's own text (what the fingerprint covers).
     pub source_text: String,
+    /// Set when every pattern is a plain `(kind) @c`, `"token" @c` or `(parent (kind) @c)`: then
+    /// one cursor walk finds the captures, at a fraction of the query cursor's cost.
+    pub simple: Option<SimpleMatcher>,
+}
+
+/// The captures of a query made only of single-node patterns (optionally with a parent), indexed
+/// by node kind id.
+pub struct SimpleMatcher {
+    /// Node kind id -> (required parent kind id, capture index) pairs.
+    by_kind: Vec<Vec<(Option<u16>, u32)>>,
+}
+
+impl SimpleMatcher {
+    /// The capture indexes matching a node of `kind_id` whose parent is `parent_kind_id`.
+    pub fn captures(
+        &self,
+        kind_id: u16,
+        parent_kind_id: Option<u16>,
+    ) -> impl Iterator<Item = u32> + '_ {
+        self.by_kind
+            .get(kind_id as usize)
+            .into_iter()
+            .flatten()
+            .filter(move |(parent, _)| parent.is_none() || *parent == parent_kind_id)
+            .map(|(_, capture)| *capture)
+    }
+
+    /// Reads the query text; `None` when any pattern is more than a simple one.
+    fn parse(text: &str, language: &tree_sitter::Language, query: &Query) -> Option<SimpleMatcher> {
+        let mut tokens: Vec<String> = Vec::new();
+        for line in text.lines() {
+            let line = line.split(';').next().unwrap_or("");
+            let mut rest = line;
+            while let Some(c) = rest.chars().next() {
+                if c.is_whitespace() {
+                    rest = &rest[c.len_utf8()..];
+                } else if c == '(' || c == ')' {
+                    tokens.push(c.to_string());
+                    rest = &rest[1..];
+                } else if c == '"' {
+                    let end = rest[1..].find('"')? + 2;
+                    tokens.push(rest[..end].to_string());
+                    rest = &rest[end..];
+                } else {
+                    let end = rest
+                        .find(|c: char| c.is_whitespace() || c == '(' || c == ')')
+                        .unwrap_or(rest.len());
+                    tokens.push(rest[..end].to_string());
+                    rest = &rest[end..];
+                }
+            }
+        }
+        let ids_of = |name: &str, named: bool| -> Vec<u16> {
+            (0..language.node_kind_count() as u16)
+                .filter(|&id| {
+                    language.node_kind_for_id(id) == Some(name)
+                        && language.node_kind_is_named(id) == named
+                })
+                .collect()
+        };
+        let node = |tokens: &[String]| -> Option<(Vec<u16>, usize)> {
+            match tokens {
+                [open, name, close, ..]
+                    if open == "(" && close == ")" && !name.starts_with(['"', '@', '(']) =>
+                {
+                    Some((ids_of(name, true), 3))
+                }
+                [quoted, ..] if quoted.starts_with('"') => {
+                    Some((ids_of(&quoted[1..quoted.len() - 1], false), 1))
+                }
+                _ => None,
+            }
+        };
+        let mut by_kind: Vec<Vec<(Option<u16>, u32)>> =
+            vec![Vec::new(); language.node_kind_count()];
+        let mut i = 0;
+        while i < tokens.len() {
+            let (parents, kinds, used) = if let Some((kinds, used)) = node(&tokens[i..]) {
+                (vec![None], kinds, used)
+            } else if tokens[i] == "("
+                && tokens
+                    .get(i + 1)
+                    .is_some_and(|t| !t.starts_with(['(', '"', '@']))
+            {
+                // (parent (kind) @capture)
+                let parents: Vec<Option<u16>> =
+                    ids_of(&tokens[i + 1], true).into_iter().map(Some).collect();
+                let (kinds, used) = node(&tokens[i + 2..])?;
+                let capture_at = i + 2 + used;
+                if tokens.get(capture_at + 1).map(String::as_str) != Some(")") {
+                    return None;
+                }
+                let capture = tokens.get(capture_at)?.strip_prefix('@')?;
+                let index = query.capture_index_for_name(capture)?;
+                for kind in &kinds {
+                    for parent in &parents {
+                        by_kind[*kind as usize].push((*parent, index));
+                    }
+                }
+                i = capture_at + 2;
+                continue;
+            } else {
+                return None;
+            };
+            let capture = tokens.get(i + used)?.strip_prefix('@')?;
+            let index = query.capture_index_for_name(capture)?;
+            for kind in &kinds {
+                for parent in &parents {
+                    by_kind[*kind as usize].push((*parent, index));
+                }
+            }
+            i += used + 1;
+        }
+        Some(SimpleMatcher { by_kind })
+    }
 }
 
 /// Query patterns capturing every node of the metric kinds this grammar has.
@@ -129,22 +244,40 @@ impl QuerySet {
                 kind: format!("{:?}", e.kind).to_lowercase(),
                 message: e.message.clone(),
             })?;
-            let kinds: Vec<String> = query.capture_names().iter().map(|n| n.to_string()).collect();
+            let kinds: Vec<String> = query
+                .capture_names()
+                .iter()
+                .map(|n| n.to_string())
+                .collect();
             let metric_of_capture = kinds
                 .iter()
                 .map(|name| {
                     let kind = name.strip_prefix("metric.")?;
-                    METRIC_KINDS.iter().position(|k| *k == kind).map(|i| i as u8)
+                    METRIC_KINDS
+                        .iter()
+                        .position(|k| *k == kind)
+                        .map(|i| i as u8)
                 })
                 .collect();
+            let simple = SimpleMatcher::parse(&full_text, &language, &query);
             by_grammar.push(RootQuery {
                 query,
                 kinds,
                 metric_of_capture,
                 source_text: text,
+                simple,
             });
         }
         Ok(QuerySet { by_grammar })
+    }
+
+    /// The same queries, always run through tree-sitter's query cursor (to test the simple path
+    /// against it).
+    pub fn without_simple_matchers(mut self) -> QuerySet {
+        for q in &mut self.by_grammar {
+            q.simple = None;
+        }
+        self
     }
 
     pub fn get(&self, grammar: Grammar) -> &RootQuery {
@@ -160,6 +293,21 @@ impl QuerySet {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn builtin_queries_take_the_simple_path_and_others_do_not() {
+        let set = QuerySet::builtin().unwrap();
+        for g in Grammar::ALL {
+            assert!(set.get(g).simple.is_some(), "{g}");
+        }
+        let language = Grammar::JavaScript.language();
+        let text = "(call_expression function: (identifier) @f) @call\n";
+        let query = Query::new(&language, text).unwrap();
+        assert!(SimpleMatcher::parse(text, &language, &query).is_none());
+        let text = "((identifier) @i (#eq? @i \"x\"))\n";
+        let query = Query::new(&language, text).unwrap();
+        assert!(SimpleMatcher::parse(text, &language, &query).is_none());
+    }
 
     #[test]
     fn builtin_queries_compile() {

@@ -196,7 +196,9 @@ pub fn scan(
             }
         }
         drop(sender);
-        writer.join().map_err(|_| anyhow::anyhow!("the database writer thread panicked"))?
+        writer
+            .join()
+            .map_err(|_| anyhow::anyhow!("the database writer thread panicked"))?
     })?;
     bar.finish_and_clear();
     store.finish_scan(scan_id)?;
@@ -249,7 +251,11 @@ impl<'a> BatchWriter<'a> {
         let mut records: Vec<(String, Dialect, FileRecord<'_>)> = Vec::with_capacity(batch.len());
         for (candidate, outcome) in batch.iter().zip(outcomes) {
             let record = match outcome {
-                Outcome::Parsed { key, bytes, analysis } => {
+                Outcome::Parsed {
+                    key,
+                    bytes,
+                    analysis,
+                } => {
                     self.summary.parsed += 1;
                     if analysis.too_deep {
                         let note = too_deep_note(&candidate.path.display().to_string());
@@ -273,11 +279,17 @@ impl<'a> BatchWriter<'a> {
                             row
                         }
                     };
-                    FileRecord::Analysed { blob_row, cached: false }
+                    FileRecord::Analysed {
+                        blob_row,
+                        cached: false,
+                    }
                 }
                 Outcome::Cached { blob_row } => {
                     self.summary.cached += 1;
-                    FileRecord::Analysed { blob_row: *blob_row, cached: true }
+                    FileRecord::Analysed {
+                        blob_row: *blob_row,
+                        cached: true,
+                    }
                 }
                 Outcome::Skipped(reason) => {
                     *self.summary.skipped.entry(*reason).or_default() += 1;
@@ -295,7 +307,9 @@ impl<'a> BatchWriter<'a> {
         let rules = self.analyzer.rules();
         let store = &*self.store;
         store.begin()?;
-        store.write_blobs(&new_blobs, self.config, &mut self.known_signatures, &|t| rules.categorize(t))?;
+        store.write_blobs(&new_blobs, self.config, &mut self.known_signatures, &|t| {
+            rules.categorize(t)
+        })?;
         store.write_scan_files(self.scan_id, &records)?;
         store.commit()
     }

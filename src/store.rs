@@ -32,8 +32,10 @@ CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL
 -- One row: a distinct content analysed under one configuration (the parse cache). content_key is
 -- `sha256:<hex>` of a file's bytes or `git:<hex>` of a git blob id; the same bytes in another
 -- dialect or under another rulebook/query/normalizer fingerprint (`config`) is another row.
+-- (No key constraints on the high-volume tables: the writer keeps them unique, and DuckDB's
+-- index maintenance would cost more than the rest of the write.)
 CREATE TABLE IF NOT EXISTS blobs (
-    blob_row BIGINT PRIMARY KEY,
+    blob_row BIGINT NOT NULL,
     content_key VARCHAR NOT NULL,
     dialect VARCHAR NOT NULL,
     config VARCHAR NOT NULL,
@@ -60,8 +62,7 @@ CREATE TABLE IF NOT EXISTS signatures (
     sig_id VARCHAR NOT NULL,
     config VARCHAR NOT NULL,
     text VARCHAR NOT NULL,
-    categories VARCHAR NOT NULL,
-    PRIMARY KEY (sig_id, config)
+    categories VARCHAR NOT NULL
 );
 
 -- One row: one run of `patmine scan`.

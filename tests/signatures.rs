@@ -317,3 +317,31 @@ fn misc_operators_format_like_a_formatter() {
     let (a, _) = first("function* gen() { yield 1 }", "function");
     assert_eq!(a, "function* IDENTIFIER() { … }");
 }
+
+#[test]
+fn the_simple_root_matcher_finds_what_the_query_cursor_finds() {
+    use patmine::normalize::NormalizeOptions;
+    use patmine::queries::QuerySet;
+    use patmine::rules::Rulebook;
+    let fast = Analyzer::builtin();
+    let queries = QuerySet::builtin().unwrap().without_simple_matchers();
+    let slow = Analyzer::new(queries, Rulebook::builtin(), NormalizeOptions::default(), 0);
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+    let mut checked = 0;
+    let mut dirs = vec![root];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if let Some(dialect) = Dialect::from_path(path.to_string_lossy().as_bytes()) {
+                let source = std::fs::read(&path).unwrap();
+                let a = fast.analyze(&source, dialect).unwrap();
+                let b = slow.analyze(&source, dialect).unwrap();
+                assert_eq!(a, b, "{}", path.display());
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked >= 20, "{checked}");
+}
