@@ -23,6 +23,11 @@ pub type Metrics = [u32; METRIC_KINDS.len()];
 /// root this deep, and generated code that does is still parsed and its node kinds counted.
 pub const MAX_ROOT_DEPTH: u32 = 10_000;
 
+/// A `.js` parse with more ERROR/MISSING nodes than this is retried with the fallback grammar
+/// (the seed's figure). A few errors are usually a typo or an unsupported proposal, which the
+/// fallback does not fix; Flow or TypeScript syntax gives many.
+pub const DEFAULT_FALLBACK_THRESHOLD: u32 = 5;
+
 /// One pattern's counts within one file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PatternCount {
@@ -113,7 +118,12 @@ impl Analyzer {
     /// The default configuration: built-in queries and rulebook.
     pub fn builtin() -> Analyzer {
         let queries = QuerySet::builtin().expect("built-in queries compile (tested)");
-        Analyzer::new(queries, Rulebook::builtin(), NormalizeOptions::default(), 0)
+        Analyzer::new(
+            queries,
+            Rulebook::builtin(),
+            NormalizeOptions::default(),
+            DEFAULT_FALLBACK_THRESHOLD,
+        )
     }
 
     /// Fingerprint of rulebook, queries and normalizer version: part of every cache key.

@@ -134,7 +134,7 @@ struct AnalysisArgs {
     #[arg(long, default_value_t = NormalizeOptions::default().max_len)]
     max_len: usize,
     /// A .js/.mjs/.cjs parse with more ERROR/MISSING nodes than this is retried with the tsx grammar.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = patmine::analyze::DEFAULT_FALLBACK_THRESHOLD)]
     fallback_threshold: u32,
 }
 

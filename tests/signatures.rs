@@ -325,7 +325,7 @@ fn the_simple_root_matcher_finds_what_the_query_cursor_finds() {
     use patmine::rules::Rulebook;
     let fast = Analyzer::builtin();
     let queries = QuerySet::builtin().unwrap().without_simple_matchers();
-    let slow = Analyzer::new(queries, Rulebook::builtin(), NormalizeOptions::default(), 0);
+    let slow = Analyzer::new(queries, Rulebook::builtin(), NormalizeOptions::default(), 5);
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
     let mut checked = 0;
     let mut dirs = vec![root];

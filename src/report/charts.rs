@@ -1,0 +1,97 @@
+//! SVG line charts (plotters): dates on the x axis, one line per series, release markers.
+
+use anyhow::{anyhow, Result};
+use chrono::{DateTime, Utc};
+use plotters::prelude::*;
+
+/// One named series of (unix seconds, value) points.
+pub struct Series<'a> {
+    pub name: &'a str,
+    pub points: Vec<(i64, f64)>,
+}
+
+fn date(secs: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp(secs, 0).unwrap_or_default()
+}
+
+/// A line chart as an SVG string. `releases` are (unix seconds, label) drawn as vertical lines.
+pub fn line_chart(title: &str, y_label: &str, series: &[Series<'_>], releases: &[(i64, String)], size: (u32, u32)) -> Result<String> {
+    let all: Vec<(i64, f64)> = series.iter().flat_map(|s| s.points.iter().copied()).collect();
+    let (mut x0, mut x1) = (i64::MAX, i64::MIN);
+    let mut y1 = 0f64;
+    for &(x, y) in &all {
+        x0 = x0.min(x);
+        x1 = x1.max(x);
+        y1 = y1.max(y);
+    }
+    if all.is_empty() {
+        (x0, x1) = (0, 86_400);
+    }
+    if x1 <= x0 {
+        x1 = x0 + 86_400;
+    }
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, size).into_drawing_area();
+        root.fill(&WHITE).map_err(|e| anyhow!("drawing {title}: {e}"))?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(title, ("sans-serif", 18))
+            .margin(12)
+            .x_label_area_size(32)
+            .y_label_area_size(56)
+            .build_cartesian_2d(date(x0)..date(x1), 0f64..(y1 * 1.08).max(1.0))
+            .map_err(|e| anyhow!("drawing {title}: {e}"))?;
+        chart
+            .configure_mesh()
+            .x_labels(6)
+            .y_labels(6)
+            .y_desc(y_label)
+            .x_label_formatter(&|d| d.format("%Y-%m").to_string())
+            .light_line_style(RGBColor(238, 238, 238))
+            .draw()
+            .map_err(|e| anyhow!("drawing {title}: {e}"))?;
+        for (at, label) in releases {
+            let x = date(*at);
+            let top = (y1 * 1.08).max(1.0);
+            chart
+                .draw_series(std::iter::once(PathElement::new(vec![(x, 0.0), (x, top)], RGBColor(200, 200, 200).stroke_width(1))))
+                .map_err(|e| anyhow!("drawing {title}: {e}"))?;
+            chart
+                .draw_series(std::iter::once(Text::new(label.clone(), (x, top * 0.98), ("sans-serif", 11).into_font().color(&RGBColor(120, 120, 120)))))
+                .map_err(|e| anyhow!("drawing {title}: {e}"))?;
+        }
+        for (i, s) in series.iter().enumerate() {
+            let style = Palette99::pick(i).stroke_width(2);
+            chart
+                .draw_series(LineSeries::new(s.points.iter().map(|&(x, y)| (date(x), y)), style))
+                .map_err(|e| anyhow!("drawing {title}: {e}"))?
+                .label(s.name)
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], style));
+        }
+        if series.len() > 1 || series.first().is_some_and(|s| !s.name.is_empty()) {
+            chart
+                .configure_series_labels()
+                .position(SeriesLabelPosition::UpperLeft)
+                .background_style(WHITE.mix(0.85))
+                .border_style(RGBColor(210, 210, 210))
+                .label_font(("sans-serif", 11))
+                .draw()
+                .map_err(|e| anyhow!("drawing {title}: {e}"))?;
+        }
+        root.present().map_err(|e| anyhow!("drawing {title}: {e}"))?;
+    }
+    Ok(svg)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_chart_is_an_svg_with_its_title_and_a_line() {
+        let s = Series { name: "const", points: vec![(1_672_531_200, 1.0), (1_704_067_200, 5.0)] };
+        let svg = line_chart("Declarations", "count", &[s], &[(1_690_000_000, "v1.0".into())], (640, 360)).unwrap();
+        assert!(svg.starts_with("<svg"), "{}", &svg[..80]);
+        assert!(svg.contains("Declarations") && svg.contains("v1.0") && svg.contains("<polyline"));
+    }
+}
