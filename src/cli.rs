@@ -234,6 +234,16 @@ fn build_filter(args: &FilterArgs) -> Result<Filter> {
     })?)
 }
 
+/// Writes to stdout; a closed pipe (`patmine … | head`) ends the output quietly.
+fn emit(text: &str) -> Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => Ok(other?),
+    }
+}
+
 fn report_line(line: String) {
     eprintln!("patmine: {line}");
 }
@@ -326,10 +336,12 @@ fn print_result(
 ) -> Result<()> {
     if output.json {
         let doc = json!({ "summary": summary_json, "level": output.level, "patterns": rows });
-        println!("{}", serde_json::to_string_pretty(&doc)?);
+        emit(&format!("{}\n", serde_json::to_string_pretty(&doc)?))?;
     } else {
-        println!("{summary}\n");
-        print!("{}", phrasebook::render_table(rows, output.level));
+        emit(&format!(
+            "{summary}\n\n{}",
+            phrasebook::render_table(rows, output.level)
+        ))?;
     }
     if let Some(dir) = &output.report_dir {
         write_phrasebook(dir, title, summary_json, rows, output.level)?;
@@ -514,12 +526,12 @@ fn run_at(db: &Path, args: AtArgs) -> Result<ExitCode> {
             "metrics": metrics,
             "patterns": rows,
         });
-        println!("{}", serde_json::to_string_pretty(&doc)?);
+        emit(&format!("{}\n", serde_json::to_string_pretty(&doc)?))?;
     } else {
-        println!("{name} at {commit} (commit #{seq})");
+        emit(&format!("{name} at {commit} (commit #{seq})\n"))?;
         let line: Vec<String> = metrics.iter().map(|(k, v)| format!("{k}={v}")).collect();
-        println!("{}\n", line.join(" "));
-        print!("{}", phrasebook::render_table(&rows, args.output.level));
+        emit(&format!("{}\n\n", line.join(" ")))?;
+        emit(&phrasebook::render_table(&rows, args.output.level))?;
     }
     if let Some(dir) = &args.output.report_dir {
         let summary = json!({ "repo": name, "commit": commit, "seq": seq });
@@ -546,19 +558,24 @@ fn run_explain(args: ExplainArgs) -> Result<ExitCode> {
     let source = std::fs::read(&args.file)
         .with_context(|| format!("{}: cannot read", args.file.display()))?;
     let (grammar, occurrences) = analyzer.explain(&source, dialect)?;
-    println!("{} ({dialect}, parsed with {grammar})", args.file.display());
+    let mut text = format!(
+        "{} ({dialect}, parsed with {grammar})\n",
+        args.file.display()
+    );
     for occ in occurrences {
-        println!(
-            "{:>5}  {:<12} {}",
-            occ.line, occ.kind, occ.signature.abstract_text
-        );
-        if occ.signature.semantic_text != occ.signature.abstract_text {
-            println!(
-                "{:>5}  {:<12} {}",
-                "", "  semantic", occ.signature.semantic_text
-            );
+        let sig = &occ.signature;
+        text.push_str(&format!(
+            "{:>5}  {:<12} {}\n",
+            occ.line, occ.kind, sig.abstract_text
+        ));
+        if sig.semantic_text != sig.abstract_text {
+            text.push_str(&format!(
+                "{:>5}  {:<12} {}\n",
+                "", "  semantic", sig.semantic_text
+            ));
         }
     }
+    emit(&text)?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -570,6 +587,6 @@ fn run_floor(args: FloorArgs) -> Result<ExitCode> {
     } else {
         patmine::floor::files(&args.path, &filter)?
     };
-    println!("{}", serde_json::to_string(&result)?);
+    emit(&format!("{}\n", serde_json::to_string(&result)?))?;
     Ok(ExitCode::SUCCESS)
 }

@@ -111,12 +111,18 @@ pub const SCAN_OCCURRENCES_SQL: &str =
      FROM scan_files f JOIN blob_patterns p ON p.blob_row = f.blob_row
      WHERE f.scan_id = $1";
 
-/// A terminal table: rank, occurrences, files, signature at the chosen level.
+/// A terminal table: rank, occurrences, files, category, signature at the chosen level.
 pub fn render_table(rows: &[PatternRow], level: Level) -> String {
+    let width = rows
+        .iter()
+        .map(|r| r.category.len())
+        .max()
+        .unwrap_or(0)
+        .clamp(8, 24);
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "{:>5} {:>11} {:>7}  {:<11} signature ({})",
+        "{:>5} {:>11} {:>7}  {:<width$}  signature ({})",
         "rank",
         "occurrences",
         "files",
@@ -135,7 +141,7 @@ pub fn render_table(rows: &[PatternRow], level: Level) -> String {
         };
         let _ = writeln!(
             out,
-            "{:>5} {:>11} {:>7}  {:<11} {}",
+            "{:>5} {:>11} {:>7}  {:<width$}  {}",
             row.rank, row.occurrences, row.files, category, sig
         );
     }
