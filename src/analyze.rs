@@ -180,7 +180,7 @@ impl Analyzer {
         tree: &'tree Tree,
         grammar: Grammar,
         source: &[u8],
-        mut found: impl FnMut(u32, u32, normalize::Signature),
+        mut found: impl FnMut(u32, u32, &str, &str),
     ) -> Metrics {
         let root_query = self.queries.get(grammar);
         let mut metrics = [0u32; METRIC_KINDS.len()];
@@ -231,6 +231,7 @@ impl Analyzer {
         roots.dedup_by_key(|(n, _)| n.id());
 
         let mut chain_inner: HashSet<usize> = HashSet::new();
+        let mut normalizer = normalize::Normalizer::new(tree.root_node());
         for (node, capture) in roots {
             if node.kind() == "call_expression" {
                 if chain_inner.contains(&node.id()) {
@@ -239,11 +240,8 @@ impl Analyzer {
                 mark_chain(node, &mut chain_inner);
             }
             let line = node.start_position().row as u32 + 1;
-            found(
-                capture,
-                line,
-                normalize::normalize(node, source, &self.rules, &self.options),
-            );
+            let (a, s) = normalizer.normalize(node, source, &self.rules, &self.options);
+            found(capture, line, a, s);
         }
         metrics
     }
@@ -254,27 +252,40 @@ impl Analyzer {
         grammar: Grammar,
         source: &[u8],
     ) -> (Vec<PatternCount>, Metrics) {
-        let mut counts: HashMap<(String, String, u32), (u32, u32)> = HashMap::new();
-        let metrics = self.for_each_root(tree, grammar, source, |capture, line, sig| {
-            let key = (sig.abstract_text, sig.semantic_text, capture);
-            counts.entry(key).or_insert((0, line)).0 += 1;
+        // Keyed by "capture:abstract_len:abstract semantic" in one string, so a repeated pattern
+        // costs a lookup, not an allocation.
+        let mut counts: HashMap<String, (u32, u32)> = HashMap::new();
+        let mut key = String::with_capacity(256);
+        let metrics = self.for_each_root(tree, grammar, source, |capture, line, a, s| {
+            use std::fmt::Write as _;
+            key.clear();
+            let _ = write!(key, "{capture}:{}:{a}{s}", a.len());
+            match counts.get_mut(key.as_str()) {
+                Some(entry) => entry.0 += 1,
+                None => {
+                    counts.insert(key.clone(), (1, line));
+                }
+            }
         });
         let kinds = &self.queries.get(grammar).kinds;
         let mut patterns: Vec<PatternCount> = counts
             .into_iter()
-            .map(
-                |((abstract_text, semantic_text, capture), (occurrences, first_line))| {
-                    PatternCount {
-                        abstract_id: sha256_hex(abstract_text.as_bytes()),
-                        semantic_id: sha256_hex(semantic_text.as_bytes()),
-                        abstract_text,
-                        semantic_text,
-                        kind: kinds[capture as usize].clone(),
-                        occurrences,
-                        first_line,
-                    }
-                },
-            )
+            .map(|(key, (occurrences, first_line))| {
+                let mut parts = key.splitn(3, ':');
+                let capture: usize = parts.next().and_then(|c| c.parse().ok()).unwrap_or(0);
+                let abstract_len: usize = parts.next().and_then(|c| c.parse().ok()).unwrap_or(0);
+                let (abstract_text, semantic_text) =
+                    parts.next().unwrap_or("").split_at(abstract_len);
+                PatternCount {
+                    abstract_id: sha256_hex(abstract_text.as_bytes()),
+                    semantic_id: sha256_hex(semantic_text.as_bytes()),
+                    abstract_text: abstract_text.to_string(),
+                    semantic_text: semantic_text.to_string(),
+                    kind: kinds[capture].clone(),
+                    occurrences,
+                    first_line,
+                }
+            })
             .collect();
         patterns.sort_by(|a, b| {
             (&a.abstract_text, &a.semantic_text, &a.kind).cmp(&(
@@ -295,11 +306,14 @@ impl Analyzer {
         let (grammar, tree, _) = self.parse_best(source, dialect)?;
         let kinds = &self.queries.get(grammar).kinds;
         let mut found = Vec::new();
-        let _metrics = self.for_each_root(&tree, grammar, source, |capture, line, signature| {
+        let _metrics = self.for_each_root(&tree, grammar, source, |capture, line, a, s| {
             found.push(Occurrence {
                 kind: kinds[capture as usize].clone(),
                 line,
-                signature,
+                signature: normalize::Signature {
+                    abstract_text: a.to_string(),
+                    semantic_text: s.to_string(),
+                },
             })
         });
         Ok((grammar, found))

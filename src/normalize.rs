@@ -71,15 +71,15 @@ const KEYWORD: Spacing = Spacing {
 const SPACED: Spacing = KEYWORD;
 
 /// Builds both signature strings token by token.
-struct Emitter {
-    abstract_text: String,
-    semantic_text: String,
+struct Emitter<'b> {
+    abstract_text: &'b mut String,
+    semantic_text: &'b mut String,
     prev: Option<Spacing>,
     prev_was_open_brace: bool,
     max_len: usize,
 }
 
-impl Emitter {
+impl Emitter<'_> {
     fn full(&self) -> bool {
         self.abstract_text.len() > self.max_len && self.semantic_text.len() > self.max_len
     }
@@ -108,15 +108,13 @@ impl Emitter {
         self.push(tok, tok, spacing);
     }
 
-    fn finish(self) -> Signature {
-        Signature {
-            abstract_text: cap(self.abstract_text, self.max_len),
-            semantic_text: cap(self.semantic_text, self.max_len),
-        }
+    fn finish(self) {
+        cap(self.abstract_text, self.max_len);
+        cap(self.semantic_text, self.max_len);
     }
 }
 
-fn cap(mut text: String, max_len: usize) -> String {
+fn cap(text: &mut String, max_len: usize) {
     if text.len() > max_len {
         let mut cut = max_len;
         while !text.is_char_boundary(cut) {
@@ -126,7 +124,6 @@ fn cap(mut text: String, max_len: usize) -> String {
         text.truncate(text.trim_end().len());
         text.push_str(ELLIPSIS);
     }
-    text
 }
 
 /// State kept for each node on the path from the root to the cursor. Sibling questions ("is this
@@ -192,92 +189,131 @@ fn declares_type_name(kind: &str) -> bool {
     )
 }
 
-/// Normalizes one pattern root.
+/// Normalizes one pattern root (see `Normalizer` to normalize many without allocating).
 pub fn normalize(
     root: Node<'_>,
     source: &[u8],
     rules: &Rulebook,
     options: &NormalizeOptions,
 ) -> Signature {
-    let mut out = Emitter {
-        abstract_text: String::with_capacity(64),
-        semantic_text: String::with_capacity(64),
-        prev: None,
-        prev_was_open_brace: false,
-        max_len: options.max_len,
-    };
-    let mut cursor: TreeCursor<'_> = root.walk();
-    let mut frames: Vec<Frame<'_>> = Vec::with_capacity(16);
+    let mut normalizer = Normalizer::new(root);
+    let (a, s) = normalizer.normalize(root, source, rules, options);
+    Signature {
+        abstract_text: a.to_string(),
+        semantic_text: s.to_string(),
+    }
+}
 
-    'walk: loop {
-        let node = cursor.node();
-        let parent = frames.last();
-        let mut visit = classify(node, cursor.field_name(), parent, source, rules);
+/// Normalizes the roots of one tree, reusing its cursor, frame stack and output buffers.
+pub struct Normalizer<'tree> {
+    cursor: TreeCursor<'tree>,
+    frames: Vec<Frame<'tree>>,
+    abstract_text: String,
+    semantic_text: String,
+}
 
-        // Element caps on lists: the first `max_elements` named children are kept, then `…`,
-        // then only the list's closing token.
-        if let Some(frame) = frames.last_mut()
-            && frame.is_list
-            && !matches!(visit, Visit::Skip)
-        {
-            if node.is_named() {
-                if frame.elements_seen >= options.max_elements {
-                    visit = if frame.eliding {
-                        Visit::Skip
-                    } else {
-                        frame.eliding = true;
-                        let (a, s) = same(ELLIPSIS);
-                        Visit::Atom(a, s, WORD)
-                    };
-                } else {
-                    frame.elements_seen += 1;
-                }
-            } else if frame.eliding && node.kind() == "," {
-                visit = Visit::Skip;
-            }
-        }
-
-        match visit {
-            Visit::Skip => {}
-            Visit::Atom(abstract_tok, semantic_tok, spacing) => {
-                out.push(&abstract_tok, &semantic_tok, spacing)
-            }
-            Visit::Descend => {
-                if cursor.goto_first_child() {
-                    let kind = node.kind();
-                    frames.push(Frame {
-                        node,
-                        kind,
-                        index: 0,
-                        child_count: node.child_count() as usize,
-                        elements_seen: 0,
-                        eliding: false,
-                        is_list: is_list(kind),
-                    });
-                    continue 'walk;
-                }
-                emit_leaf(&mut out, node, source, &frames);
-            }
-        }
-        if out.full() {
-            break;
-        }
-        // Next sibling, or climb until one exists; stop at the root.
-        loop {
-            if frames.is_empty() {
-                break 'walk;
-            }
-            if cursor.goto_next_sibling() {
-                if let Some(frame) = frames.last_mut() {
-                    frame.index += 1;
-                }
-                continue 'walk;
-            }
-            cursor.goto_parent();
-            frames.pop();
+impl<'tree> Normalizer<'tree> {
+    pub fn new(any_node: Node<'tree>) -> Self {
+        Normalizer {
+            cursor: any_node.walk(),
+            frames: Vec::with_capacity(32),
+            abstract_text: String::with_capacity(192),
+            semantic_text: String::with_capacity(192),
         }
     }
-    out.finish()
+
+    /// The abstract and semantic signatures of `root`, valid until the next call.
+    pub fn normalize(
+        &mut self,
+        root: Node<'tree>,
+        source: &[u8],
+        rules: &Rulebook,
+        options: &NormalizeOptions,
+    ) -> (&str, &str) {
+        self.abstract_text.clear();
+        self.semantic_text.clear();
+        self.frames.clear();
+        self.cursor.reset(root);
+        let mut out = Emitter {
+            abstract_text: &mut self.abstract_text,
+            semantic_text: &mut self.semantic_text,
+            prev: None,
+            prev_was_open_brace: false,
+            max_len: options.max_len,
+        };
+        let cursor = &mut self.cursor;
+        let frames = &mut self.frames;
+        'walk: loop {
+            let node = cursor.node();
+            let parent = frames.last();
+            let mut visit = classify(node, cursor.field_name(), parent, source, rules);
+
+            // Element caps on lists: the first `max_elements` named children are kept, then `…`,
+            // then only the list's closing token.
+            if let Some(frame) = frames.last_mut()
+                && frame.is_list
+                && !matches!(visit, Visit::Skip)
+            {
+                if node.is_named() {
+                    if frame.elements_seen >= options.max_elements {
+                        visit = if frame.eliding {
+                            Visit::Skip
+                        } else {
+                            frame.eliding = true;
+                            let (a, s) = same(ELLIPSIS);
+                            Visit::Atom(a, s, WORD)
+                        };
+                    } else {
+                        frame.elements_seen += 1;
+                    }
+                } else if frame.eliding && node.kind() == "," {
+                    visit = Visit::Skip;
+                }
+            }
+
+            match visit {
+                Visit::Skip => {}
+                Visit::Atom(abstract_tok, semantic_tok, spacing) => {
+                    out.push(&abstract_tok, &semantic_tok, spacing)
+                }
+                Visit::Descend => {
+                    if cursor.goto_first_child() {
+                        let kind = node.kind();
+                        frames.push(Frame {
+                            node,
+                            kind,
+                            index: 0,
+                            child_count: node.child_count() as usize,
+                            elements_seen: 0,
+                            eliding: false,
+                            is_list: is_list(kind),
+                        });
+                        continue 'walk;
+                    }
+                    emit_leaf(&mut out, node, source, frames);
+                }
+            }
+            if out.full() {
+                break;
+            }
+            // Next sibling, or climb until one exists; stop at the root.
+            loop {
+                if frames.is_empty() {
+                    break 'walk;
+                }
+                if cursor.goto_next_sibling() {
+                    if let Some(frame) = frames.last_mut() {
+                        frame.index += 1;
+                    }
+                    continue 'walk;
+                }
+                cursor.goto_parent();
+                frames.pop();
+            }
+        }
+        out.finish();
+        (&self.abstract_text, &self.semantic_text)
+    }
 }
 
 fn text<'a>(node: Node<'_>, source: &'a [u8]) -> &'a str {

@@ -224,11 +224,13 @@ impl Store {
         })?;
         // DuckDB's default is most of the machine's memory; patmine's working set is small and
         // DuckDB spills to disk past this.
-        conn.execute_batch("SET memory_limit = '512MB'; SET preserve_insertion_order = false;")
-            .map_err(|e| StoreError::Open {
-                path: path.to_path_buf(),
-                detail: e.to_string(),
-            })?;
+        conn.execute_batch(
+            "SET memory_limit = '512MB'; SET preserve_insertion_order = false; SET threads = 1;",
+        )
+        .map_err(|e| StoreError::Open {
+            path: path.to_path_buf(),
+            detail: e.to_string(),
+        })?;
         let store = Store {
             conn,
             path: path.to_path_buf(),
