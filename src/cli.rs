@@ -15,6 +15,7 @@ use patmine::normalize::NormalizeOptions;
 use patmine::phrasebook::{self, Level, PatternRow};
 use patmine::progress::Progress;
 use patmine::queries::QuerySet;
+use patmine::report::ReportOptions;
 use patmine::rules::Rulebook;
 use patmine::scan::{self, ScanSummary};
 use patmine::store::{self, Store};
@@ -49,6 +50,10 @@ enum Command {
     History(HistoryArgs),
     /// Print the patterns and node-kind metrics at one analysed commit, from the database alone.
     At(AtArgs),
+    /// Write report.json, report.md, index.html and SVG charts from the database.
+    Report(ReportArgs),
+    /// Patterns new, gone, grown and shrunk between two analysed commits, tags or dates.
+    Compare(CompareArgs),
     /// Print every pattern occurrence of one file with its signatures (a debugging aid).
     Explain(ExplainArgs),
     /// Benchmark baseline: read, filter and parse only (a directory, or with --git the unique
@@ -94,6 +99,11 @@ struct HistoryArgs {
     filter: FilterArgs,
     #[command(flatten)]
     output: OutputArgs,
+    /// Also write the full report (see `patmine report`) into this directory.
+    #[arg(long, value_name = "DIR")]
+    report: Option<PathBuf>,
+    #[command(flatten)]
+    report_settings: ReportSettings,
 }
 
 #[derive(Args)]
@@ -105,6 +115,73 @@ struct AtArgs {
     repo: Option<PathBuf>,
     #[command(flatten)]
     output: OutputArgs,
+}
+
+/// How reports are made.
+#[derive(Args, Clone)]
+struct ReportSettings {
+    /// Patterns on the dashboard and in the tables.
+    #[arg(long = "report-top", default_value_t = ReportOptions::default().top)]
+    report_top: usize,
+    /// Similarity (0-100) at which two signatures join a cluster.
+    #[arg(long, default_value_t = ReportOptions::default().threshold)]
+    threshold: f64,
+    /// The clustering pool is this many times the number of patterns shown.
+    #[arg(long, default_value_t = ReportOptions::default().pool_factor)]
+    pool: usize,
+    /// Files a pattern, and a pair, must appear in to take part in co-occurrence.
+    #[arg(long, default_value_t = ReportOptions::default().min_support)]
+    min_support: usize,
+}
+
+impl ReportSettings {
+    fn options(&self, repo_id: Option<i64>) -> ReportOptions {
+        ReportOptions {
+            top: self.report_top.max(1),
+            threshold: self.threshold,
+            pool_factor: self.pool.max(1),
+            min_support: self.min_support.max(1),
+            repo_id,
+            ..ReportOptions::default()
+        }
+    }
+}
+
+#[derive(Args)]
+struct ReportArgs {
+    /// Directory to write into.
+    #[arg(long, default_value = "reports/patmine")]
+    out: PathBuf,
+    /// The repository, when the database holds several.
+    #[arg(long)]
+    repo: Option<PathBuf>,
+    #[command(flatten)]
+    settings: ReportSettings,
+}
+
+#[derive(Args)]
+struct CompareArgs {
+    /// The older snapshot: a tag, a commit id (or prefix), or a date.
+    a: Option<String>,
+    /// The newer snapshot (default: the newest analysed commit).
+    b: Option<String>,
+    /// Compare each pair of consecutive tags instead.
+    #[arg(long)]
+    releases: bool,
+    /// The repository, when the database holds several.
+    #[arg(long)]
+    repo: Option<PathBuf>,
+    /// Rows per comparison.
+    #[arg(long, default_value_t = 25)]
+    top: usize,
+    #[arg(long, value_enum, default_value_t = Level::Abstract)]
+    level: Level,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+    /// Print Markdown.
+    #[arg(long, conflicts_with = "json")]
+    markdown: bool,
 }
 
 #[derive(Args)]
@@ -180,6 +257,11 @@ struct ScanArgs {
     filter: FilterArgs,
     #[command(flatten)]
     output: OutputArgs,
+    /// Also write the full report (see `patmine report`) into this directory.
+    #[arg(long, value_name = "DIR")]
+    report: Option<PathBuf>,
+    #[command(flatten)]
+    report_settings: ReportSettings,
 }
 
 pub fn run(cli: Cli) -> Result<ExitCode> {
@@ -187,6 +269,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Scan(args) => run_scan(&cli.db, cli.quiet, args),
         Command::History(args) => run_history(&cli.db, cli.quiet, args),
         Command::At(args) => run_at(&cli.db, args),
+        Command::Report(args) => run_report(&cli.db, args),
+        Command::Compare(args) => run_compare(&cli.db, args),
         Command::Explain(args) => run_explain(args),
         Command::Floor(args) => run_floor(args),
     }
@@ -319,6 +403,13 @@ fn run_scan(db: &Path, quiet: bool, args: ScanArgs) -> Result<ExitCode> {
         summary_json(&summary),
         &rows,
     )?;
+    if let Some(dir) = &args.report {
+        let options = ReportOptions {
+            scan_id: Some(summary.scan_id),
+            ..args.report_settings.options(None)
+        };
+        patmine::report::write(&store, &options, dir)?;
+    }
     Ok(if summary.failed > 0 {
         ExitCode::from(1)
     } else {
@@ -459,6 +550,13 @@ fn run_history(db: &Path, quiet: bool, args: HistoryArgs) -> Result<ExitCode> {
         summary_json,
         &rows,
     )?;
+    if let Some(dir) = &args.report {
+        patmine::report::write(
+            &store,
+            &args.report_settings.options(Some(summary.repo_id)),
+            dir,
+        )?;
+    }
     Ok(
         if summary.blobs_missing + summary.blobs_failed + summary.missing_objects > 0 {
             ExitCode::from(1)
@@ -470,34 +568,7 @@ fn run_history(db: &Path, quiet: bool, args: HistoryArgs) -> Result<ExitCode> {
 
 fn run_at(db: &Path, args: AtArgs) -> Result<ExitCode> {
     let store = Store::open(db)?;
-    let repos = store.repos()?;
-    let (repo_id, _, name, config) = match &args.repo {
-        Some(path) => {
-            let identity = patmine::git::Repo::open(path)?.identity();
-            repos
-                .into_iter()
-                .rev()
-                .find(|r| r.1 == identity)
-                .with_context(|| {
-                    format!(
-                        "{}: this repository has not been analysed into {}",
-                        path.display(),
-                        db.display()
-                    )
-                })?
-        }
-        None => match repos.len() {
-            0 => anyhow::bail!(
-                "{}: no history analysed yet (run `patmine history` first)",
-                db.display()
-            ),
-            1 => repos.into_iter().next().expect("one"),
-            n => anyhow::bail!(
-                "{}: holds {n} repositories; name one with --repo",
-                db.display()
-            ),
-        },
-    };
+    let (repo_id, _, name, config) = pick_repo(&store, db, args.repo.as_deref())?;
     let (seq, commit) = match &args.rev {
         Some(rev) => store.find_commit(repo_id, rev)?.with_context(|| {
             format!("revision `{rev}` is not an analysed commit or tag of {name}")
@@ -588,5 +659,188 @@ fn run_floor(args: FloorArgs) -> Result<ExitCode> {
         patmine::floor::files(&args.path, &filter)?
     };
     emit(&format!("{}\n", serde_json::to_string(&result)?))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The repository row `--repo` names, or the only one.
+fn pick_repo(
+    store: &Store,
+    db: &Path,
+    repo: Option<&Path>,
+) -> Result<(i64, String, String, String)> {
+    let repos = store.repos()?;
+    match repo {
+        Some(path) => {
+            let identity = patmine::git::Repo::open(path)?.identity();
+            repos
+                .into_iter()
+                .rev()
+                .find(|r| r.1 == identity)
+                .with_context(|| {
+                    format!(
+                        "{}: this repository has not been analysed into {}",
+                        path.display(),
+                        db.display()
+                    )
+                })
+        }
+        None => match repos.len() {
+            0 => anyhow::bail!(
+                "{}: no history analysed yet (run `patmine history` first)",
+                db.display()
+            ),
+            1 => Ok(repos.into_iter().next().expect("one")),
+            n => anyhow::bail!(
+                "{}: holds {n} repositories; name one with --repo",
+                db.display()
+            ),
+        },
+    }
+}
+
+fn run_report(db: &Path, args: ReportArgs) -> Result<ExitCode> {
+    let store = Store::open(db)?;
+    let repo_id = match &args.repo {
+        Some(path) => Some(pick_repo(&store, db, Some(path))?.0),
+        None => None,
+    };
+    let started = std::time::Instant::now();
+    let report = patmine::report::write(&store, &args.settings.options(repo_id), &args.out)?;
+    emit(&format!(
+        "wrote {}/index.html, report.json, report.md and {} charts ({} patterns, {} clusters) in {:.2}s\n",
+        args.out.display(),
+        report.charts.len(),
+        report.patterns.len(),
+        report.clusters.len(),
+        started.elapsed().as_secs_f64()
+    ))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Resolves a tag, commit id or prefix, or a date, to an analysed commit: (seq, label).
+fn resolve_snapshot(store: &Store, repo_id: i64, rev: &str) -> Result<(i64, String)> {
+    if let Some((seq, _)) = store.find_commit(repo_id, rev)? {
+        return Ok((seq, rev.to_string()));
+    }
+    let time = patmine::git::parse_date(rev)
+        .with_context(|| format!("`{rev}` is not an analysed tag or commit, nor a date"))?;
+    let (seq, id) = store
+        .commit_at_time(repo_id, time)?
+        .with_context(|| format!("no analysed commit at or before {rev}"))?;
+    Ok((seq, format!("{rev} ({})", &id[..id.len().min(10)])))
+}
+
+fn run_compare(db: &Path, args: CompareArgs) -> Result<ExitCode> {
+    use patmine::report::compare::{Change, compare};
+    let store = Store::open(db)?;
+    let (repo_id, _, name, config) = pick_repo(&store, db, args.repo.as_deref())?;
+    let pairs: Vec<((i64, String), (i64, String))> = if args.releases {
+        let tags = store.tags(repo_id)?;
+        if tags.len() < 2 {
+            anyhow::bail!("{name}: fewer than two tags on analysed commits");
+        }
+        tags.windows(2)
+            .map(|w| ((w[0].1, w[0].0.clone()), (w[1].1, w[1].0.clone())))
+            .collect()
+    } else {
+        let a = args
+            .a
+            .as_deref()
+            .context("name the older snapshot (a tag, commit or date), or use --releases")?;
+        let b = match args.b.as_deref() {
+            Some(b) => resolve_snapshot(&store, repo_id, b)?,
+            None => {
+                let (seq, id) = store.last_commit(repo_id)?.context("no analysed commits")?;
+                (seq, id[..id.len().min(10)].to_string())
+            }
+        };
+        vec![(resolve_snapshot(&store, repo_id, a)?, b)]
+    };
+    let mut docs = Vec::new();
+    let mut text = String::new();
+    for ((seq_a, label_a), (seq_b, label_b)) in pairs {
+        let before = store.snapshot_counts(repo_id, seq_a, args.level.name(), &config)?;
+        let after = store.snapshot_counts(repo_id, seq_b, args.level.name(), &config)?;
+        let deltas = compare(&before, &after);
+        let count = |c: Change| deltas.iter().filter(|d| d.change == c).count();
+        let header = format!(
+            "{name}: {label_a} -> {label_b}: {} new, {} gone, {} grown, {} shrunk",
+            count(Change::New),
+            count(Change::Gone),
+            count(Change::Grown),
+            count(Change::Shrunk)
+        );
+        let mut by_relative: Vec<&patmine::report::compare::Delta> =
+            deltas.iter().filter(|d| d.relative.is_some()).collect();
+        by_relative.sort_by(|x, y| {
+            y.relative
+                .unwrap_or(0.0)
+                .abs()
+                .total_cmp(&x.relative.unwrap_or(0.0).abs())
+                .then(x.signature.cmp(&y.signature))
+        });
+        if args.json {
+            docs.push(json!({
+                "from": label_a, "to": label_b,
+                "by_absolute": deltas.iter().take(args.top).collect::<Vec<_>>(),
+                "by_relative": by_relative.iter().take(args.top).collect::<Vec<_>>(),
+            }));
+            continue;
+        }
+        let md = args.markdown;
+        let _ = std::fmt::Write::write_fmt(
+            &mut text,
+            format_args!("{}{header}\n\n", if md { "## " } else { "" }),
+        );
+        for (title, rows) in [
+            (
+                "by absolute change",
+                deltas.iter().take(args.top).collect::<Vec<_>>(),
+            ),
+            (
+                "by relative change",
+                by_relative.into_iter().take(args.top).collect(),
+            ),
+        ] {
+            if md {
+                text.push_str(&format!("### {title}\n\n| change | before | after | delta | relative | signature |\n|---|---:|---:|---:|---:|---|\n"));
+            } else {
+                text.push_str(&format!(
+                    "{title}:\n{:<7} {:>8} {:>8} {:>8} {:>9}  signature\n",
+                    "change", "before", "after", "delta", "relative"
+                ));
+            }
+            for d in rows {
+                let rel = d
+                    .relative
+                    .map(|r| format!("{:+.0}%", r * 100.0))
+                    .unwrap_or_else(|| "new".into());
+                let change = serde_json::to_value(d.change)?
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string();
+                if md {
+                    text.push_str(&format!(
+                        "| {change} | {} | {} | {:+} | {rel} | `{}` |\n",
+                        d.before,
+                        d.after,
+                        d.absolute,
+                        d.signature.replace('|', "\\|")
+                    ));
+                } else {
+                    text.push_str(&format!(
+                        "{change:<7} {:>8} {:>8} {:>+8} {rel:>9}  {}\n",
+                        d.before, d.after, d.absolute, d.signature
+                    ));
+                }
+            }
+            text.push('\n');
+        }
+    }
+    if args.json {
+        emit(&format!("{}\n", serde_json::to_string_pretty(&docs)?))?;
+    } else {
+        emit(&text)?;
+    }
     Ok(ExitCode::SUCCESS)
 }

@@ -16,6 +16,7 @@ pub mod normalize;
 pub mod phrasebook;
 pub mod progress;
 pub mod queries;
+pub mod report;
 pub mod rules;
 pub mod scan;
 pub mod store;

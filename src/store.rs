@@ -730,13 +730,243 @@ impl Store {
     }
 }
 
-/// The occurrences of one repository's tree at a commit (`$1` = seq), for `top_patterns`: each
-/// path's newest change up to that commit names the blob it holds.
-pub fn commit_occurrences_sql(repo_id: i64) -> String {
+/// The files of one repository's tree at a commit (`$1` = seq): each path's newest change up to
+/// that commit names the blob it holds (`blob_row` NULL once deleted).
+pub fn commit_files_sql(repo_id: i64) -> String {
+    format!(
+        "SELECT path, new_blob AS blob_row FROM commit_changes WHERE repo_id = {repo_id} AND seq <= $1
+         QUALIFY row_number() OVER (PARTITION BY path ORDER BY seq DESC) = 1"
+    )
+}
+
+/// The analysed files of one scan (`$1` = scan id).
+pub const SCAN_FILES_SQL: &str =
+    "SELECT path, blob_row FROM scan_files WHERE scan_id = $1 AND blob_row IS NOT NULL";
+
+/// Pattern occurrences of the files a `*_files_sql` query yields, in the columns `top_patterns`
+/// reads: `abstract_id, semantic_id, kind, path, occurrences, first_line`.
+pub fn occurrences_sql(files_sql: &str) -> String {
     format!(
         "SELECT p.abstract_id, p.semantic_id, p.kind, f.path, p.occurrences, p.first_line
-         FROM (SELECT path, new_blob FROM commit_changes WHERE repo_id = {repo_id} AND seq <= $1
-               QUALIFY row_number() OVER (PARTITION BY path ORDER BY seq DESC) = 1) f
-         JOIN blob_patterns p ON p.blob_row = f.new_blob"
+         FROM ({files_sql}) f JOIN blob_patterns p ON p.blob_row = f.blob_row"
     )
+}
+
+/// The occurrences of one repository's tree at a commit (`$1` = seq), for `top_patterns`.
+pub fn commit_occurrences_sql(repo_id: i64) -> String {
+    occurrences_sql(&commit_files_sql(repo_id))
+}
+
+/// One analysed commit, for reports.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct CommitMeta {
+    pub seq: i64,
+    pub id: String,
+    pub time: i64,
+    pub subject: String,
+}
+
+/// One file of a snapshot as parsed: (path, dialect, blob status, grammar, error nodes).
+pub type FileQuality = (String, String, String, String, i64);
+
+/// Reads for reports.
+impl Store {
+    pub fn commits(&self, repo_id: i64) -> Result<Vec<CommitMeta>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT seq, commit_id, committer_time, subject FROM commits WHERE repo_id = ? ORDER BY seq",
+        )?;
+        let rows = stmt.query_map(params![repo_id], |r| {
+            Ok(CommitMeta {
+                seq: r.get(0)?,
+                id: r.get(1)?,
+                time: r.get(2)?,
+                subject: r.get(3)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Tags on analysed commits: (name, seq), oldest commit first.
+    pub fn tags(&self, repo_id: i64) -> Result<Vec<(String, i64)>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT t.name, c.seq FROM tags t JOIN commits c ON c.repo_id = t.repo_id AND c.commit_id = t.commit_id
+             WHERE t.repo_id = ? ORDER BY c.seq, t.name",
+        )?;
+        let rows = stmt.query_map(params![repo_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Running sums of files, lines and node-kind metrics at every analysed commit, in the
+    /// order `files, loc, METRIC_KINDS…`.
+    pub fn metric_series(&self, repo_id: i64) -> Result<Vec<(i64, Vec<i64>)>> {
+        let mut columns = vec!["d_files".to_string(), "d_loc".to_string()];
+        columns.extend(METRIC_KINDS.iter().map(|k| format!("\"{k}\"")));
+        let select: Vec<String> = columns
+            .iter()
+            .map(|c| format!("(sum(coalesce(sum(d.{c}), 0)) OVER (ORDER BY c.seq))::BIGINT"))
+            .collect();
+        let sql = format!(
+            "SELECT c.seq, {} FROM commits c LEFT JOIN commit_metric_deltas d ON d.repo_id = c.repo_id AND d.seq = c.seq
+             WHERE c.repo_id = ? GROUP BY c.seq ORDER BY c.seq",
+            select.join(", ")
+        );
+        let mut stmt = self.conn.prepare(&sql)?;
+        let rows = stmt.query_map(params![repo_id], |r| {
+            let values = (1..=columns.len())
+                .map(|i| r.get::<_, i64>(i))
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok((r.get::<_, i64>(0)?, values))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Distinct patterns and total occurrences (abstract level) at every analysed commit.
+    pub fn pattern_totals(&self, repo_id: i64) -> Result<Vec<(i64, i64, i64)>> {
+        let mut stmt = self.conn.prepare(
+            "WITH d AS (
+                SELECT seq, sig_id, d_occurrences,
+                       sum(d_occurrences) OVER (PARTITION BY sig_id ORDER BY seq) AS cum
+                FROM commit_pattern_deltas WHERE repo_id = $1 AND level = 'abstract'),
+             t AS (
+                SELECT seq, d_occurrences,
+                       (CASE WHEN cum > 0 THEN 1 ELSE 0 END)
+                     - (CASE WHEN coalesce(lag(cum) OVER (PARTITION BY sig_id ORDER BY seq), 0) > 0 THEN 1 ELSE 0 END) AS present
+                FROM d),
+             per_commit AS (SELECT seq, sum(present) AS dp, sum(d_occurrences) AS docc FROM t GROUP BY seq)
+             SELECT c.seq,
+                    (sum(coalesce(p.dp, 0)) OVER (ORDER BY c.seq))::BIGINT,
+                    (sum(coalesce(p.docc, 0)) OVER (ORDER BY c.seq))::BIGINT
+             FROM commits c LEFT JOIN per_commit p ON p.seq = c.seq
+             WHERE c.repo_id = $1 ORDER BY c.seq",
+        )?;
+        let rows = stmt.query_map(params![repo_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Running occurrences of some patterns: sig_id -> [(seq, occurrences)] at the commits where
+    /// they changed.
+    pub fn pattern_series(
+        &self,
+        repo_id: i64,
+        level: &str,
+        sig_ids: &[String],
+    ) -> Result<HashMap<String, Vec<(i64, i64)>>> {
+        let mut out: HashMap<String, Vec<(i64, i64)>> = HashMap::new();
+        if sig_ids.is_empty() {
+            return Ok(out);
+        }
+        let list: Vec<String> = sig_ids
+            .iter()
+            .map(|s| format!("'{}'", s.replace('\'', "")))
+            .collect();
+        let sql = format!(
+            "SELECT sig_id, seq, (sum(d_occurrences) OVER (PARTITION BY sig_id ORDER BY seq))::BIGINT
+             FROM commit_pattern_deltas WHERE repo_id = ? AND level = ? AND sig_id IN ({})
+             ORDER BY sig_id, seq",
+            list.join(", ")
+        );
+        let mut stmt = self.conn.prepare(&sql)?;
+        let rows = stmt.query_map(params![repo_id, level], |r| {
+            Ok((r.get::<_, String>(0)?, r.get(1)?, r.get(2)?))
+        })?;
+        for row in rows {
+            let (sig, seq, value) = row?;
+            out.entry(sig).or_default().push((seq, value));
+        }
+        Ok(out)
+    }
+
+    /// (path, abstract_id) for every pattern of every file of a snapshot.
+    pub fn file_patterns(&self, files_sql: &str, snapshot: i64) -> Result<Vec<(String, String)>> {
+        let sql = format!(
+            "SELECT DISTINCT f.path, p.abstract_id FROM ({files_sql}) f JOIN blob_patterns p ON p.blob_row = f.blob_row ORDER BY 1, 2"
+        );
+        let mut stmt = self.conn.prepare(&sql)?;
+        let rows = stmt.query_map(params![snapshot], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Per file of a snapshot: its path, dialect, blob status, grammar and error nodes.
+    pub fn file_quality(&self, files_sql: &str, snapshot: i64) -> Result<Vec<FileQuality>> {
+        let sql = format!(
+            "SELECT f.path, b.dialect, b.status, b.grammar, b.error_nodes::BIGINT
+             FROM ({files_sql}) f JOIN blobs b ON b.blob_row = f.blob_row ORDER BY f.path"
+        );
+        let mut stmt = self.conn.prepare(&sql)?;
+        let rows = stmt.query_map(params![snapshot], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Skipped files of a scan by reason.
+    pub fn scan_skips(&self, scan_id: i64) -> Result<Vec<(String, i64)>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT reason, count(*) FROM scan_files WHERE scan_id = ? AND status = 'skipped' GROUP BY reason ORDER BY reason",
+        )?;
+        let rows = stmt.query_map(params![scan_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// One scan: (scan_id, root, config).
+    pub fn scan(&self, scan_id: i64) -> Result<Option<(i64, String, String)>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT scan_id, root, config FROM scans WHERE scan_id = ?",
+                params![scan_id],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .ok())
+    }
+
+    /// The newest scan: (scan_id, root, config).
+    pub fn last_scan(&self) -> Result<Option<(i64, String, String)>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT scan_id, root, config FROM scans ORDER BY scan_id DESC LIMIT 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .ok())
+    }
+
+    /// The analysed commit at or before a Unix time: (seq, id).
+    pub fn commit_at_time(&self, repo_id: i64, time: i64) -> Result<Option<(i64, String)>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT seq, commit_id FROM commits WHERE repo_id = ? AND committer_time <= ? ORDER BY seq DESC LIMIT 1",
+                params![repo_id, time],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .ok())
+    }
+}
+
+/// Snapshot counts by signature text, for comparisons.
+impl Store {
+    /// signature text -> (occurrences, categories) at commit `seq`, from the running sums.
+    pub fn snapshot_counts(
+        &self,
+        repo_id: i64,
+        seq: i64,
+        level: &str,
+        config: &str,
+    ) -> Result<std::collections::BTreeMap<String, (i64, String)>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT s.text, sum(d.d_occurrences)::BIGINT, any_value(s.categories)
+             FROM commit_pattern_deltas d JOIN signatures s ON s.sig_id = d.sig_id AND s.config = ?
+             WHERE d.repo_id = ? AND d.seq <= ? AND d.level = ?
+             GROUP BY s.text HAVING sum(d.d_occurrences) <> 0",
+        )?;
+        let rows = stmt.query_map(params![config, repo_id, seq, level], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                (r.get::<_, i64>(1)?, r.get::<_, String>(2)?),
+            ))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
 }

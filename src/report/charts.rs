@@ -1,6 +1,6 @@
 //! SVG line charts (plotters): dates on the x axis, one line per series, release markers.
 
-use anyhow::{anyhow, Result};
+use anyhow::{Result, anyhow};
 use chrono::{DateTime, Utc};
 use plotters::prelude::*;
 
@@ -14,9 +14,18 @@ fn date(secs: i64) -> DateTime<Utc> {
     DateTime::from_timestamp(secs, 0).unwrap_or_default()
 }
 
-/// A line chart as an SVG string. `releases` are (unix seconds, label) drawn as vertical lines.
-pub fn line_chart(title: &str, y_label: &str, series: &[Series<'_>], releases: &[(i64, String)], size: (u32, u32)) -> Result<String> {
-    let all: Vec<(i64, f64)> = series.iter().flat_map(|s| s.points.iter().copied()).collect();
+/// A line chart as an SVG string. `releases` are (label, unix seconds) drawn as vertical lines.
+pub fn line_chart(
+    title: &str,
+    y_label: &str,
+    series: &[Series<'_>],
+    releases: &[(String, i64)],
+    size: (u32, u32),
+) -> Result<String> {
+    let all: Vec<(i64, f64)> = series
+        .iter()
+        .flat_map(|s| s.points.iter().copied())
+        .collect();
     let (mut x0, mut x1) = (i64::MAX, i64::MIN);
     let mut y1 = 0f64;
     for &(x, y) in &all {
@@ -33,7 +42,8 @@ pub fn line_chart(title: &str, y_label: &str, series: &[Series<'_>], releases: &
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, size).into_drawing_area();
-        root.fill(&WHITE).map_err(|e| anyhow!("drawing {title}: {e}"))?;
+        root.fill(&WHITE)
+            .map_err(|e| anyhow!("drawing {title}: {e}"))?;
         let mut chart = ChartBuilder::on(&root)
             .caption(title, ("sans-serif", 18))
             .margin(12)
@@ -50,20 +60,32 @@ pub fn line_chart(title: &str, y_label: &str, series: &[Series<'_>], releases: &
             .light_line_style(RGBColor(238, 238, 238))
             .draw()
             .map_err(|e| anyhow!("drawing {title}: {e}"))?;
-        for (at, label) in releases {
+        for (label, at) in releases {
             let x = date(*at);
             let top = (y1 * 1.08).max(1.0);
             chart
-                .draw_series(std::iter::once(PathElement::new(vec![(x, 0.0), (x, top)], RGBColor(200, 200, 200).stroke_width(1))))
+                .draw_series(std::iter::once(PathElement::new(
+                    vec![(x, 0.0), (x, top)],
+                    RGBColor(200, 200, 200).stroke_width(1),
+                )))
                 .map_err(|e| anyhow!("drawing {title}: {e}"))?;
             chart
-                .draw_series(std::iter::once(Text::new(label.clone(), (x, top * 0.98), ("sans-serif", 11).into_font().color(&RGBColor(120, 120, 120)))))
+                .draw_series(std::iter::once(Text::new(
+                    label.clone(),
+                    (x, top * 0.98),
+                    ("sans-serif", 11)
+                        .into_font()
+                        .color(&RGBColor(120, 120, 120)),
+                )))
                 .map_err(|e| anyhow!("drawing {title}: {e}"))?;
         }
         for (i, s) in series.iter().enumerate() {
             let style = Palette99::pick(i).stroke_width(2);
             chart
-                .draw_series(LineSeries::new(s.points.iter().map(|&(x, y)| (date(x), y)), style))
+                .draw_series(LineSeries::new(
+                    s.points.iter().map(|&(x, y)| (date(x), y)),
+                    style,
+                ))
                 .map_err(|e| anyhow!("drawing {title}: {e}"))?
                 .label(s.name)
                 .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], style));
@@ -78,7 +100,8 @@ pub fn line_chart(title: &str, y_label: &str, series: &[Series<'_>], releases: &
                 .draw()
                 .map_err(|e| anyhow!("drawing {title}: {e}"))?;
         }
-        root.present().map_err(|e| anyhow!("drawing {title}: {e}"))?;
+        root.present()
+            .map_err(|e| anyhow!("drawing {title}: {e}"))?;
     }
     Ok(svg)
 }
@@ -89,8 +112,18 @@ mod tests {
 
     #[test]
     fn a_chart_is_an_svg_with_its_title_and_a_line() {
-        let s = Series { name: "const", points: vec![(1_672_531_200, 1.0), (1_704_067_200, 5.0)] };
-        let svg = line_chart("Declarations", "count", &[s], &[(1_690_000_000, "v1.0".into())], (640, 360)).unwrap();
+        let s = Series {
+            name: "const",
+            points: vec![(1_672_531_200, 1.0), (1_704_067_200, 5.0)],
+        };
+        let svg = line_chart(
+            "Declarations",
+            "count",
+            &[s],
+            &[("v1.0".into(), 1_690_000_000)],
+            (640, 360),
+        )
+        .unwrap();
         assert!(svg.starts_with("<svg"), "{}", &svg[..80]);
         assert!(svg.contains("Declarations") && svg.contains("v1.0") && svg.contains("<polyline"));
     }

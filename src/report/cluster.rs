@@ -32,7 +32,10 @@ pub fn cluster(pool: &[Weighted], threshold: f64) -> Vec<Cluster> {
     let cutoff = (threshold / 100.0).clamp(0.0, 1.0);
     let mut order: Vec<usize> = (0..pool.len()).collect();
     order.sort_by_key(|&i| pool[i].signature.chars().count());
-    let lengths: Vec<usize> = order.iter().map(|&i| pool[i].signature.chars().count()).collect();
+    let lengths: Vec<usize> = order
+        .iter()
+        .map(|&i| pool[i].signature.chars().count())
+        .collect();
     let mut graph: UnGraph<usize, f64> = UnGraph::with_capacity(pool.len(), pool.len());
     let nodes: Vec<_> = (0..pool.len()).map(|i| graph.add_node(i)).collect();
     for a in 0..order.len() {
@@ -43,7 +46,9 @@ pub fn cluster(pool: &[Weighted], threshold: f64) -> Vec<Cluster> {
             if la + lb > 0.0 && 2.0 * la / (la + lb) < cutoff {
                 break; // Longer ones only get further away.
             }
-            if let Some(score) = scorer.similarity_with_args(pool[order[b]].signature.chars(), &args) {
+            if let Some(score) =
+                scorer.similarity_with_args(pool[order[b]].signature.chars(), &args)
+            {
                 graph.add_edge(nodes[order[a]], nodes[order[b]], score);
             }
         }
@@ -61,7 +66,10 @@ pub fn cluster(pool: &[Weighted], threshold: f64) -> Vec<Cluster> {
         .into_values()
         .map(|mut idx| {
             idx.sort_by(|&a, &b| {
-                pool[b].count.cmp(&pool[a].count).then_with(|| pool[a].signature.cmp(&pool[b].signature))
+                pool[b]
+                    .count
+                    .cmp(&pool[a].count)
+                    .then_with(|| pool[a].signature.cmp(&pool[b].signature))
             });
             let total = idx.iter().map(|&i| pool[i].count).sum();
             Cluster {
@@ -71,7 +79,11 @@ pub fn cluster(pool: &[Weighted], threshold: f64) -> Vec<Cluster> {
             }
         })
         .collect();
-    clusters.sort_by(|a, b| b.total.cmp(&a.total).then_with(|| a.canonical.signature.cmp(&b.canonical.signature)));
+    clusters.sort_by(|a, b| {
+        b.total
+            .cmp(&a.total)
+            .then_with(|| a.canonical.signature.cmp(&b.canonical.signature))
+    });
     clusters
 }
 
@@ -80,7 +92,10 @@ mod tests {
     use super::*;
 
     fn w(signature: &str, count: i64) -> Weighted {
-        Weighted { signature: signature.to_string(), count }
+        Weighted {
+            signature: signature.to_string(),
+            count,
+        }
     }
 
     #[test]
@@ -94,8 +109,17 @@ mod tests {
         ];
         let clusters = cluster(&pool, 85.0);
         assert_eq!(clusters.len(), 3);
-        assert_eq!(clusters[0].canonical, w("var IDENTIFIER = require(STRING)", 30));
-        assert_eq!(clusters[0].variations, vec![w("const IDENTIFIER = require(STRING)", 10), w("let IDENTIFIER = require(STRING)", 5)]);
+        assert_eq!(
+            clusters[0].canonical,
+            w("var IDENTIFIER = require(STRING)", 30)
+        );
+        assert_eq!(
+            clusters[0].variations,
+            vec![
+                w("const IDENTIFIER = require(STRING)", 10),
+                w("let IDENTIFIER = require(STRING)", 5)
+            ]
+        );
         assert_eq!(clusters[0].total, 45);
         assert_eq!(clusters[1].canonical.signature, "IDENTIFIER.log(STRING)");
         assert!(clusters[1].variations.is_empty());

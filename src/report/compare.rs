@@ -27,12 +27,21 @@ pub struct Delta {
 
 /// Compares two snapshots (signature -> (occurrences, category)); unchanged patterns are left
 /// out. Sorted by absolute change, largest first, then by signature.
-pub fn compare(before: &BTreeMap<String, (i64, String)>, after: &BTreeMap<String, (i64, String)>) -> Vec<Delta> {
+pub fn compare(
+    before: &BTreeMap<String, (i64, String)>,
+    after: &BTreeMap<String, (i64, String)>,
+) -> Vec<Delta> {
     let mut out = Vec::new();
     let keys: std::collections::BTreeSet<&String> = before.keys().chain(after.keys()).collect();
     for key in keys {
-        let (b, cat_b) = before.get(key).map(|(n, c)| (*n, c.as_str())).unwrap_or((0, ""));
-        let (a, cat_a) = after.get(key).map(|(n, c)| (*n, c.as_str())).unwrap_or((0, ""));
+        let (b, cat_b) = before
+            .get(key)
+            .map(|(n, c)| (*n, c.as_str()))
+            .unwrap_or((0, ""));
+        let (a, cat_a) = after
+            .get(key)
+            .map(|(n, c)| (*n, c.as_str()))
+            .unwrap_or((0, ""));
         if a == b {
             continue;
         }
@@ -52,7 +61,12 @@ pub fn compare(before: &BTreeMap<String, (i64, String)>, after: &BTreeMap<String
             relative: (b != 0).then(|| (a - b) as f64 / b as f64),
         });
     }
-    out.sort_by(|x, y| y.absolute.abs().cmp(&x.absolute.abs()).then_with(|| x.signature.cmp(&y.signature)));
+    out.sort_by(|x, y| {
+        y.absolute
+            .abs()
+            .cmp(&x.absolute.abs())
+            .then_with(|| x.signature.cmp(&y.signature))
+    });
     out
 }
 
@@ -61,7 +75,10 @@ mod tests {
     use super::*;
 
     fn snap(items: &[(&str, i64)]) -> BTreeMap<String, (i64, String)> {
-        items.iter().map(|(s, n)| (s.to_string(), (*n, String::new()))).collect()
+        items
+            .iter()
+            .map(|(s, n)| (s.to_string(), (*n, String::new())))
+            .collect()
     }
 
     #[test]
@@ -69,10 +86,18 @@ mod tests {
         let before = snap(&[("var", 10), ("then", 4), ("same", 3), ("old", 2)]);
         let after = snap(&[("var", 1), ("then", 6), ("same", 3), ("await", 5)]);
         let d = compare(&before, &after);
-        let summary: Vec<(&str, Change, i64)> = d.iter().map(|x| (x.signature.as_str(), x.change, x.absolute)).collect();
+        let summary: Vec<(&str, Change, i64)> = d
+            .iter()
+            .map(|x| (x.signature.as_str(), x.change, x.absolute))
+            .collect();
         assert_eq!(
             summary,
-            vec![("var", Change::Shrunk, -9), ("await", Change::New, 5), ("old", Change::Gone, -2), ("then", Change::Grown, 2)]
+            vec![
+                ("var", Change::Shrunk, -9),
+                ("await", Change::New, 5),
+                ("old", Change::Gone, -2),
+                ("then", Change::Grown, 2)
+            ]
         );
         assert_eq!(d[0].relative, Some(-0.9));
         assert_eq!(d[1].relative, None);

@@ -37,13 +37,21 @@ pub fn pairs(files: &[Vec<usize>], min_support: usize, max_patterns: usize) -> V
         }
         deduped.push(f);
     }
-    let mut eligible: Vec<(usize, usize)> = support.iter().filter(|(_, n)| **n >= min_support).map(|(p, n)| (*p, *n)).collect();
+    let mut eligible: Vec<(usize, usize)> = support
+        .iter()
+        .filter(|(_, n)| **n >= min_support)
+        .map(|(p, n)| (*p, *n))
+        .collect();
     eligible.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     eligible.truncate(max_patterns);
     let taking: HashMap<usize, usize> = eligible.iter().copied().collect();
     let mut together: BTreeMap<(usize, usize), usize> = BTreeMap::new();
     for f in &deduped {
-        let present: Vec<usize> = f.iter().copied().filter(|p| taking.contains_key(p)).collect();
+        let present: Vec<usize> = f
+            .iter()
+            .copied()
+            .filter(|p| taking.contains_key(p))
+            .collect();
         for (i, &a) in present.iter().enumerate() {
             for &b in &present[i + 1..] {
                 *together.entry((a, b)).or_default() += 1;
@@ -99,6 +107,9 @@ mod tests {
         let files = vec![vec![0, 1], vec![0, 1], vec![3]];
         assert!(pairs(&files, 3, 100).is_empty());
         assert_eq!(pairs(&files, 2, 100).len(), 1);
-        assert!(pairs(&files, 2, 1).is_empty(), "only one pattern may take part");
+        assert!(
+            pairs(&files, 2, 1).is_empty(),
+            "only one pattern may take part"
+        );
     }
 }

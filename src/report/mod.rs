@@ -1,0 +1,828 @@
+//! `patmine report`: what users look at. Reads the database that `scan` and `history` wrote
+//! (nothing here parses code) and writes `report.json`, `report.md`, a self-contained
+//! `index.html` dashboard and every chart as an SVG file.
+
+pub mod charts;
+pub mod cluster;
+pub mod compare;
+pub mod cooccur;
+pub mod html;
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt::Write as _;
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use serde::Serialize;
+
+use crate::analyze::METRIC_KINDS;
+use crate::phrasebook::{self, Level, PatternRow};
+use crate::store::{self, CommitMeta, Store};
+use charts::Series;
+use cluster::{Cluster, Weighted};
+use compare::Delta;
+
+#[derive(Debug, Clone)]
+pub struct ReportOptions {
+    /// Patterns on the dashboard and in the tables.
+    pub top: usize,
+    /// Similarity (0..=100) above which two signatures join a cluster.
+    pub threshold: f64,
+    /// The clustering pool is this many times `top`.
+    pub pool_factor: usize,
+    /// Files a pattern (and a pair) must appear in to take part in co-occurrence.
+    pub min_support: usize,
+    /// At most this many patterns take part in co-occurrence.
+    pub max_cooccurring: usize,
+    /// Which repository, when the database holds several (by repo_id); None: the only one.
+    pub repo_id: Option<i64>,
+    /// Report on this scan rather than on a history.
+    pub scan_id: Option<i64>,
+}
+
+impl Default for ReportOptions {
+    fn default() -> Self {
+        ReportOptions {
+            top: 50,
+            threshold: 85.0,
+            pool_factor: 4,
+            min_support: 2,
+            max_cooccurring: 200,
+            repo_id: None,
+            scan_id: None,
+        }
+    }
+}
+
+/// A pattern on the dashboard.
+#[derive(Debug, Clone, Serialize)]
+pub struct PatternCard {
+    #[serde(flatten)]
+    pub row: PatternRow,
+    /// Near-identical signatures clustered under this one, with their counts.
+    pub variations: Vec<Weighted>,
+    /// (unix time, occurrences) where the count changed; empty without history.
+    pub series: Vec<(i64, i64)>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Evolution {
+    pub commits: usize,
+    pub first: CommitMeta,
+    pub last: CommitMeta,
+    /// (tag, unix time).
+    pub releases: Vec<(String, i64)>,
+    /// (unix time, files, lines, distinct patterns, occurrences) at every commit.
+    pub totals: Vec<(i64, i64, i64, i64, i64)>,
+    /// Node kind -> its count at every commit.
+    pub metrics: BTreeMap<String, Vec<(i64, i64)>>,
+    pub rose: Vec<Delta>,
+    pub fell: Vec<Delta>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PairOut {
+    pub a: String,
+    pub b: String,
+    pub together: usize,
+    pub lift: f64,
+    pub jaccard: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Cooccurrence {
+    pub files: usize,
+    pub min_support: usize,
+    pub pairs: Vec<PairOut>,
+    /// For each top pattern, its most related patterns (by lift).
+    pub related: Vec<(String, Vec<(String, f64)>)>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ReleaseStep {
+    pub from: String,
+    pub to: String,
+    pub new: usize,
+    pub gone: usize,
+    pub grown: usize,
+    pub shrunk: usize,
+    pub top: Vec<Delta>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CategoryRow {
+    pub category: String,
+    pub patterns: usize,
+    pub occurrences: i64,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Quality {
+    pub files: usize,
+    /// (path, ERROR/MISSING nodes).
+    pub files_with_errors: Vec<(String, i64)>,
+    /// (path, dialect, grammar used).
+    pub fallbacks: Vec<(String, String, String)>,
+    /// (reason, files).
+    pub skipped: Vec<(String, i64)>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub title: String,
+    /// The commit (history) or directory (scan) the snapshot sections describe.
+    pub snapshot: String,
+    pub patterns: Vec<PatternCard>,
+    pub clusters: Vec<Cluster>,
+    pub evolution: Option<Evolution>,
+    pub cooccurrence: Cooccurrence,
+    pub releases: Vec<ReleaseStep>,
+    pub categories: Vec<CategoryRow>,
+    pub quality: Quality,
+    /// Chart file names under `charts/`, with their titles.
+    pub charts: Vec<(String, String)>,
+    /// Signatures clustered, and the seconds the clustering took.
+    pub clustering: (usize, f64),
+}
+
+/// What the report describes: the newest commit of a history, or the newest scan.
+struct Source {
+    name: String,
+    snapshot_label: String,
+    files_sql: String,
+    snapshot: i64,
+    config: String,
+    history: Option<(i64, Vec<CommitMeta>)>,
+}
+
+fn choose_source(store: &Store, options: &ReportOptions) -> Result<Source> {
+    if let Some(scan_id) = options.scan_id {
+        let (_, root, config) = store
+            .scan(scan_id)?
+            .with_context(|| format!("no scan {scan_id}"))?;
+        return Ok(Source {
+            name: root.clone(),
+            snapshot_label: root,
+            files_sql: store::SCAN_FILES_SQL.to_string(),
+            snapshot: scan_id,
+            config,
+            history: None,
+        });
+    }
+    let repos = store.repos()?;
+    let repo = match options.repo_id {
+        Some(id) => repos.into_iter().find(|r| r.0 == id),
+        None if repos.len() > 1 => anyhow::bail!(
+            "the database holds {} repositories; name one with --repo",
+            repos.len()
+        ),
+        None => repos.into_iter().next(),
+    };
+    if let Some((repo_id, _, name, config)) = repo {
+        let commits = store.commits(repo_id)?;
+        let last = commits
+            .last()
+            .with_context(|| format!("{name}: no analysed commits"))?;
+        return Ok(Source {
+            snapshot_label: format!("{name} at {}", &last.id[..last.id.len().min(12)]),
+            name,
+            files_sql: store::commit_files_sql(repo_id),
+            snapshot: last.seq,
+            config,
+            history: Some((repo_id, commits)),
+        });
+    }
+    let last = store
+        .last_scan()?
+        .context("the database holds no scan and no history")?;
+    let (scan_id, root, config) = last;
+    Ok(Source {
+        name: root.clone(),
+        snapshot_label: root,
+        files_sql: store::SCAN_FILES_SQL.to_string(),
+        snapshot: scan_id,
+        config,
+        history: None,
+    })
+}
+
+/// Steps (unix time, value) where a running count changed, drawn as a step line.
+fn step_points(changes: &[(i64, i64)], end: i64) -> Vec<(i64, f64)> {
+    let mut points = Vec::with_capacity(changes.len() * 2 + 1);
+    let mut last = 0f64;
+    for &(t, v) in changes {
+        points.push((t, last));
+        points.push((t, v as f64));
+        last = v as f64;
+    }
+    if let Some(&(t, _)) = changes.last() {
+        points.push((end.max(t), last));
+    }
+    points
+}
+
+/// Gathers the whole report from the store.
+pub fn build(store: &Store, options: &ReportOptions) -> Result<Report> {
+    let source = choose_source(store, options)?;
+    let occ_sql = store::occurrences_sql(&source.files_sql);
+    let pool = phrasebook::top_patterns(
+        store,
+        &occ_sql,
+        source.snapshot,
+        &source.config,
+        Level::Abstract,
+        options.top * options.pool_factor.max(1),
+    )?;
+
+    // Clusters over the pool; each top pattern shows the variations clustered under it.
+    let weighted: Vec<Weighted> = pool
+        .iter()
+        .map(|r| Weighted {
+            signature: r.abstract_text.clone(),
+            count: r.occurrences,
+        })
+        .collect();
+    let cluster_started = std::time::Instant::now();
+    let clusters = cluster::cluster(&weighted, options.threshold);
+    let clustering = (weighted.len(), cluster_started.elapsed().as_secs_f64());
+    let variations: HashMap<&str, &Vec<Weighted>> = clusters
+        .iter()
+        .map(|c| (c.canonical.signature.as_str(), &c.variations))
+        .collect();
+
+    // Series of the top patterns, when there is a history.
+    let time_of: HashMap<i64, i64> = source
+        .history
+        .iter()
+        .flat_map(|(_, commits)| commits.iter().map(|c| (c.seq, c.time)))
+        .collect();
+    let top_rows: Vec<PatternRow> = pool.iter().take(options.top).cloned().collect();
+    let series = match &source.history {
+        Some((repo_id, _)) => {
+            let ids: Vec<String> = top_rows.iter().map(|r| r.id.clone()).collect();
+            store.pattern_series(*repo_id, "abstract", &ids)?
+        }
+        None => HashMap::new(),
+    };
+    let patterns: Vec<PatternCard> = top_rows
+        .into_iter()
+        .map(|row| PatternCard {
+            variations: variations
+                .get(row.abstract_text.as_str())
+                .map(|v| (*v).clone())
+                .unwrap_or_default(),
+            series: series
+                .get(&row.id)
+                .map(|points| {
+                    points
+                        .iter()
+                        .map(|(seq, v)| (time_of.get(seq).copied().unwrap_or(0), *v))
+                        .collect()
+                })
+                .unwrap_or_default(),
+            row,
+        })
+        .collect();
+
+    // Co-occurrence at the snapshot.
+    let file_patterns = store.file_patterns(&source.files_sql, source.snapshot)?;
+    let text_of: HashMap<&str, &str> = pool
+        .iter()
+        .map(|r| (r.id.as_str(), r.abstract_text.as_str()))
+        .collect();
+    let mut index: HashMap<&str, usize> = HashMap::new();
+    let mut names: Vec<&str> = Vec::new();
+    let mut per_file: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    for (path, sig) in &file_patterns {
+        // Only patterns of the ranked pool have texts at hand; they are the supported ones.
+        let Some(text) = text_of.get(sig.as_str()) else {
+            continue;
+        };
+        let i = *index.entry(sig.as_str()).or_insert_with(|| {
+            names.push(text);
+            names.len() - 1
+        });
+        per_file.entry(path.as_str()).or_default().push(i);
+    }
+    let all_files: usize = file_patterns
+        .iter()
+        .map(|(p, _)| p.as_str())
+        .collect::<std::collections::HashSet<_>>()
+        .len();
+    // Files without any pooled pattern still count towards the total.
+    let mut files: Vec<Vec<usize>> = per_file.into_values().collect();
+    files.resize(all_files.max(files.len()), Vec::new());
+    let scored = cooccur::pairs(&files, options.min_support, options.max_cooccurring);
+    let pairs: Vec<PairOut> = scored
+        .iter()
+        .take(options.top)
+        .map(|p| PairOut {
+            a: names[p.a].to_string(),
+            b: names[p.b].to_string(),
+            together: p.together,
+            lift: p.lift,
+            jaccard: p.jaccard,
+        })
+        .collect();
+    let related = patterns
+        .iter()
+        .take(10)
+        .filter_map(|card| {
+            let i = *index.get(card.row.id.as_str())?;
+            let mut partners: Vec<(String, f64)> = scored
+                .iter()
+                .filter(|p| p.a == i || p.b == i)
+                .map(|p| (names[if p.a == i { p.b } else { p.a }].to_string(), p.lift))
+                .take(3)
+                .collect();
+            partners.truncate(3);
+            (!partners.is_empty()).then(|| (card.row.abstract_text.clone(), partners))
+        })
+        .collect();
+    let cooccurrence = Cooccurrence {
+        files: files.len(),
+        min_support: options.min_support,
+        pairs,
+        related,
+    };
+
+    // Categories at the snapshot (semantic level carries them).
+    let semantic = phrasebook::top_patterns(
+        store,
+        &occ_sql,
+        source.snapshot,
+        &source.config,
+        Level::Semantic,
+        usize::MAX >> 1,
+    )?;
+    let mut by_category: BTreeMap<String, (usize, i64)> = BTreeMap::new();
+    for row in &semantic {
+        let names: Vec<&str> = if row.category.is_empty() {
+            vec!["(none)"]
+        } else {
+            row.category.split(',').collect()
+        };
+        for name in names {
+            let e = by_category.entry(name.to_string()).or_default();
+            e.0 += 1;
+            e.1 += row.occurrences;
+        }
+    }
+    let mut categories: Vec<CategoryRow> = by_category
+        .into_iter()
+        .map(|(category, (patterns, occurrences))| CategoryRow {
+            category,
+            patterns,
+            occurrences,
+        })
+        .collect();
+    categories.sort_by(|a, b| {
+        b.occurrences
+            .cmp(&a.occurrences)
+            .then(a.category.cmp(&b.category))
+    });
+
+    // Parse quality at the snapshot.
+    let mut quality = Quality::default();
+    for (path, dialect, status, grammar, errors) in
+        store.file_quality(&source.files_sql, source.snapshot)?
+    {
+        if let Some(reason) = status.strip_prefix("skipped:") {
+            match quality.skipped.iter_mut().find(|(r, _)| r == reason) {
+                Some(entry) => entry.1 += 1,
+                None => quality.skipped.push((reason.to_string(), 1)),
+            }
+            continue;
+        }
+        quality.files += 1;
+        if errors > 0 {
+            quality.files_with_errors.push((path.clone(), errors));
+        }
+        let primary = crate::dialect::Dialect::from_name(&dialect).map(|d| d.grammar().name());
+        if status == "parsed" && primary.is_some_and(|p| p != grammar) {
+            quality.fallbacks.push((path, dialect, grammar));
+        }
+    }
+    if source.history.is_none() {
+        quality.skipped = store.scan_skips(source.snapshot)?;
+    }
+    quality
+        .files_with_errors
+        .sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+
+    // Evolution and releases.
+    let (evolution, releases) = match &source.history {
+        Some((repo_id, commits)) => evolution(store, *repo_id, commits, &source.config, &time_of)?,
+        None => (None, Vec::new()),
+    };
+
+    Ok(Report {
+        title: format!("patmine report: {}", source.name),
+        snapshot: source.snapshot_label,
+        patterns,
+        clusters: clusters
+            .into_iter()
+            .filter(|c| !c.variations.is_empty())
+            .take(options.top)
+            .collect(),
+        evolution,
+        cooccurrence,
+        releases,
+        categories,
+        quality,
+        charts: Vec::new(),
+        clustering,
+    })
+}
+
+fn evolution(
+    store: &Store,
+    repo_id: i64,
+    commits: &[CommitMeta],
+    config: &str,
+    time_of: &HashMap<i64, i64>,
+) -> Result<(Option<Evolution>, Vec<ReleaseStep>)> {
+    let (Some(first), Some(last)) = (commits.first(), commits.last()) else {
+        return Ok((None, Vec::new()));
+    };
+    let tags = store.tags(repo_id)?;
+    let releases: Vec<(String, i64)> = tags
+        .iter()
+        .map(|(n, seq)| (n.clone(), time_of[seq]))
+        .collect();
+    let metric_rows = store.metric_series(repo_id)?;
+    let pattern_totals = store.pattern_totals(repo_id)?;
+    let totals = metric_rows
+        .iter()
+        .zip(&pattern_totals)
+        .map(|((seq, m), (_, distinct, occ))| (time_of[seq], m[0], m[1], *distinct, *occ))
+        .collect();
+    let mut metrics: BTreeMap<String, Vec<(i64, i64)>> = BTreeMap::new();
+    for (i, kind) in METRIC_KINDS.iter().enumerate() {
+        metrics.insert(
+            kind.to_string(),
+            metric_rows
+                .iter()
+                .map(|(seq, m)| (time_of[seq], m[i + 2]))
+                .collect(),
+        );
+    }
+    let before = store.snapshot_counts(repo_id, first.seq, "abstract", config)?;
+    let after = store.snapshot_counts(repo_id, last.seq, "abstract", config)?;
+    let deltas = compare::compare(&before, &after);
+    let rose: Vec<Delta> = deltas
+        .iter()
+        .filter(|d| d.absolute > 0)
+        .take(10)
+        .cloned()
+        .collect();
+    let fell: Vec<Delta> = deltas
+        .iter()
+        .filter(|d| d.absolute < 0)
+        .take(10)
+        .cloned()
+        .collect();
+
+    let mut steps = Vec::new();
+    for pair in tags.windows(2) {
+        let (from, to) = (&pair[0], &pair[1]);
+        let a = store.snapshot_counts(repo_id, from.1, "abstract", config)?;
+        let b = store.snapshot_counts(repo_id, to.1, "abstract", config)?;
+        let d = compare::compare(&a, &b);
+        let count = |c: compare::Change| d.iter().filter(|x| x.change == c).count();
+        steps.push(ReleaseStep {
+            from: from.0.clone(),
+            to: to.0.clone(),
+            new: count(compare::Change::New),
+            gone: count(compare::Change::Gone),
+            grown: count(compare::Change::Grown),
+            shrunk: count(compare::Change::Shrunk),
+            top: d.into_iter().take(5).collect(),
+        });
+    }
+    Ok((
+        Some(Evolution {
+            commits: commits.len(),
+            first: first.clone(),
+            last: last.clone(),
+            releases,
+            totals,
+            metrics,
+            rose,
+            fell,
+        }),
+        steps,
+    ))
+}
+
+/// Renders the charts of a report: (file name, title, SVG).
+pub fn render_charts(report: &Report) -> Result<Vec<(String, String, String)>> {
+    let mut out = Vec::new();
+    let Some(evo) = &report.evolution else {
+        return Ok(out);
+    };
+    let end = evo.last.time;
+    let big = (600, 320);
+    let totals = |pick: fn(&(i64, i64, i64, i64, i64)) -> i64| {
+        evo.totals
+            .iter()
+            .map(|t| (t.0, pick(t) as f64))
+            .collect::<Vec<_>>()
+    };
+    let charts: Vec<(&str, &str, &str, Vec<Series<'_>>)> = vec![
+        (
+            "totals.svg",
+            "Files and distinct patterns",
+            "count",
+            vec![
+                Series {
+                    name: "files",
+                    points: totals(|t| t.1),
+                },
+                Series {
+                    name: "distinct patterns",
+                    points: totals(|t| t.3),
+                },
+            ],
+        ),
+        (
+            "lines.svg",
+            "Lines of code and pattern occurrences",
+            "count",
+            vec![
+                Series {
+                    name: "lines",
+                    points: totals(|t| t.2),
+                },
+                Series {
+                    name: "occurrences",
+                    points: totals(|t| t.4),
+                },
+            ],
+        ),
+        (
+            "declarations.svg",
+            "Declarations: var, let, const",
+            "count",
+            metric_series(evo, &["var", "let", "const"]),
+        ),
+        (
+            "functions.svg",
+            "Function kinds",
+            "count",
+            metric_series(
+                evo,
+                &[
+                    "function_declaration",
+                    "function_expression",
+                    "arrow_function",
+                    "method_definition",
+                    "class_declaration",
+                ],
+            ),
+        ),
+        (
+            "control.svg",
+            "Control flow and async",
+            "count",
+            metric_series(
+                evo,
+                &[
+                    "if_statement",
+                    "switch_statement",
+                    "ternary_expression",
+                    "for_statement",
+                    "for_in_statement",
+                    "while_statement",
+                    "try_statement",
+                    "await_expression",
+                ],
+            ),
+        ),
+    ];
+    for (file, title, y, series) in charts {
+        out.push((
+            file.to_string(),
+            title.to_string(),
+            charts::line_chart(title, y, &series, &evo.releases, big)?,
+        ));
+    }
+    let top: Vec<Series<'_>> = report
+        .patterns
+        .iter()
+        .take(6)
+        .map(|c| Series {
+            name: c.row.abstract_text.as_str(),
+            points: step_points(&c.series, end),
+        })
+        .collect();
+    out.push((
+        "top-patterns.svg".into(),
+        "Top patterns over time".into(),
+        charts::line_chart(
+            "Top patterns over time",
+            "occurrences",
+            &top,
+            &evo.releases,
+            big,
+        )?,
+    ));
+    for card in &report.patterns {
+        if card.series.is_empty() {
+            continue;
+        }
+        let s = [Series {
+            name: "",
+            points: step_points(&card.series, end),
+        }];
+        let title = format!("#{} occurrences", card.row.rank);
+        out.push((
+            format!("pattern-{}.svg", card.row.rank),
+            title.clone(),
+            charts::line_chart(&title, "occurrences", &s, &evo.releases, (560, 240))?,
+        ));
+    }
+    Ok(out)
+}
+
+fn metric_series<'a>(evo: &'a Evolution, kinds: &[&'a str]) -> Vec<Series<'a>> {
+    kinds
+        .iter()
+        .filter_map(|k| {
+            evo.metrics.get(*k).map(|points| Series {
+                name: k,
+                points: points.iter().map(|&(t, v)| (t, v as f64)).collect(),
+            })
+        })
+        .collect()
+}
+
+fn md(text: &str) -> String {
+    text.replace('|', "\\|").replace('\n', " ")
+}
+
+/// The report as Markdown.
+pub fn render_markdown(report: &Report) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "# {}\n\nSnapshot: {}\n",
+        md(&report.title),
+        md(&report.snapshot)
+    );
+    if let Some(evo) = &report.evolution {
+        let _ = writeln!(
+            out,
+            "## Evolution\n\n{} commits, from `{}` to `{}`.\n",
+            evo.commits,
+            &evo.first.id[..12.min(evo.first.id.len())],
+            &evo.last.id[..12.min(evo.last.id.len())]
+        );
+        for (file, title) in &report.charts {
+            if !file.starts_with("pattern-") {
+                let _ = writeln!(out, "![{title}](charts/{file})\n");
+            }
+        }
+        for (name, deltas) in [("Rose the most", &evo.rose), ("Fell the most", &evo.fell)] {
+            let _ = writeln!(
+                out,
+                "### {name}\n\n| signature | first commit | newest commit | change |\n|---|---:|---:|---:|"
+            );
+            for d in deltas {
+                let _ = writeln!(
+                    out,
+                    "| `{}` | {} | {} | {:+} |",
+                    md(&d.signature),
+                    d.before,
+                    d.after,
+                    d.absolute
+                );
+            }
+            out.push('\n');
+        }
+    }
+    let _ = writeln!(
+        out,
+        "## Top patterns\n\n| rank | signature | semantic | category | occurrences | files | variations |\n|---:|---|---|---|---:|---:|---:|"
+    );
+    for c in &report.patterns {
+        let r = &c.row;
+        let _ = writeln!(
+            out,
+            "| {} | `{}` | `{}` | {} | {} | {} | {} |",
+            r.rank,
+            md(&r.abstract_text),
+            md(&r.semantic_text),
+            md(&r.category),
+            r.occurrences,
+            r.files,
+            c.variations.len()
+        );
+    }
+    let _ = writeln!(out, "\n## Clusters of near-identical signatures\n");
+    for c in &report.clusters {
+        let _ = writeln!(
+            out,
+            "- `{}` ({}; {} in all)",
+            md(&c.canonical.signature),
+            c.canonical.count,
+            c.total
+        );
+        for v in &c.variations {
+            let _ = writeln!(out, "  - `{}` ({})", md(&v.signature), v.count);
+        }
+    }
+    let co = &report.cooccurrence;
+    let _ = writeln!(
+        out,
+        "\n## Co-occurrence\n\n{} files; patterns and pairs in at least {} files.\n\n| pattern | pattern | files together | lift | Jaccard |\n|---|---|---:|---:|---:|",
+        co.files, co.min_support
+    );
+    for p in &co.pairs {
+        let _ = writeln!(
+            out,
+            "| `{}` | `{}` | {} | {:.2} | {:.2} |",
+            md(&p.a),
+            md(&p.b),
+            p.together,
+            p.lift,
+            p.jaccard
+        );
+    }
+    if !report.releases.is_empty() {
+        let _ = writeln!(
+            out,
+            "\n## Releases\n\n| from | to | new | gone | grown | shrunk | largest change |\n|---|---|---:|---:|---:|---:|---|"
+        );
+        for r in &report.releases {
+            let top = r
+                .top
+                .first()
+                .map(|d| format!("`{}` {:+}", md(&d.signature), d.absolute))
+                .unwrap_or_default();
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} | {} | {} | {} |",
+                md(&r.from),
+                md(&r.to),
+                r.new,
+                r.gone,
+                r.grown,
+                r.shrunk,
+                top
+            );
+        }
+    }
+    let _ = writeln!(
+        out,
+        "\n## Categories\n\n| category | patterns | occurrences |\n|---|---:|---:|"
+    );
+    for c in &report.categories {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} |",
+            md(&c.category),
+            c.patterns,
+            c.occurrences
+        );
+    }
+    let q = &report.quality;
+    let _ = writeln!(
+        out,
+        "\n## Parse quality\n\n{} files analysed; {} with ERROR/MISSING nodes; {} parsed with the fallback grammar.\n",
+        q.files,
+        q.files_with_errors.len(),
+        q.fallbacks.len()
+    );
+    for (reason, n) in &q.skipped {
+        let _ = writeln!(out, "- skipped, {reason}: {n}");
+    }
+    for (path, errors) in q.files_with_errors.iter().take(20) {
+        let _ = writeln!(out, "- `{}`: {errors} error nodes", md(path));
+    }
+    out
+}
+
+/// Writes report.json, report.md, index.html and charts/*.svg into `dir`.
+pub fn write(store: &Store, options: &ReportOptions, dir: &Path) -> Result<Report> {
+    let mut report = build(store, options)?;
+    let charts = render_charts(&report)?;
+    let chart_dir = dir.join("charts");
+    std::fs::create_dir_all(&chart_dir)
+        .with_context(|| format!("creating {}", chart_dir.display()))?;
+    for (file, title, svg) in &charts {
+        let path = chart_dir.join(file);
+        std::fs::write(&path, svg).with_context(|| format!("writing {}", path.display()))?;
+        report.charts.push((file.clone(), title.clone()));
+    }
+    let json_path = dir.join("report.json");
+    std::fs::write(&json_path, serde_json::to_string_pretty(&report)?)
+        .with_context(|| format!("writing {}", json_path.display()))?;
+    let md_path = dir.join("report.md");
+    std::fs::write(&md_path, render_markdown(&report))
+        .with_context(|| format!("writing {}", md_path.display()))?;
+    let html_path = dir.join("index.html");
+    std::fs::write(&html_path, html::render(&report, &charts))
+        .with_context(|| format!("writing {}", html_path.display()))?;
+    Ok(report)
+}

@@ -1,0 +1,254 @@
+//! `patmine report` and `patmine compare` on the sample repository, and the dashboard in a real
+//! headless Chromium (installed by `.ci/run` when missing).
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::*;
+
+fn sample_with_report(tmp: &Path) -> (PathBuf, PathBuf) {
+    let repo = tmp.join("repo");
+    sample_repo(&repo);
+    let db = tmp.join("h.duckdb");
+    let out = tmp.join("report");
+    patmine_ok(
+        &db,
+        &[
+            "history",
+            repo.to_str().unwrap(),
+            "--report",
+            out.to_str().unwrap(),
+        ],
+    );
+    (db, out)
+}
+
+#[test]
+fn report_files_are_written_and_self_contained() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (_, out) = sample_with_report(tmp.path());
+    let report = json(&std::fs::read_to_string(out.join("report.json")).unwrap());
+    let evolution = &report["evolution"];
+    assert_eq!(evolution["commits"], 9);
+    assert_eq!(
+        evolution["releases"].as_array().unwrap().len(),
+        3,
+        "v1.0, v2.0, v3.0"
+    );
+    // var → const: the sample's var declarations all go (9 at v1.0, 0 at the end).
+    let var = evolution["metrics"]["var"].as_array().unwrap();
+    assert_eq!(var.first().unwrap()[1], 9);
+    assert_eq!(var.last().unwrap()[1], 0);
+    assert_eq!(report["releases"].as_array().unwrap().len(), 2);
+    for chart in [
+        "totals.svg",
+        "declarations.svg",
+        "functions.svg",
+        "control.svg",
+        "top-patterns.svg",
+        "pattern-1.svg",
+    ] {
+        let svg = std::fs::read_to_string(out.join("charts").join(chart)).unwrap();
+        assert!(svg.contains("<svg") && svg.contains("<polyline"), "{chart}");
+    }
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(
+        md.contains("## Co-occurrence") && md.contains("## Releases"),
+        "{md}"
+    );
+    let html = std::fs::read_to_string(out.join("index.html")).unwrap();
+    assert!(html.contains("<svg"), "charts are inline");
+    for forbidden in [
+        "src=\"http",
+        "href=\"http",
+        "src=\"//",
+        "href=\"//",
+        "<link",
+        "<script src",
+        "@import",
+        "url(",
+    ] {
+        assert!(
+            !html.contains(forbidden),
+            "the dashboard must not load {forbidden}"
+        );
+    }
+}
+
+#[test]
+fn compare_counts_by_hand() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (db, _) = sample_with_report(tmp.path());
+    let doc = json(&patmine_ok(
+        &db,
+        &["compare", "v1.0", "v3.0", "--json", "--top", "1000"],
+    ));
+    let rows = doc[0]["by_absolute"].as_array().unwrap();
+    let find = |sig: &str| {
+        rows.iter()
+            .find(|r| r["signature"] == sig)
+            .unwrap_or_else(|| panic!("{sig}"))
+    };
+    // v1.0: `var express = require(…)`, `var util = require(…)` (server.js) and
+    // `var old = require(…)` (lib/legacy.js); all gone by v3.0.
+    let var_require = find("var IDENTIFIER = IDENTIFIER(STRING)");
+    assert_eq!(
+        (
+            var_require["before"].as_i64(),
+            var_require["after"].as_i64()
+        ),
+        (Some(3), Some(0))
+    );
+    assert_eq!(var_require["change"], "gone");
+    // v3.0 awaits `r.json()` in server.js and twice in services/api.ts... as `await IDENTIFIER.json()`.
+    let awaits = find("await IDENTIFIER.json()");
+    assert_eq!(awaits["change"], "new");
+    // Dates work as snapshots too: the last commit before 2023-02-01 is v1.0's.
+    let by_date = json(&patmine_ok(
+        &db,
+        &["compare", "2023-02-01", "v3.0", "--json", "--top", "1000"],
+    ));
+    assert_eq!(by_date[0]["by_absolute"], doc[0]["by_absolute"]);
+    let releases = json(&patmine_ok(&db, &["compare", "--releases", "--json"]));
+    assert_eq!(releases.as_array().unwrap().len(), 2);
+    assert_eq!(releases[0]["from"], "v1.0");
+    assert_eq!(releases[1]["to"], "v3.0");
+}
+
+#[test]
+fn a_scan_gets_a_report_without_evolution() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("s.duckdb");
+    let out = tmp.path().join("r");
+    patmine_ok(
+        &db,
+        &[
+            "scan",
+            fixtures().join("sample").to_str().unwrap(),
+            "--report",
+            out.to_str().unwrap(),
+        ],
+    );
+    let report = json(&std::fs::read_to_string(out.join("report.json")).unwrap());
+    assert!(report["evolution"].is_null());
+    assert_eq!(
+        report["quality"]["skipped"][0],
+        serde_json::json!(["vendored", 2])
+    );
+    assert!(report["patterns"].as_array().unwrap().len() > 10);
+}
+
+fn chromium() -> Option<PathBuf> {
+    [
+        "/usr/bin/chromium",
+        "/usr/bin/chromium-browser",
+        "/usr/bin/google-chrome",
+    ]
+    .into_iter()
+    .map(PathBuf::from)
+    .find(|p| p.exists())
+}
+
+/// Headless Chromium with networking off; returns the DOM after scripts ran, and the URLs of
+/// every request the page made (from Chromium's net log).
+fn dump_dom(url: &str, work: &Path) -> (String, Vec<String>) {
+    let Some(chromium) = chromium() else {
+        panic!(
+            "Chromium is needed for the dashboard test (.ci/run installs the Debian package `chromium`)"
+        );
+    };
+    let netlog = work.join("netlog.json");
+    let out = Command::new(chromium)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--virtual-time-budget=3000",
+            "--disable-features=NetworkTimeServiceQuerying,OptimizationHints,MediaRouter,Translate",
+            "--no-default-browser-check",
+            "--disable-domain-reliability",
+        ])
+        .arg(format!(
+            "--user-data-dir={}",
+            work.join("profile").display()
+        ))
+        .arg(format!("--log-net-log={}", netlog.display()))
+        .arg("--dump-dom")
+        .arg(url)
+        .output()
+        .expect("chromium runs");
+    assert!(
+        out.status.success(),
+        "chromium: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Requests the page made; the browser's own (update checks and the like) carry the
+    // initiator "not an origin".
+    let log = std::fs::read_to_string(&netlog).expect("chromium wrote its net log");
+    let log: serde_json::Value = serde_json::from_str(&log).expect("the net log is JSON");
+    let urls: Vec<String> = log["events"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|e| {
+            let params = &e["params"];
+            let initiator = params["initiator"].as_str()?;
+            (initiator != "not an origin").then(|| params["url"].as_str().unwrap_or("").to_string())
+        })
+        .collect();
+    (String::from_utf8_lossy(&out.stdout).into_owned(), urls)
+}
+
+#[test]
+fn the_dashboard_renders_filters_and_stays_offline_in_chromium() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (_, out) = sample_with_report(tmp.path());
+    let page = format!("file://{}", out.join("index.html").display());
+
+    let (dom, urls) = dump_dom(&page, tmp.path());
+    assert!(dom.contains("<svg"), "charts render");
+    let cards = dom.matches("<article class=\"card\"").count();
+    assert!(cards >= 20, "{cards} cards");
+    assert!(
+        dom.contains(&format!("data-shown=\"{cards}\"")),
+        "no filter: every card shown"
+    );
+    assert!(urls.is_empty(), "requests left the page: {urls:?}");
+    // The check itself sees a page that does make a request (to a closed port on loopback).
+    let probe = tmp.path().join("probe.html");
+    std::fs::write(&probe, "<img src=\"http://127.0.0.1:9/x.png\">").unwrap();
+    let (_, probe_urls) = dump_dom(&format!("file://{}", probe.display()), tmp.path());
+    assert!(
+        probe_urls
+            .iter()
+            .any(|u| u.starts_with("http://127.0.0.1:9/")),
+        "{probe_urls:?}"
+    );
+
+    // The search box (prefilled from the address, as typing would) hides non-matching cards.
+    let (dom, _) = dump_dom(&format!("{page}#q=await"), tmp.path());
+    let shown: Vec<&str> = dom
+        .split("<article class=\"card\"")
+        .skip(1)
+        .filter(|c| !c[..c.find('>').unwrap()].contains("hidden"))
+        .collect();
+    assert!(
+        !shown.is_empty() && shown.len() < cards,
+        "{} of {cards} shown",
+        shown.len()
+    );
+    for card in shown {
+        assert!(
+            card.to_lowercase().contains("await"),
+            "a shown card does not match: {}",
+            &card[..200.min(card.len())]
+        );
+    }
+}
