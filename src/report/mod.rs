@@ -78,6 +78,8 @@ pub struct Evolution {
     pub metrics: BTreeMap<String, Vec<(i64, i64)>>,
     pub rose: Vec<Delta>,
     pub fell: Vec<Delta>,
+    /// Running occurrences of the three that rose and the three that fell the most.
+    pub rose_fell_series: Vec<(String, Vec<(i64, i64)>)>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -482,6 +484,24 @@ fn evolution(
         .take(10)
         .cloned()
         .collect();
+    // A pattern's id is the SHA-256 of its signature.
+    let movers: Vec<&Delta> = rose.iter().take(3).chain(fell.iter().take(3)).collect();
+    let ids: Vec<String> = movers
+        .iter()
+        .map(|d| crate::analyze::sha256_hex(d.signature.as_bytes()))
+        .collect();
+    let series = store.pattern_series(repo_id, "abstract", &ids)?;
+    let rose_fell_series = movers
+        .iter()
+        .zip(&ids)
+        .map(|(d, id)| {
+            let points = series
+                .get(id)
+                .map(|p| p.iter().map(|(seq, v)| (time_of[seq], *v)).collect())
+                .unwrap_or_default();
+            (d.signature.clone(), points)
+        })
+        .collect();
 
     let mut steps = Vec::new();
     for pair in tags.windows(2) {
@@ -510,6 +530,7 @@ fn evolution(
             metrics,
             rose,
             fell,
+            rose_fell_series,
         }),
         steps,
     ))
@@ -627,6 +648,69 @@ pub fn render_charts(report: &Report) -> Result<Vec<(String, String, String)>> {
             big,
         )?,
     ));
+    let movers: Vec<Series<'_>> = evo
+        .rose_fell_series
+        .iter()
+        .map(|(sig, points)| Series {
+            name: sig.as_str(),
+            points: step_points(points, end),
+        })
+        .collect();
+    out.push((
+        "rose-fell.svg".into(),
+        "Rose and fell the most".into(),
+        charts::line_chart(
+            "Rose and fell the most",
+            "occurrences",
+            &movers,
+            &evo.releases,
+            big,
+        )?,
+    ));
+    if !report.releases.is_empty() {
+        let at = |to: &str| {
+            evo.releases
+                .iter()
+                .find(|(n, _)| n == to)
+                .map_or(0, |r| r.1)
+        };
+        let per_release = |pick: fn(&ReleaseStep) -> usize| -> Vec<(i64, f64)> {
+            report
+                .releases
+                .iter()
+                .map(|r| (at(&r.to), pick(r) as f64))
+                .collect()
+        };
+        let steps = [
+            Series {
+                name: "new",
+                points: per_release(|r| r.new),
+            },
+            Series {
+                name: "gone",
+                points: per_release(|r| r.gone),
+            },
+            Series {
+                name: "grown",
+                points: per_release(|r| r.grown),
+            },
+            Series {
+                name: "shrunk",
+                points: per_release(|r| r.shrunk),
+            },
+        ];
+        out.push((
+            "releases.svg".into(),
+            "Pattern changes per release".into(),
+            charts::line_chart(
+                "Pattern changes per release",
+                "patterns",
+                &steps,
+                &evo.releases,
+                big,
+            )?,
+        ));
+    }
     for card in &report.patterns {
         if card.series.is_empty() {
             continue;
