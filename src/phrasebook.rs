@@ -148,7 +148,8 @@ pub fn render_table(rows: &[PatternRow], level: Level) -> String {
     out
 }
 
-fn md_cell(text: &str) -> String {
+/// Text made safe for a Markdown table cell.
+pub fn md_cell(text: &str) -> String {
     text.replace('|', "\\|").replace('\n', " ")
 }
 

@@ -16,7 +16,7 @@ use anyhow::{Context, Result};
 use serde::Serialize;
 
 use crate::analyze::METRIC_KINDS;
-use crate::phrasebook::{self, Level, PatternRow};
+use crate::phrasebook::{self, Level, PatternRow, md_cell as md};
 use crate::store::{self, CommitMeta, Store};
 use charts::Series;
 use cluster::{Cluster, Weighted};
@@ -739,10 +739,6 @@ fn metric_series<'a>(evo: &'a Evolution, kinds: &[&'a str]) -> Vec<Series<'a>> {
             })
         })
         .collect()
-}
-
-fn md(text: &str) -> String {
-    text.replace('|', "\\|").replace('\n', " ")
 }
 
 /// The report as Markdown.
