@@ -495,7 +495,7 @@ fn run_history(db: &Path, quiet: bool, args: HistoryArgs) -> Result<ExitCode> {
         .as_deref()
         .map(patmine::git::parse_date)
         .transpose()?;
-    let store = Store::open(db)?;
+    let mut store = Store::open(db)?;
     let progress = Progress::new(quiet || args.output.json);
     let options = HistoryOptions {
         rev: args.rev.clone(),
@@ -509,7 +509,7 @@ fn run_history(db: &Path, quiet: bool, args: HistoryArgs) -> Result<ExitCode> {
         &args.repo,
         &analyzer,
         &filter,
-        &store,
+        &mut store,
         &options,
         &progress,
         &mut report,

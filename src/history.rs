@@ -118,10 +118,10 @@ pub fn run(
     path: &Path,
     analyzer: &Analyzer,
     filter: &Filter,
-    store: &Store,
+    store: &mut Store,
     options: &HistoryOptions,
     progress: &Progress,
-    report: &mut dyn FnMut(String),
+    report: &mut (dyn FnMut(String) + Send),
 ) -> Result<HistorySummary> {
     let started = Instant::now();
     let repo = Repo::open(path)?;
@@ -191,169 +191,96 @@ pub fn run(
     keep = keep.min(commits.len());
     summary.already_stored = keep;
 
-    let mut cache = store.load_cache(&config, "git:")?;
-    let mut known_signatures: HashSet<String> = store.load_signature_ids(&config)?;
-    let mut next_row = store.next_blob_row()?;
-    let rules = analyzer.rules();
-    let categorize = |text: &str| rules.categorize(text);
+    // Blobs analysed by earlier runs, and (below) by earlier batches of this one: never again.
+    let mut analysed_keys: HashSet<(String, Dialect)> =
+        store.load_cache(&config, "git:")?.into_keys().collect();
     let keep_path = |p: &str| filter.check_path(p).is_none();
     let shared = repo.shared();
-
     let bar = progress.bar((commits.len() - keep) as u64, "commits");
-    let mut seq = keep;
-    while seq < commits.len() {
-        let batch_end = (seq + options.batch.max(1)).min(commits.len());
-        // 1. Changes of each commit against its first parent (the window's first: the empty tree).
-        let mut batch_changes: Vec<Vec<Change>> = Vec::with_capacity(batch_end - seq);
-        for i in seq..batch_end {
-            let commit = &commits[i];
-            let parent_tree = if i == 0 {
-                None
-            } else {
-                Some(commits[i - 1].tree.as_str())
-            };
-            let mut missing = |m: String| {
-                summary.missing_objects += 1;
-                report(format!("commit {}: {m}", short(&commit.id)))
-            };
-            batch_changes.push(repo.diff_trees(
-                parent_tree,
-                &commit.tree,
-                &keep_path,
-                &mut missing,
-            )?);
-        }
-        // 2. Blobs never analysed under this configuration, each once.
-        let mut needed: Vec<&BlobAt> = Vec::new();
-        let mut seen: HashSet<(&str, Dialect)> = HashSet::new();
-        for changes in &batch_changes {
+    let report = std::sync::Mutex::new(report);
+    let say = |line: String| {
+        let mut report = report.lock().unwrap_or_else(|e| e.into_inner());
+        progress.suspend(|| (*report)(line));
+    };
+    let mut missing_objects = 0;
+    let (sender, receiver) = std::sync::mpsc::sync_channel::<Batch>(1);
+
+    // The next batch is diffed and parsed here while a writer thread stores the previous one.
+    let written = std::thread::scope(|scope| -> Result<WriterCounts> {
+        let writer = scope.spawn(|| {
+            let mut writer = HistoryWriter::new(store, &config, repo_id, analyzer, &say)?;
+            for batch in receiver {
+                writer.write(&commits, batch)?;
+                bar.inc(writer.last_batch_len as u64);
+            }
+            Ok::<_, anyhow::Error>(writer.counts)
+        });
+        let mut seq = keep;
+        while seq < commits.len() {
+            let end = (seq + options.batch.max(1)).min(commits.len());
+            // Changes of each commit against its first parent (the window's first: the empty tree).
+            let mut changes: Vec<Vec<Change>> = Vec::with_capacity(end - seq);
+            for i in seq..end {
+                let commit = &commits[i];
+                let parent_tree = (i > 0).then(|| commits[i - 1].tree.as_str());
+                let mut missing = |m: String| {
+                    missing_objects += 1;
+                    say(format!("commit {}: {m}", short(&commit.id)))
+                };
+                changes.push(repo.diff_trees(
+                    parent_tree,
+                    &commit.tree,
+                    &keep_path,
+                    &mut missing,
+                )?);
+            }
+            let mut needed: Vec<BlobAt> = Vec::new();
+            let mut referenced = 0;
+            let mut seen: HashSet<(&str, Dialect)> = HashSet::new();
             for blob in changes
                 .iter()
+                .flatten()
                 .flat_map(|c| c.old.iter().chain(c.new.iter()))
             {
-                if seen.insert((blob.id.as_str(), blob.dialect))
-                    && !cache.contains_key(&(format!("git:{}", blob.id), blob.dialect))
-                {
-                    needed.push(blob);
-                }
-            }
-        }
-        let outcomes: Vec<BlobOutcome> = needed
-            .par_iter()
-            .map_init(
-                || shared.reader(),
-                |reader, blob| analyze_blob(reader, blob, filter, analyzer),
-            )
-            .collect();
-        // 3. One transaction: new blobs, changes, deltas, commit rows.
-        let keys: Vec<String> = needed.iter().map(|b| format!("git:{}", b.id)).collect();
-        let mut new_blobs = Vec::with_capacity(needed.len());
-        for ((blob, key), outcome) in needed.iter().zip(&keys).zip(&outcomes) {
-            let blob_row = next_row;
-            next_row += 1;
-            let (status, bytes, analysis) = match outcome {
-                BlobOutcome::Parsed { bytes, analysis } => {
-                    summary.blobs_parsed += 1;
-                    if analysis.too_deep {
-                        progress.suspend(|| {
-                            report(crate::scan::too_deep_note(&format!("blob {}", blob.id)))
-                        });
+                if seen.insert((blob.id.as_str(), blob.dialect)) {
+                    referenced += 1;
+                    if analysed_keys.insert((format!("git:{}", blob.id), blob.dialect)) {
+                        needed.push(blob.clone());
                     }
-                    ("parsed".to_string(), *bytes, Some(analysis))
                 }
-                BlobOutcome::Skipped { bytes, reason } => {
-                    summary.blobs_skipped += 1;
-                    (format!("skipped:{reason}"), *bytes, None)
-                }
-                BlobOutcome::Missing => {
-                    summary.blobs_missing += 1;
-                    progress.suspend(|| {
-                        report(format!(
-                            "blob {} is missing from the object database; counted as empty",
-                            blob.id
-                        ))
-                    });
-                    ("missing".to_string(), 0, None)
-                }
-                BlobOutcome::Failed(message) => {
-                    summary.blobs_failed += 1;
-                    progress.suspend(|| report(format!("blob {}: {message}", blob.id)));
-                    ("failed".to_string(), 0, None)
-                }
-            };
-            new_blobs.push((
-                blob_row,
-                key.as_str(),
-                blob.dialect,
-                bytes,
-                status,
-                analysis,
-            ));
-        }
-        for (blob_row, key, dialect, _, _, _) in &new_blobs {
-            cache.insert((key.to_string(), *dialect), *blob_row);
-        }
-        let blob_rows: Vec<NewBlob<'_>> = new_blobs
-            .iter()
-            .map(
-                |(blob_row, key, dialect, bytes, status, analysis)| NewBlob {
-                    blob_row: *blob_row,
-                    content_key: key,
-                    dialect: *dialect,
-                    bytes: *bytes,
-                    status,
-                    analysis: *analysis,
-                },
-            )
-            .collect();
-        let row_of = |b: &Option<BlobAt>| {
-            b.as_ref()
-                .map(|b| cache[&(format!("git:{}", b.id), b.dialect)])
-        };
-        let mut change_rows = Vec::new();
-        let mut commit_rows = Vec::new();
-        let mut parsed_here: HashSet<i64> = new_blobs
-            .iter()
-            .filter(|b| b.4 == "parsed")
-            .map(|b| b.0)
-            .collect();
-        for (offset, changes) in batch_changes.iter().enumerate() {
-            let at = (seq + offset) as i64;
-            let mut parsed_blobs = 0;
-            for change in changes {
-                let (old_blob, new_blob) = (row_of(&change.old), row_of(&change.new));
-                if let Some(row) = new_blob
-                    && parsed_here.remove(&row)
-                {
-                    parsed_blobs += 1;
-                }
-                change_rows.push(ChangeRow {
-                    seq: at,
-                    path: &change.path,
-                    old_blob,
-                    new_blob,
-                });
             }
-            commit_rows.push(CommitRow {
-                seq: at,
-                info: &commits[seq + offset],
-                changed_files: changes.len(),
-                parsed_blobs,
-            });
+            let outcomes: Vec<BlobOutcome> = needed
+                .par_iter()
+                .map_init(
+                    || shared.reader(),
+                    |reader, blob| analyze_blob(reader, blob, filter, analyzer),
+                )
+                .collect();
+            let batch = Batch {
+                seq,
+                end,
+                changes,
+                cached: referenced - needed.len(),
+                needed,
+                outcomes,
+            };
+            if sender.send(batch).is_err() {
+                break; // The writer stopped; its error is returned below.
+            }
+            seq = end;
         }
-        summary.blobs_cached += seen.len() - needed.len();
-        store.begin()?;
-        store.write_blobs(&blob_rows, &config, &mut known_signatures, &categorize)?;
-        store.write_changes(repo_id, &change_rows)?;
-        store.write_commits(repo_id, &commit_rows)?;
-        store.compute_deltas(repo_id, seq as i64, batch_end as i64 - 1)?;
-        store
-            .commit()
-            .with_context(|| format!("committing commits {seq}..{batch_end}"))?;
-        bar.inc((batch_end - seq) as u64);
-        summary.analysed += batch_end - seq;
-        seq = batch_end;
-    }
+        drop(sender);
+        writer
+            .join()
+            .map_err(|_| anyhow::anyhow!("the database writer thread panicked"))?
+    })?;
+    summary.missing_objects += missing_objects;
+    summary.analysed = written.analysed;
+    summary.blobs_parsed = written.parsed;
+    summary.blobs_cached = written.cached;
+    summary.blobs_skipped = written.skipped;
+    summary.blobs_missing = written.missing;
+    summary.blobs_failed = written.failed;
     bar.finish_and_clear();
 
     let tags = repo.tags()?;
@@ -371,4 +298,176 @@ pub fn run(
 
 fn short(id: &str) -> &str {
     &id[..id.len().min(10)]
+}
+
+/// One batch of commits, diffed and with its new blobs analysed, on its way to the writer.
+struct Batch {
+    seq: usize,
+    end: usize,
+    changes: Vec<Vec<Change>>,
+    /// Blobs referenced by the batch that an earlier run or batch analysed.
+    cached: usize,
+    needed: Vec<BlobAt>,
+    outcomes: Vec<BlobOutcome>,
+}
+
+#[derive(Debug, Default)]
+struct WriterCounts {
+    analysed: usize,
+    parsed: usize,
+    cached: usize,
+    skipped: usize,
+    missing: usize,
+    failed: usize,
+}
+
+/// Stores batches: assigns blob rows, writes blobs, changes, commits and deltas, one
+/// transaction per batch.
+struct HistoryWriter<'a> {
+    store: &'a mut Store,
+    config: &'a str,
+    repo_id: i64,
+    analyzer: &'a Analyzer,
+    say: &'a (dyn Fn(String) + Sync),
+    cache: std::collections::HashMap<(String, Dialect), i64>,
+    known_signatures: HashSet<String>,
+    next_row: i64,
+    counts: WriterCounts,
+    last_batch_len: usize,
+}
+
+impl<'a> HistoryWriter<'a> {
+    fn new(
+        store: &'a mut Store,
+        config: &'a str,
+        repo_id: i64,
+        analyzer: &'a Analyzer,
+        say: &'a (dyn Fn(String) + Sync),
+    ) -> Result<Self> {
+        Ok(HistoryWriter {
+            cache: store.load_cache(config, "git:")?,
+            known_signatures: store.load_signature_ids(config)?,
+            next_row: store.next_blob_row()?,
+            store,
+            config,
+            repo_id,
+            analyzer,
+            say,
+            counts: WriterCounts::default(),
+            last_batch_len: 0,
+        })
+    }
+
+    fn write(&mut self, commits: &[CommitInfo], batch: Batch) -> Result<()> {
+        let keys: Vec<String> = batch
+            .needed
+            .iter()
+            .map(|b| format!("git:{}", b.id))
+            .collect();
+        let mut new_blobs = Vec::with_capacity(batch.needed.len());
+        for ((blob, key), outcome) in batch.needed.iter().zip(&keys).zip(&batch.outcomes) {
+            let blob_row = self.next_row;
+            self.next_row += 1;
+            let (status, bytes, analysis) = match outcome {
+                BlobOutcome::Parsed { bytes, analysis } => {
+                    self.counts.parsed += 1;
+                    if analysis.too_deep {
+                        (self.say)(crate::scan::too_deep_note(&format!("blob {}", blob.id)));
+                    }
+                    ("parsed".to_string(), *bytes, Some(analysis))
+                }
+                BlobOutcome::Skipped { bytes, reason } => {
+                    self.counts.skipped += 1;
+                    (format!("skipped:{reason}"), *bytes, None)
+                }
+                BlobOutcome::Missing => {
+                    self.counts.missing += 1;
+                    (self.say)(format!(
+                        "blob {} is missing from the object database; counted as empty",
+                        blob.id
+                    ));
+                    ("missing".to_string(), 0, None)
+                }
+                BlobOutcome::Failed(message) => {
+                    self.counts.failed += 1;
+                    (self.say)(format!("blob {}: {message}", blob.id));
+                    ("failed".to_string(), 0, None)
+                }
+            };
+            self.cache.insert((key.clone(), blob.dialect), blob_row);
+            new_blobs.push((
+                blob_row,
+                key.as_str(),
+                blob.dialect,
+                bytes,
+                status,
+                analysis,
+            ));
+        }
+        let blob_rows: Vec<NewBlob<'_>> = new_blobs
+            .iter()
+            .map(
+                |(blob_row, key, dialect, bytes, status, analysis)| NewBlob {
+                    blob_row: *blob_row,
+                    content_key: key,
+                    dialect: *dialect,
+                    bytes: *bytes,
+                    status,
+                    analysis: *analysis,
+                },
+            )
+            .collect();
+        let cache = &self.cache;
+        let row_of = |b: &Option<BlobAt>| {
+            b.as_ref()
+                .map(|b| cache[&(format!("git:{}", b.id), b.dialect)])
+        };
+        let mut parsed_here: HashSet<i64> = new_blobs
+            .iter()
+            .filter(|b| b.4 == "parsed")
+            .map(|b| b.0)
+            .collect();
+        let mut change_rows = Vec::new();
+        let mut commit_rows = Vec::new();
+        for (offset, changes) in batch.changes.iter().enumerate() {
+            let at = (batch.seq + offset) as i64;
+            let mut parsed_blobs = 0;
+            for change in changes {
+                let (old_blob, new_blob) = (row_of(&change.old), row_of(&change.new));
+                if let Some(row) = new_blob
+                    && parsed_here.remove(&row)
+                {
+                    parsed_blobs += 1;
+                }
+                change_rows.push(ChangeRow {
+                    seq: at,
+                    path: &change.path,
+                    old_blob,
+                    new_blob,
+                });
+            }
+            commit_rows.push(CommitRow {
+                seq: at,
+                info: &commits[batch.seq + offset],
+                changed_files: changes.len(),
+                parsed_blobs,
+            });
+        }
+        let rules = self.analyzer.rules();
+        let store = &*self.store;
+        store.begin()?;
+        store.write_blobs(&blob_rows, self.config, &mut self.known_signatures, &|t| {
+            rules.categorize(t)
+        })?;
+        store.write_changes(self.repo_id, &change_rows)?;
+        store.write_commits(self.repo_id, &commit_rows)?;
+        store.compute_deltas(self.repo_id, batch.seq as i64, batch.end as i64 - 1)?;
+        store
+            .commit()
+            .with_context(|| format!("committing commits {}..{}", batch.seq, batch.end))?;
+        self.counts.cached += batch.cached;
+        self.counts.analysed += batch.end - batch.seq;
+        self.last_batch_len = batch.end - batch.seq;
+        Ok(())
+    }
 }
