@@ -70,6 +70,8 @@ pub struct Analyzer {
     /// A `.js` parse with more ERROR/MISSING nodes than this is retried with the fallback grammar.
     fallback_threshold: u32,
     fingerprint: String,
+    /// Per grammar: the kind id of `call_expression`.
+    call_kind: Vec<u16>,
 }
 
 thread_local! {
@@ -112,6 +114,10 @@ impl Analyzer {
             options,
             fallback_threshold,
             fingerprint,
+            call_kind: Grammar::ALL
+                .iter()
+                .map(|g| g.language().id_for_node_kind("call_expression", true))
+                .collect(),
         }
     }
 
@@ -174,7 +180,8 @@ impl Analyzer {
 
     /// Calls `found(capture index, line, signature)` for every pattern root of a parsed tree, in
     /// source order.
-    /// One pass of the query cursor also counts the node-kind metrics, which it returns.
+    /// One walk over the tree finds the roots (through the simple matcher, or the query cursor
+    /// for other queries), counts the node-kind metrics, and normalizes every root.
     fn for_each_root<'tree>(
         &self,
         tree: &'tree Tree,
@@ -184,64 +191,68 @@ impl Analyzer {
     ) -> Metrics {
         let root_query = self.queries.get(grammar);
         let mut metrics = [0u32; METRIC_KINDS.len()];
-        let mut roots: Vec<(Node<'tree>, u32)> = Vec::new();
-        let mut take = |node: Node<'tree>, capture: u32| match root_query.metric_of_capture
-            [capture as usize]
-        {
-            Some(metric) => metrics[metric as usize] += 1,
-            None => roots.push((node, capture)),
-        };
-        match &root_query.simple {
-            Some(simple) => {
-                // One walk; a stack of ancestor kinds answers the parent constraints.
-                let mut parents: Vec<u16> = Vec::new();
-                let mut cursor = tree.walk();
-                'walk: loop {
-                    let node = cursor.node();
-                    if parents.len() <= MAX_ROOT_DEPTH as usize {
-                        for capture in simple.captures(node.kind_id(), parents.last().copied()) {
-                            take(node, capture);
+        let (tokens, mut roots) = match &root_query.simple {
+            Some(simple) => normalize::tokenize(
+                tree,
+                source,
+                &self.rules,
+                &self.options,
+                |node, parent, depth, roots| {
+                    if depth > MAX_ROOT_DEPTH as usize {
+                        return;
+                    }
+                    for capture in simple.captures(node.kind_id(), parent) {
+                        match root_query.metric_of_capture[capture as usize] {
+                            Some(metric) => metrics[metric as usize] += 1,
+                            None => roots.push(capture),
                         }
                     }
-                    if cursor.goto_first_child() {
-                        parents.push(node.kind_id());
-                        continue;
-                    }
-                    while !cursor.goto_next_sibling() {
-                        if !cursor.goto_parent() {
-                            break 'walk;
-                        }
-                        parents.pop();
-                    }
-                }
-            }
+                },
+            ),
             None => {
+                let (tokens, _) =
+                    normalize::tokenize(tree, source, &self.rules, &self.options, |_, _, _, _| {});
+                let mut roots = Vec::new();
                 let mut cursor = QueryCursor::new();
                 cursor.set_max_start_depth(Some(MAX_ROOT_DEPTH));
                 let mut matches = cursor.matches(&root_query.query, tree.root_node(), source);
                 while let Some(m) = matches.next() {
                     for capture in m.captures() {
-                        take(capture.node, capture.index);
+                        match root_query.metric_of_capture[capture.index as usize] {
+                            Some(metric) => metrics[metric as usize] += 1,
+                            None => {
+                                roots.push(normalize::root_of(&tokens, capture.node, capture.index))
+                            }
+                        }
                     }
                 }
+                (tokens, roots)
             }
-        }
+        };
         // Outer nodes first, so a chain's outermost call marks the calls inside it.
-        roots.sort_by_key(|(n, _)| (n.start_byte(), std::cmp::Reverse(n.end_byte())));
-        roots.dedup_by_key(|(n, _)| n.id());
+        roots.sort_by_key(|r| {
+            (
+                r.node.start_byte(),
+                std::cmp::Reverse(r.node.end_byte()),
+                r.node.id(),
+                r.capture,
+            )
+        });
+        roots.dedup_by_key(|r| (r.node.id(), r.capture));
 
         let mut chain_inner: HashSet<usize> = HashSet::new();
-        let mut normalizer = normalize::Normalizer::new(tree.root_node());
-        for (node, capture) in roots {
-            if node.kind() == "call_expression" {
+        let (mut a, mut s) = (String::with_capacity(192), String::with_capacity(192));
+        for root in &roots {
+            let node = root.node;
+            if node.kind_id() == self.call_kind[grammar.index()] {
                 if chain_inner.contains(&node.id()) {
                     continue;
                 }
                 mark_chain(node, &mut chain_inner);
             }
             let line = node.start_position().row as u32 + 1;
-            let (a, s) = normalizer.normalize(node, source, &self.rules, &self.options);
-            found(capture, line, a, s);
+            normalize::render(&tokens, root, self.options.max_len, &mut a, &mut s);
+            found(root.capture, line, &a, &s);
         }
         metrics
     }

@@ -1,19 +1,21 @@
-//! The normalizer: one pattern root (a tree-sitter node) in, its abstract and semantic signatures
-//! out, following `SIGNATURES.md`.
+//! The normalizer: pattern roots in, their abstract and semantic signatures out, following
+//! `SIGNATURES.md`.
 //!
-//! The walk is iterative (a `TreeCursor` and a heap stack of frames), never recursive, and stops
-//! as soon as both signatures reach the length cap, so a root's cost is bounded by its signature,
-//! not by the size or depth of the code under it.
+//! One iterative walk over the whole tree (a `TreeCursor` and a heap stack of frames, never
+//! recursion) turns every leaf into a canonical token once. Whatever hides a subtree in a
+//! signature (a collapsed body, JSX, a template literal, the elided tail of a long list) gets a
+//! marker token that jumps over it. A root's signature is then its own slice of tokens, rendered
+//! until the length cap: nested roots share the work instead of walking their subtrees again.
 
 use std::borrow::Cow;
 
-use tree_sitter::{Node, TreeCursor};
+use tree_sitter::{Node, Tree};
 
 use crate::rules::Rulebook;
 
 /// Bumped whenever a signature could come out differently for the same code; part of the cache
 /// fingerprint, so an old cache is never served for a new normalizer.
-pub const NORMALIZER_VERSION: u32 = 2;
+pub const NORMALIZER_VERSION: u32 = 3;
 
 const ELLIPSIS: &str = "…";
 const COLLAPSED_BODY: &str = "{ … }";
@@ -104,10 +106,6 @@ impl Emitter<'_> {
         self.prev_was_open_brace = abstract_tok == "{";
     }
 
-    fn push_same(&mut self, tok: &str, spacing: Spacing) {
-        self.push(tok, tok, spacing);
-    }
-
     fn finish(self) {
         cap(self.abstract_text, self.max_len);
         cap(self.semantic_text, self.max_len);
@@ -126,20 +124,52 @@ fn cap(text: &mut String, max_len: usize) {
     }
 }
 
-/// State kept for each node on the path from the root to the cursor. Sibling questions ("is this
-/// the last child?") are answered from here: tree-sitter's `next_sibling` searches down from the
-/// tree's root, which is quadratic on deeply nested code.
+/// State kept for each node on the path from the tree's root to the cursor. Sibling questions
+/// ("is this the last child?") are answered from here: tree-sitter's `next_sibling` searches down
+/// from the tree's root, which is quadratic on deeply nested code.
 struct Frame<'tree> {
     node: Node<'tree>,
     kind: &'tree str,
     /// Index of the child under the cursor, and the number of children.
     index: usize,
     child_count: usize,
-    /// Counts elements when this node is a list whose length is capped.
-    elements_seen: usize,
-    eliding: bool,
     is_list: bool,
+    /// Named elements of a list seen so far.
+    elements_seen: usize,
+    /// The list's elision marker, whose jump is set to its closing token.
+    elide_marker: Option<usize>,
+    /// The latest closing token (`)`, `]`, `}`, `>`) of this list.
+    closer: Option<usize>,
+    /// A marker this node opened, whose jump is set past the node's tokens.
+    marker: Option<usize>,
+    /// Roots starting at this node (indexes into the roots), whose ends are set on leaving.
+    roots: std::ops::Range<usize>,
 }
+
+/// A canonical token, or a marker standing for a hidden subtree.
+#[derive(Debug, Clone)]
+pub struct Token<'a> {
+    start_byte: u32,
+    abstract_text: Cow<'a, str>,
+    semantic_text: Cow<'a, str>,
+    spacing: Spacing,
+    /// For markers: the token index where rendering continues after emitting the marker.
+    jump: u32,
+    marker: bool,
+    /// A `;` kept inside a `for (…;…;…)` header, dropped where it ends a root.
+    semicolon: bool,
+}
+
+/// A pattern root found during the walk: its node, capture index and token slice.
+pub struct Root<'tree> {
+    pub node: Node<'tree>,
+    pub capture: u32,
+    start: u32,
+    end: u32,
+}
+
+/// What the walk's caller says about each node: the root captures it gets.
+pub type RootCaptures = Vec<u32>;
 
 /// What to do with the node under the cursor.
 enum Visit<'a> {
@@ -147,6 +177,9 @@ enum Visit<'a> {
     Skip,
     /// Emit these tokens (abstract, semantic) and do not descend.
     Atom(Cow<'a, str>, Cow<'a, str>, Spacing),
+    /// Emit this marker in place of the subtree, and still tokenize the subtree for the roots
+    /// inside it.
+    Marker(Cow<'a, str>, Cow<'a, str>, Spacing),
     /// Descend into the children (or emit the leaf's own text if it has none).
     Descend,
 }
@@ -189,131 +222,195 @@ fn declares_type_name(kind: &str) -> bool {
     )
 }
 
-/// Normalizes one pattern root (see `Normalizer` to normalize many without allocating).
-pub fn normalize(
-    root: Node<'_>,
-    source: &[u8],
-    rules: &Rulebook,
+/// Walks the whole tree once: every leaf becomes a token, and `roots_of(node, parent kind id,
+/// depth, &mut captures)` fills in the root captures of each node.
+pub fn tokenize<'tree, 'a>(
+    tree: &'tree Tree,
+    source: &'a [u8],
+    rules: &'a Rulebook,
     options: &NormalizeOptions,
-) -> Signature {
-    let mut normalizer = Normalizer::new(root);
-    let (a, s) = normalizer.normalize(root, source, rules, options);
-    Signature {
-        abstract_text: a.to_string(),
-        semantic_text: s.to_string(),
+    mut roots_of: impl FnMut(Node<'tree>, Option<u16>, usize, &mut RootCaptures),
+) -> (Vec<Token<'a>>, Vec<Root<'tree>>) {
+    let mut tokens: Vec<Token<'a>> = Vec::with_capacity(source.len() / 4);
+    let mut roots: Vec<Root<'tree>> = Vec::new();
+    let mut captures: RootCaptures = Vec::new();
+    let mut frames: Vec<Frame<'tree>> = Vec::with_capacity(64);
+    let mut cursor = tree.walk();
+    'walk: loop {
+        let node = cursor.node();
+        let parent = frames.last();
+        let visit = classify(node, cursor.field_name(), parent, source, rules);
+
+        // Element caps on lists: past `max_elements` named children, a marker emits `…` and
+        // jumps to the list's closing token.
+        if let Some(frame) = frames.last_mut()
+            && frame.is_list
+            && node.is_named()
+            && !matches!(visit, Visit::Skip)
+        {
+            frame.elements_seen += 1;
+            if frame.elements_seen == options.max_elements + 1 {
+                frame.elide_marker = Some(tokens.len());
+                tokens.push(marker(node, ELLIPSIS.into(), ELLIPSIS.into(), WORD));
+            }
+        }
+
+        captures.clear();
+        roots_of(
+            node,
+            frames.last().map(|f| f.node.kind_id()),
+            frames.len(),
+            &mut captures,
+        );
+        let first_root = roots.len();
+        let start = tokens.len() as u32;
+        for &capture in &captures {
+            roots.push(Root {
+                node,
+                capture,
+                start,
+                end: start,
+            });
+        }
+        let descend = matches!(visit, Visit::Descend | Visit::Marker(..));
+        let leaf = matches!(visit, Visit::Descend);
+        let mut opened_marker = None;
+        match visit {
+            Visit::Skip => {}
+            Visit::Atom(a, s, spacing) => tokens.push(token(node, a, s, spacing)),
+            Visit::Marker(a, s, spacing) => {
+                opened_marker = Some(tokens.len());
+                tokens.push(marker(node, a, s, spacing));
+            }
+            Visit::Descend => {}
+        }
+        if descend && cursor.goto_first_child() {
+            let kind = node.kind();
+            frames.push(Frame {
+                node,
+                kind,
+                index: 0,
+                child_count: node.child_count() as usize,
+                is_list: is_list(kind),
+                elements_seen: 0,
+                elide_marker: None,
+                closer: None,
+                marker: opened_marker,
+                roots: first_root..roots.len(),
+            });
+            continue 'walk;
+        }
+        if leaf {
+            leaf_token(&mut tokens, &mut frames, node, source);
+        }
+        let end = tokens.len() as u32;
+        for root in &mut roots[first_root..] {
+            root.end = end;
+        }
+        if let Some(m) = opened_marker {
+            tokens[m].jump = end;
+        }
+        // Next sibling, or climb (closing frames) until one exists.
+        loop {
+            if cursor.goto_next_sibling() {
+                if let Some(frame) = frames.last_mut() {
+                    frame.index += 1;
+                }
+                continue 'walk;
+            }
+            if !cursor.goto_parent() {
+                break 'walk;
+            }
+            let frame = frames.pop().expect("a frame per entered node");
+            let end = tokens.len() as u32;
+            for root in &mut roots[frame.roots.clone()] {
+                root.end = end;
+            }
+            if let Some(m) = frame.marker {
+                tokens[m].jump = end;
+            }
+            if let Some(m) = frame.elide_marker {
+                tokens[m].jump = frame.closer.map_or(end, |c| c as u32);
+            }
+        }
+    }
+    (tokens, roots)
+}
+
+fn token<'a>(node: Node<'_>, a: Cow<'a, str>, s: Cow<'a, str>, spacing: Spacing) -> Token<'a> {
+    Token {
+        start_byte: node.start_byte() as u32,
+        abstract_text: a,
+        semantic_text: s,
+        spacing,
+        jump: 0,
+        marker: false,
+        semicolon: false,
     }
 }
 
-/// Normalizes the roots of one tree, reusing its cursor, frame stack and output buffers.
-pub struct Normalizer<'tree> {
-    cursor: TreeCursor<'tree>,
-    frames: Vec<Frame<'tree>>,
-    abstract_text: String,
-    semantic_text: String,
+fn marker<'a>(node: Node<'_>, a: Cow<'a, str>, s: Cow<'a, str>, spacing: Spacing) -> Token<'a> {
+    Token {
+        marker: true,
+        ..token(node, a, s, spacing)
+    }
 }
 
-impl<'tree> Normalizer<'tree> {
-    pub fn new(any_node: Node<'tree>) -> Self {
-        Normalizer {
-            cursor: any_node.walk(),
-            frames: Vec::with_capacity(32),
-            abstract_text: String::with_capacity(192),
-            semantic_text: String::with_capacity(192),
+/// The token slice of a node found outside the walk (by a query cursor): from the first token
+/// at or after its start that is not a marker opening there, to the first token at its end.
+pub fn root_of<'tree>(tokens: &[Token<'_>], node: Node<'tree>, capture: u32) -> Root<'tree> {
+    let (from, to) = (node.start_byte() as u32, node.end_byte() as u32);
+    let mut start = tokens.partition_point(|t| t.start_byte < from);
+    while tokens
+        .get(start)
+        .is_some_and(|t| t.marker && t.start_byte == from)
+    {
+        start += 1;
+    }
+    let end = tokens.partition_point(|t| t.start_byte < to).max(start);
+    Root {
+        node,
+        capture,
+        start: start as u32,
+        end: end as u32,
+    }
+}
+
+/// Renders a root's signatures from its token slice into the two buffers.
+pub fn render(
+    tokens: &[Token<'_>],
+    root: &Root<'_>,
+    max_len: usize,
+    abstract_text: &mut String,
+    semantic_text: &mut String,
+) {
+    abstract_text.clear();
+    semantic_text.clear();
+    let mut out = Emitter {
+        abstract_text,
+        semantic_text,
+        prev: None,
+        prev_was_open_brace: false,
+        max_len,
+    };
+    let (mut i, end) = (root.start as usize, root.end as usize);
+    while i < end {
+        let t = &tokens[i];
+        if t.marker {
+            out.push(&t.abstract_text, &t.semantic_text, t.spacing);
+            i = (t.jump as usize).max(i + 1);
+        } else {
+            // The `;` ending a root inside a `for` header goes, like any statement end.
+            if !(t.semicolon && i + 1 == end) {
+                out.push(&t.abstract_text, &t.semantic_text, t.spacing);
+            }
+            i += 1;
+        }
+        if out.full() {
+            break;
         }
     }
-
-    /// The abstract and semantic signatures of `root`, valid until the next call.
-    pub fn normalize(
-        &mut self,
-        root: Node<'tree>,
-        source: &[u8],
-        rules: &Rulebook,
-        options: &NormalizeOptions,
-    ) -> (&str, &str) {
-        self.abstract_text.clear();
-        self.semantic_text.clear();
-        self.frames.clear();
-        self.cursor.reset(root);
-        let mut out = Emitter {
-            abstract_text: &mut self.abstract_text,
-            semantic_text: &mut self.semantic_text,
-            prev: None,
-            prev_was_open_brace: false,
-            max_len: options.max_len,
-        };
-        let cursor = &mut self.cursor;
-        let frames = &mut self.frames;
-        'walk: loop {
-            let node = cursor.node();
-            let parent = frames.last();
-            let mut visit = classify(node, cursor.field_name(), parent, source, rules);
-
-            // Element caps on lists: the first `max_elements` named children are kept, then `…`,
-            // then only the list's closing token.
-            if let Some(frame) = frames.last_mut()
-                && frame.is_list
-                && !matches!(visit, Visit::Skip)
-            {
-                if node.is_named() {
-                    if frame.elements_seen >= options.max_elements {
-                        visit = if frame.eliding {
-                            Visit::Skip
-                        } else {
-                            frame.eliding = true;
-                            let (a, s) = same(ELLIPSIS);
-                            Visit::Atom(a, s, WORD)
-                        };
-                    } else {
-                        frame.elements_seen += 1;
-                    }
-                } else if frame.eliding && node.kind() == "," {
-                    visit = Visit::Skip;
-                }
-            }
-
-            match visit {
-                Visit::Skip => {}
-                Visit::Atom(abstract_tok, semantic_tok, spacing) => {
-                    out.push(&abstract_tok, &semantic_tok, spacing)
-                }
-                Visit::Descend => {
-                    if cursor.goto_first_child() {
-                        let kind = node.kind();
-                        frames.push(Frame {
-                            node,
-                            kind,
-                            index: 0,
-                            child_count: node.child_count() as usize,
-                            elements_seen: 0,
-                            eliding: false,
-                            is_list: is_list(kind),
-                        });
-                        continue 'walk;
-                    }
-                    emit_leaf(&mut out, node, source, frames);
-                }
-            }
-            if out.full() {
-                break;
-            }
-            // Next sibling, or climb until one exists; stop at the root.
-            loop {
-                if frames.is_empty() {
-                    break 'walk;
-                }
-                if cursor.goto_next_sibling() {
-                    if let Some(frame) = frames.last_mut() {
-                        frame.index += 1;
-                    }
-                    continue 'walk;
-                }
-                cursor.goto_parent();
-                frames.pop();
-            }
-        }
-        out.finish();
-        (&self.abstract_text, &self.semantic_text)
-    }
+    out.finish();
 }
 
 fn text<'a>(node: Node<'_>, source: &'a [u8]) -> &'a str {
@@ -412,8 +509,12 @@ fn classify<'a>(
             let (a, s) = same(if declared { "IDENTIFIER" } else { "TYPE" });
             Visit::Atom(a, s, WORD)
         }
-        "string" | "template_string" => {
-            let spacing = if kind == "template_string" && parent_kind == "call_expression" {
+        "string" => {
+            let (a, s) = same("STRING");
+            Visit::Atom(a, s, WORD)
+        }
+        "template_string" => {
+            let spacing = if parent_kind == "call_expression" {
                 // A tagged template: html`…`.
                 Spacing {
                     glue_before: true,
@@ -422,8 +523,9 @@ fn classify<'a>(
             } else {
                 WORD
             };
+            // Substitutions may hold roots of their own.
             let (a, s) = same("STRING");
-            Visit::Atom(a, s, spacing)
+            Visit::Marker(a, s, spacing)
         }
         "number" | "true" | "false" | "regex" => {
             let placeholder = match kind {
@@ -436,7 +538,7 @@ fn classify<'a>(
         }
         "jsx_element" | "jsx_self_closing_element" => {
             let (a, s) = jsx(node, source, rules);
-            Visit::Atom(a.into(), s.into(), WORD)
+            Visit::Marker(a.into(), s.into(), WORD)
         }
         _ if is_collapsed_body(kind) => {
             let empty = {
@@ -444,7 +546,7 @@ fn classify<'a>(
                 !node.named_children(&mut c).any(|n| !n.is_extra())
             };
             let (a, s) = same(if empty { "{}" } else { COLLAPSED_BODY });
-            Visit::Atom(a, s, SPACED)
+            Visit::Marker(a, s, SPACED)
         }
         _ => Visit::Descend,
     }
@@ -479,13 +581,19 @@ fn jsx(node: Node<'_>, source: &[u8], rules: &Rulebook) -> (String, String) {
     }
 }
 
-/// An anonymous token or a named leaf that `classify` left to its text.
-fn emit_leaf(out: &mut Emitter, node: Node<'_>, source: &[u8], frames: &[Frame<'_>]) {
+/// The token of an anonymous leaf or a named leaf that `classify` left to its text.
+fn leaf_token<'a>(
+    tokens: &mut Vec<Token<'a>>,
+    frames: &mut [Frame<'_>],
+    node: Node<'_>,
+    source: &'a [u8],
+) {
     // An anonymous token's kind is its text; a zero-width one (MISSING, automatic `;`) has none.
-    let tok = if node.is_named() || node.start_byte() == node.end_byte() {
+    let tok: &'a str = if node.is_named() || node.start_byte() == node.end_byte() {
         text(node, source)
     } else {
-        node.kind()
+        // The grammar's kind names live as long as the program.
+        static_kind(node)
     };
     if tok.is_empty() {
         // Zero-width tokens: MISSING nodes and automatic semicolons.
@@ -602,5 +710,23 @@ fn emit_leaf(out: &mut Emitter, node: Node<'_>, source: &[u8], frames: &[Frame<'
         _ if tok.starts_with(|c: char| c.is_ascii_alphabetic()) => KEYWORD,
         _ => SPACED,
     };
-    out.push_same(tok, spacing);
+    let index = tokens.len();
+    tokens.push(Token {
+        semicolon: tok == ";",
+        ..token(node, Cow::Borrowed(tok), Cow::Borrowed(tok), spacing)
+    });
+    if let Some(frame) = frames.last_mut()
+        && frame.is_list
+        && matches!(tok, ")" | "]" | "}" | ">")
+    {
+        frame.closer = Some(index);
+    }
+}
+
+/// A node's kind, which tree-sitter keeps in the grammar's static tables.
+fn static_kind(node: Node<'_>) -> &'static str {
+    let kind: &str = node.kind();
+    // SAFETY: `ts_node_type` returns a pointer into the language's static symbol-name table,
+    // which lives for the whole program (grammars are statically linked and never unloaded).
+    unsafe { std::mem::transmute::<&str, &'static str>(kind) }
 }
