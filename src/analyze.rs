@@ -182,9 +182,9 @@ impl Analyzer {
     /// source order.
     /// One walk over the tree finds the roots (through the simple matcher, or the query cursor
     /// for other queries), counts the node-kind metrics, and normalizes every root.
-    fn for_each_root<'tree>(
+    fn for_each_root(
         &self,
-        tree: &'tree Tree,
+        tree: &Tree,
         grammar: Grammar,
         source: &[u8],
         mut found: impl FnMut(u32, u32, &str, &str),
