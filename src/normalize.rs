@@ -231,7 +231,7 @@ pub fn tokenize<'tree, 'a>(
     options: &NormalizeOptions,
     mut roots_of: impl FnMut(Node<'tree>, Option<u16>, usize, &mut RootCaptures),
 ) -> (Vec<Token<'a>>, Vec<Root<'tree>>) {
-    let mut tokens: Vec<Token<'a>> = Vec::with_capacity(source.len() / 4);
+    let mut tokens: Vec<Token<'a>> = Vec::with_capacity(source.len() / 8);
     let mut roots: Vec<Root<'tree>> = Vec::new();
     let mut captures: RootCaptures = Vec::new();
     let mut frames: Vec<Frame<'tree>> = Vec::with_capacity(64);

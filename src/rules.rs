@@ -69,10 +69,49 @@ pub struct Category {
 }
 
 /// A loaded rulebook, ready for lookups.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct Rulebook {
     pub rules: Rules,
     pub metadata: Metadata,
+    /// The category patterns compiled into one automaton, on first use.
+    matcher: std::sync::OnceLock<CategoryMatcher>,
+}
+
+impl PartialEq for Rulebook {
+    fn eq(&self, other: &Self) -> bool {
+        self.rules == other.rules && self.metadata == other.metadata
+    }
+}
+
+/// Every category pattern in one Aho-Corasick automaton: one pass over a signature finds them all.
+#[derive(Debug, Clone)]
+struct CategoryMatcher {
+    automaton: aho_corasick::AhoCorasick,
+    /// Per pattern: its category's index in `names`.
+    category_of: Vec<usize>,
+    names: Vec<String>,
+}
+
+impl CategoryMatcher {
+    fn new(metadata: &Metadata) -> CategoryMatcher {
+        let mut patterns = Vec::new();
+        let mut category_of = Vec::new();
+        let mut names = Vec::new();
+        for (i, (name, category)) in metadata.categories.iter().enumerate() {
+            names.push(name.clone());
+            for p in category.patterns.iter().filter(|p| !p.is_empty()) {
+                patterns.push(p.clone());
+                category_of.push(i);
+            }
+        }
+        let automaton =
+            aho_corasick::AhoCorasick::new(&patterns).expect("plain string patterns always build");
+        CategoryMatcher {
+            automaton,
+            category_of,
+            names,
+        }
+    }
 }
 
 impl Rulebook {
@@ -99,6 +138,7 @@ impl Rulebook {
             None => Rulebook {
                 rules: Rules::default(),
                 metadata: Metadata::default(),
+                matcher: std::sync::OnceLock::new(),
             },
             Some("default") => Rulebook::builtin(),
             Some(other) => {
@@ -140,48 +180,35 @@ impl Rulebook {
 
     /// The categories whose patterns occur in `semantic_signature`, sorted, comma-separated.
     pub fn categorize(&self, semantic_signature: &str) -> String {
-        let mut found: Vec<&str> = Vec::new();
-        for (name, category) in &self.metadata.categories {
-            if category
-                .patterns
-                .iter()
-                .any(|p| contains_token(semantic_signature, p))
-            {
-                found.push(name);
+        let matcher = self
+            .matcher
+            .get_or_init(|| CategoryMatcher::new(&self.metadata));
+        let mut found = vec![false; matcher.names.len()];
+        let h = semantic_signature.as_bytes();
+        for m in matcher.automaton.find_overlapping_iter(semantic_signature) {
+            let pattern = &h[m.start()..m.end()];
+            let start_ok =
+                !is_word_byte(pattern[0]) || m.start() == 0 || !is_word_byte(h[m.start() - 1]);
+            let end_ok = !is_word_byte(pattern[pattern.len() - 1])
+                || m.end() == h.len()
+                || !is_word_byte(h[m.end()]);
+            if start_ok && end_ok {
+                found[matcher.category_of[m.pattern().as_usize()]] = true;
             }
         }
-        found.join(",")
+        let names: Vec<&str> = matcher
+            .names
+            .iter()
+            .zip(&found)
+            .filter(|(_, f)| **f)
+            .map(|(n, _)| n.as_str())
+            .collect();
+        names.join(",")
     }
 }
 
 fn is_word_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'_' || b == b'$'
-}
-
-/// `needle` occurs in `haystack` and, where it starts or ends with a word character, is not
-/// glued to another word character (so `import` does not match `important`).
-fn contains_token(haystack: &str, needle: &str) -> bool {
-    if needle.is_empty() {
-        return false;
-    }
-    let (h, n) = (haystack.as_bytes(), needle.as_bytes());
-    let check_start = is_word_byte(n[0]);
-    let check_end = is_word_byte(n[n.len() - 1]);
-    let mut from = 0;
-    while let Some(pos) = haystack[from..].find(needle) {
-        let start = from + pos;
-        let end = start + n.len();
-        let start_ok = !check_start || start == 0 || !is_word_byte(h[start - 1]);
-        let end_ok = !check_end || end == h.len() || !is_word_byte(h[end]);
-        if start_ok && end_ok {
-            return true;
-        }
-        from = start + 1;
-        while !haystack.is_char_boundary(from) {
-            from += 1;
-        }
-    }
-    false
 }
 
 #[cfg(test)]
@@ -243,8 +270,12 @@ mod tests {
             book.categorize("FETCH_API(IDENTIFIER).then((IDENTIFIER) => IDENTIFIER.json())")
                 .contains("async")
         );
-        assert!(contains_token("a.then(b)", ".then("));
-        assert!(!contains_token("requireX(a)", "require"));
+        assert_eq!(book.categorize("IDENTIFIER.then(IDENTIFIER)"), "async");
+        assert_eq!(book.categorize("requireX(STRING)"), "");
+        assert_eq!(
+            book.categorize("IDENTIFIER(() => CONSOLE_OBJECT.log(STRING), TIMER)"),
+            "logging,timers"
+        );
     }
 
     #[test]
