@@ -348,3 +348,59 @@ fn two_repositories_in_one_database_stay_apart() {
         pattern_set(&json(&patmine_ok(&solo, &["at", "--json"])))
     );
 }
+
+#[test]
+fn bare_repositories_linked_worktrees_and_date_windows() {
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = tmp.path().join("repo");
+    sample_repo(&repo);
+    let bare = tmp.path().join("bare.git");
+    git(
+        tmp.path(),
+        &[
+            "clone",
+            "-q",
+            "--bare",
+            repo.to_str().unwrap(),
+            bare.to_str().unwrap(),
+        ],
+    );
+    let analysed = |db: &str, args: &[&str]| -> i64 {
+        let db = tmp.path().join(db);
+        let mut all = vec!["history"];
+        all.extend_from_slice(args);
+        all.push("--json");
+        json(&patmine_ok(&db, &all))["summary"]["analysed"]
+            .as_i64()
+            .unwrap()
+    };
+    assert_eq!(analysed("bare.duckdb", &[bare.to_str().unwrap()]), 9);
+    // A linked worktree checked out at v2.0: the first-parent chain up to the merge.
+    let worktree = tmp.path().join("wt");
+    git(
+        &repo,
+        &["worktree", "add", "-q", worktree.to_str().unwrap(), "v2.0"],
+    );
+    assert_eq!(analysed("wt.duckdb", &[worktree.to_str().unwrap()]), 5);
+    // Committer dates 2023-06-15, 2023-07-01, 2023-09-01 and 2023-11-01 fall in the window.
+    assert_eq!(
+        analysed(
+            "window.duckdb",
+            &[
+                bare.to_str().unwrap(),
+                "--since",
+                "2023-06-10",
+                "--until",
+                "2024-01-01"
+            ]
+        ),
+        4
+    );
+    assert_eq!(
+        analysed(
+            "relative.duckdb",
+            &[bare.to_str().unwrap(), "--since", "1 day ago"]
+        ),
+        0
+    );
+}
