@@ -16,7 +16,7 @@ use crate::dialect::Dialect;
 use crate::filter::Filter;
 use crate::git::{BlobAt, Change, CommitInfo, Repo};
 use crate::progress::Progress;
-use crate::store::{ChangeRow, CommitRow, NewBlob, Store};
+use crate::store::{BlobRows, ChangeRow, CommitRow, NewBlob, Store};
 
 /// Which commits to analyse.
 #[derive(Debug, Clone)]
@@ -192,8 +192,8 @@ pub fn run(
     summary.already_stored = keep;
 
     // Blobs analysed by earlier runs, and (below) by earlier batches of this one: never again.
-    let mut analysed_keys: HashSet<(String, Dialect)> =
-        store.load_cache(&config, "git:")?.into_keys().collect();
+    let stored_rows = store.load_cache(&config, "git:")?;
+    let mut analysed_keys: HashSet<(String, Dialect)> = stored_rows.keys().cloned().collect();
     let keep_path = |p: &str| filter.check_path(p).is_none();
     let shared = repo.shared();
     let bar = progress.bar((commits.len() - keep) as u64, "commits");
@@ -208,7 +208,16 @@ pub fn run(
     // The next batch is diffed and parsed here while a writer thread stores the previous one.
     let written = std::thread::scope(|scope| -> Result<WriterCounts> {
         let writer = scope.spawn(|| {
-            let mut writer = HistoryWriter::new(store, &config, repo_id, analyzer, &say)?;
+            let rows = BlobRows::new(store, &config, stored_rows)?;
+            let mut writer = HistoryWriter {
+                store,
+                rows,
+                repo_id,
+                analyzer,
+                say: &say,
+                counts: WriterCounts::default(),
+                last_batch_len: 0,
+            };
             for batch in receiver {
                 writer.write(&commits, batch)?;
                 bar.inc(writer.last_batch_len as u64);
@@ -325,39 +334,15 @@ struct WriterCounts {
 /// transaction per batch.
 struct HistoryWriter<'a> {
     store: &'a mut Store,
-    config: &'a str,
+    rows: BlobRows,
     repo_id: i64,
     analyzer: &'a Analyzer,
     say: &'a (dyn Fn(String) + Sync),
-    cache: std::collections::HashMap<(String, Dialect), i64>,
-    known_signatures: HashSet<String>,
-    next_row: i64,
     counts: WriterCounts,
     last_batch_len: usize,
 }
 
-impl<'a> HistoryWriter<'a> {
-    fn new(
-        store: &'a mut Store,
-        config: &'a str,
-        repo_id: i64,
-        analyzer: &'a Analyzer,
-        say: &'a (dyn Fn(String) + Sync),
-    ) -> Result<Self> {
-        Ok(HistoryWriter {
-            cache: store.load_cache(config, "git:")?,
-            known_signatures: store.load_signature_ids(config)?,
-            next_row: store.next_blob_row()?,
-            store,
-            config,
-            repo_id,
-            analyzer,
-            say,
-            counts: WriterCounts::default(),
-            last_batch_len: 0,
-        })
-    }
-
+impl HistoryWriter<'_> {
     fn write(&mut self, commits: &[CommitInfo], batch: Batch) -> Result<()> {
         let keys: Vec<String> = batch
             .needed
@@ -366,8 +351,8 @@ impl<'a> HistoryWriter<'a> {
             .collect();
         let mut new_blobs = Vec::with_capacity(batch.needed.len());
         for ((blob, key), outcome) in batch.needed.iter().zip(&keys).zip(&batch.outcomes) {
-            let blob_row = self.next_row;
-            self.next_row += 1;
+            // Each needed blob is new: the main thread sends a blob once per run.
+            let (blob_row, _) = self.rows.assign(key.clone(), blob.dialect);
             let (status, bytes, analysis) = match outcome {
                 BlobOutcome::Parsed { bytes, analysis } => {
                     self.counts.parsed += 1;
@@ -394,7 +379,6 @@ impl<'a> HistoryWriter<'a> {
                     ("failed".to_string(), 0, None)
                 }
             };
-            self.cache.insert((key.clone(), blob.dialect), blob_row);
             new_blobs.push((
                 blob_row,
                 key.as_str(),
@@ -417,10 +401,10 @@ impl<'a> HistoryWriter<'a> {
                 },
             )
             .collect();
-        let cache = &self.cache;
+        let rows = &self.rows;
         let row_of = |b: &Option<BlobAt>| {
             b.as_ref()
-                .map(|b| cache[&(format!("git:{}", b.id), b.dialect)])
+                .and_then(|b| rows.get(&(format!("git:{}", b.id), b.dialect)))
         };
         let mut parsed_here: HashSet<i64> = new_blobs
             .iter()
@@ -456,9 +440,8 @@ impl<'a> HistoryWriter<'a> {
         let rules = self.analyzer.rules();
         let store = &*self.store;
         store.begin()?;
-        store.write_blobs(&blob_rows, self.config, &mut self.known_signatures, &|t| {
-            rules.categorize(t)
-        })?;
+        self.rows
+            .write(store, &blob_rows, &|t| rules.categorize(t))?;
         store.write_changes(self.repo_id, &change_rows)?;
         store.write_commits(self.repo_id, &commit_rows)?;
         store.compute_deltas(self.repo_id, batch.seq as i64, batch.end as i64 - 1)?;

@@ -19,13 +19,6 @@ impl Progress {
         }
     }
 
-    pub fn hidden() -> Progress {
-        Progress {
-            visible: false,
-            current: Default::default(),
-        }
-    }
-
     pub fn bar(&self, len: u64, unit: &str) -> ProgressBar {
         if !self.visible {
             return ProgressBar::hidden();

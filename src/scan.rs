@@ -2,7 +2,7 @@
 //! and store counts. Batches are written in transactions, so an interrupted scan keeps what it
 //! finished and a re-run parses only what is new.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -13,7 +13,7 @@ use crate::analyze::{Analyzer, FileAnalysis, sha256_hex};
 use crate::dialect::Dialect;
 use crate::filter::{Filter, SkipReason};
 use crate::progress::Progress;
-use crate::store::{FileRecord, NewBlob, Store};
+use crate::store::{BlobRows, FileRecord, NewBlob, Store};
 
 /// Files analysed per transaction: bounds memory and the work an interruption can lose.
 const BATCH_FILES: usize = 2_000;
@@ -175,7 +175,16 @@ pub fn scan(
 
     let mut summary = std::thread::scope(|scope| -> Result<ScanSummary> {
         let writer = scope.spawn(|| {
-            let mut writer = BatchWriter::new(store, &config, scan_id, analyzer, progress, report)?;
+            let rows = BlobRows::new(store, &config, stored.clone())?;
+            let mut writer = BatchWriter {
+                store,
+                rows,
+                scan_id,
+                analyzer,
+                progress,
+                report,
+                summary: ScanSummary::default(),
+            };
             for (start, outcomes) in receiver {
                 let batch = &candidates[start..start + outcomes.len()];
                 writer.write(batch, &outcomes)?;
@@ -212,40 +221,15 @@ pub fn scan(
 /// once), writes blobs, signatures and file records, one transaction per batch.
 struct BatchWriter<'a> {
     store: &'a mut Store,
-    config: &'a str,
+    rows: BlobRows,
     scan_id: i64,
     analyzer: &'a Analyzer,
     progress: &'a Progress,
     report: &'a mut (dyn FnMut(String) + Send),
-    cache: HashMap<(String, Dialect), i64>,
-    known_signatures: HashSet<String>,
-    next_row: i64,
     summary: ScanSummary,
 }
 
-impl<'a> BatchWriter<'a> {
-    fn new(
-        store: &'a mut Store,
-        config: &'a str,
-        scan_id: i64,
-        analyzer: &'a Analyzer,
-        progress: &'a Progress,
-        report: &'a mut (dyn FnMut(String) + Send),
-    ) -> Result<Self> {
-        Ok(BatchWriter {
-            cache: store.load_cache(config, "sha256:")?,
-            known_signatures: store.load_signature_ids(config)?,
-            next_row: store.next_blob_row()?,
-            store,
-            config,
-            scan_id,
-            analyzer,
-            progress,
-            report,
-            summary: ScanSummary::default(),
-        })
-    }
-
+impl BatchWriter<'_> {
     fn write(&mut self, batch: &[Candidate], outcomes: &[Outcome]) -> Result<()> {
         let mut new_blobs: Vec<NewBlob<'_>> = Vec::new();
         let mut records: Vec<(String, Dialect, FileRecord<'_>)> = Vec::with_capacity(batch.len());
@@ -261,24 +245,17 @@ impl<'a> BatchWriter<'a> {
                         let note = too_deep_note(&candidate.path.display().to_string());
                         self.progress.suspend(|| (self.report)(note));
                     }
-                    let cache_key = (key.clone(), candidate.dialect);
-                    let blob_row = match self.cache.get(&cache_key) {
-                        Some(&row) => row,
-                        None => {
-                            let row = self.next_row;
-                            self.next_row += 1;
-                            self.cache.insert(cache_key, row);
-                            new_blobs.push(NewBlob {
-                                blob_row: row,
-                                content_key: key,
-                                dialect: candidate.dialect,
-                                bytes: *bytes,
-                                status: "parsed",
-                                analysis: Some(analysis),
-                            });
-                            row
-                        }
-                    };
+                    let (blob_row, new) = self.rows.assign(key.clone(), candidate.dialect);
+                    if new {
+                        new_blobs.push(NewBlob {
+                            blob_row,
+                            content_key: key,
+                            dialect: candidate.dialect,
+                            bytes: *bytes,
+                            status: "parsed",
+                            analysis: Some(analysis),
+                        });
+                    }
                     FileRecord::Analysed {
                         blob_row,
                         cached: false,
@@ -307,9 +284,8 @@ impl<'a> BatchWriter<'a> {
         let rules = self.analyzer.rules();
         let store = &*self.store;
         store.begin()?;
-        store.write_blobs(&new_blobs, self.config, &mut self.known_signatures, &|t| {
-            rules.categorize(t)
-        })?;
+        self.rows
+            .write(store, &new_blobs, &|t| rules.categorize(t))?;
         store.write_scan_files(self.scan_id, &records)?;
         store.commit()
     }

@@ -273,10 +273,6 @@ impl Store {
         Ok(Ok(()))
     }
 
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
     /// The cache index for one configuration: (content key, dialect) -> blob row.
     pub fn load_cache(
         &self,
@@ -461,6 +457,57 @@ impl Store {
             )?;
         }
         Ok(())
+    }
+}
+
+/// The blob rows of one configuration as a writer hands them out: which content sits in which
+/// row, which signatures are stored, and the next free row. Scan and history share it.
+pub struct BlobRows {
+    rows: HashMap<(String, Dialect), i64>,
+    known_signatures: std::collections::HashSet<String>,
+    next_row: i64,
+    config: String,
+}
+
+impl BlobRows {
+    /// Starts from `rows`, the cache index the caller already loaded (`Store::load_cache`).
+    pub fn new(
+        store: &Store,
+        config: &str,
+        rows: HashMap<(String, Dialect), i64>,
+    ) -> Result<BlobRows> {
+        Ok(BlobRows {
+            rows,
+            known_signatures: store.load_signature_ids(config)?,
+            next_row: store.next_blob_row()?,
+            config: config.to_string(),
+        })
+    }
+
+    /// The row of content already stored (by an earlier run or batch).
+    pub fn get(&self, key: &(String, Dialect)) -> Option<i64> {
+        self.rows.get(key).copied()
+    }
+
+    /// The row for this content: `(row, true)` when it is new and must be written.
+    pub fn assign(&mut self, key: String, dialect: Dialect) -> (i64, bool) {
+        if let Some(&row) = self.rows.get(&(key.clone(), dialect)) {
+            return (row, false);
+        }
+        let row = self.next_row;
+        self.next_row += 1;
+        self.rows.insert((key, dialect), row);
+        (row, true)
+    }
+
+    /// Writes new blobs and the signatures not stored yet (inside the caller's transaction).
+    pub fn write(
+        &mut self,
+        store: &Store,
+        blobs: &[NewBlob<'_>],
+        categorize: &dyn Fn(&str) -> String,
+    ) -> Result<()> {
+        store.write_blobs(blobs, &self.config, &mut self.known_signatures, categorize)
     }
 }
 
