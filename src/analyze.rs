@@ -31,8 +31,10 @@ pub const DEFAULT_FALLBACK_THRESHOLD: u32 = 5;
 /// One pattern's counts within one file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PatternCount {
-    pub abstract_id: String,
-    pub semantic_id: String,
+    /// SHA-256 of the abstract signature: the pattern id.
+    pub abstract_hash: [u8; 32],
+    /// SHA-256 of the semantic signature.
+    pub semantic_hash: [u8; 32],
     pub abstract_text: String,
     pub semantic_text: String,
     pub kind: String,
@@ -78,8 +80,12 @@ thread_local! {
     static PARSERS: RefCell<Vec<Option<Parser>>> = const { RefCell::new(Vec::new()) };
 }
 
+pub fn sha256(bytes: &[u8]) -> [u8; 32] {
+    Sha256::digest(bytes).into()
+}
+
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    hex(&Sha256::digest(bytes))
+    hex(&sha256(bytes))
 }
 
 pub fn hex(bytes: &[u8]) -> String {
@@ -288,8 +294,8 @@ impl Analyzer {
                 let (abstract_text, semantic_text) =
                     parts.next().unwrap_or("").split_at(abstract_len);
                 PatternCount {
-                    abstract_id: sha256_hex(abstract_text.as_bytes()),
-                    semantic_id: sha256_hex(semantic_text.as_bytes()),
+                    abstract_hash: sha256(abstract_text.as_bytes()),
+                    semantic_hash: sha256(semantic_text.as_bytes()),
                     abstract_text: abstract_text.to_string(),
                     semantic_text: semantic_text.to_string(),
                     kind: kinds[capture].clone(),

@@ -27,8 +27,8 @@ impl Level {
 
     pub fn id_column(self) -> &'static str {
         match self {
-            Level::Abstract => "abstract_id",
-            Level::Semantic => "semantic_id",
+            Level::Abstract => "abstract_sig",
+            Level::Semantic => "semantic_sig",
         }
     }
 }
@@ -51,7 +51,7 @@ pub struct PatternRow {
 }
 
 /// Ranks the patterns of a snapshot. `occurrences_sql` is a query yielding the columns
-/// `abstract_id, semantic_id, kind, path, occurrences, first_line` for that snapshot, with `$1`
+/// `abstract_sig, semantic_sig, kind, path, occurrences, first_line` for that snapshot, with `$1`
 /// free for its own parameter (`snapshot`).
 pub fn top_patterns(
     store: &Store,
@@ -66,22 +66,26 @@ pub fn top_patterns(
         "WITH occ AS ({occurrences_sql}),
          agg AS (
             SELECT {id} AS pid, sum(occurrences) AS occ, count(DISTINCT path) AS files,
-                   min(path || ':' || first_line) AS example
+                   min({{'path': path, 'line': first_line}}) AS example
             FROM occ GROUP BY pid),
          variant AS (
-            SELECT {id} AS pid, abstract_id, semantic_id, kind, sum(occurrences) AS occ
+            SELECT {id} AS pid, abstract_sig, semantic_sig, kind, sum(occurrences) AS occ
             FROM occ GROUP BY ALL),
          top_variant AS (
-            SELECT pid,
-                   first(abstract_id ORDER BY occ DESC, abstract_id, semantic_id, kind) AS aid,
-                   first(semantic_id ORDER BY occ DESC, abstract_id, semantic_id, kind) AS sid,
-                   first(kind ORDER BY occ DESC, abstract_id, semantic_id, kind) AS kind
-            FROM variant GROUP BY pid)
-         SELECT agg.pid, a.text, s.text, s.categories, tv.kind, agg.occ, agg.files, agg.example
+            SELECT v.pid,
+                   first(a.text ORDER BY v.occ DESC, a.sig_id, s.sig_id, v.kind) AS abstract_text,
+                   first(s.text ORDER BY v.occ DESC, a.sig_id, s.sig_id, v.kind) AS semantic_text,
+                   first(s.categories ORDER BY v.occ DESC, a.sig_id, s.sig_id, v.kind) AS categories,
+                   first(v.kind ORDER BY v.occ DESC, a.sig_id, s.sig_id, v.kind) AS kind
+            FROM variant v
+            JOIN signatures a ON a.sig = v.abstract_sig
+            JOIN signatures s ON s.sig = v.semantic_sig
+            GROUP BY v.pid)
+         SELECT p.sig_id, tv.abstract_text, tv.semantic_text, tv.categories, tv.kind, agg.occ,
+                agg.files, agg.example.path || ':' || agg.example.line
          FROM agg JOIN top_variant tv USING (pid)
-         JOIN signatures a ON a.sig_id = tv.aid AND a.config = $2
-         JOIN signatures s ON s.sig_id = tv.sid AND s.config = $2
-         ORDER BY agg.occ DESC, agg.files DESC, a.text, s.text
+         JOIN signatures p ON p.sig = agg.pid AND p.config = $2
+         ORDER BY agg.occ DESC, agg.files DESC, tv.abstract_text, tv.semantic_text
          LIMIT $3"
     );
     let mut stmt = store.conn.prepare(&sql)?;
@@ -107,7 +111,7 @@ pub fn top_patterns(
 
 /// The occurrences of one scan, for `top_patterns`.
 pub const SCAN_OCCURRENCES_SQL: &str =
-    "SELECT p.abstract_id, p.semantic_id, p.kind, f.path, p.occurrences, p.first_line
+    "SELECT p.abstract_sig, p.semantic_sig, p.kind, f.path, p.occurrences, p.first_line
      FROM scan_files f JOIN blob_patterns p ON p.blob_row = f.blob_row
      WHERE f.scan_id = $1";
 

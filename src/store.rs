@@ -13,7 +13,7 @@ use crate::analyze::{FileAnalysis, METRIC_KINDS};
 use crate::dialect::Dialect;
 
 /// Schema version: bump on any change below.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 fn schema_sql() -> String {
     let metric_columns: String = METRIC_KINDS
@@ -46,19 +46,22 @@ CREATE TABLE IF NOT EXISTS blobs (
     bytes BIGINT NOT NULL{metric_columns}
 );
 
--- One row: one (abstract, semantic) signature pair's occurrences in one blob.
+-- One row: one (abstract, semantic) signature pair's occurrences in one blob. The signatures
+-- are `signatures.sig` numbers: the high-volume tables hold integers, not 64-character ids.
 CREATE TABLE IF NOT EXISTS blob_patterns (
     blob_row BIGINT NOT NULL,
-    abstract_id VARCHAR NOT NULL,
-    semantic_id VARCHAR NOT NULL,
+    abstract_sig INTEGER NOT NULL,
+    semantic_sig INTEGER NOT NULL,
     kind VARCHAR NOT NULL,
     occurrences INTEGER NOT NULL,
     first_line INTEGER NOT NULL
 );
 
--- One row: a signature text (either level) and, under one configuration, its categories.
--- sig_id is the SHA-256 of the text.
+-- One row: a signature text (either level) under one configuration, with its categories. sig
+-- is the number the count tables use (unique in the database); sig_id is the SHA-256 of the
+-- text, the pattern id users see.
 CREATE TABLE IF NOT EXISTS signatures (
+    sig INTEGER NOT NULL,
     sig_id VARCHAR NOT NULL,
     config VARCHAR NOT NULL,
     text VARCHAR NOT NULL,
@@ -93,7 +96,7 @@ CREATE TABLE IF NOT EXISTS scan_files (
 CREATE TABLE IF NOT EXISTS scan_counts (
     scan_id BIGINT NOT NULL,
     level VARCHAR NOT NULL,
-    sig_id VARCHAR NOT NULL,
+    sig INTEGER NOT NULL,
     dialect VARCHAR NOT NULL,
     occurrences BIGINT NOT NULL,
     files BIGINT NOT NULL
@@ -141,7 +144,7 @@ CREATE TABLE IF NOT EXISTS commit_pattern_deltas (
     repo_id BIGINT NOT NULL,
     seq INTEGER NOT NULL,
     level VARCHAR NOT NULL,
-    sig_id VARCHAR NOT NULL,
+    sig INTEGER NOT NULL,
     d_occurrences BIGINT NOT NULL,
     d_files BIGINT NOT NULL
 );
@@ -307,13 +310,30 @@ impl Store {
         )?)
     }
 
-    /// Signature ids already stored for `config`.
-    pub fn load_signature_ids(&self, config: &str) -> Result<std::collections::HashSet<String>> {
+    /// The signatures already stored for `config`: SHA-256 -> sig number.
+    pub fn load_signatures(&self, config: &str) -> Result<HashMap<[u8; 32], i32>> {
         let mut stmt = self
             .conn
-            .prepare("SELECT sig_id FROM signatures WHERE config = ?")?;
-        let rows = stmt.query_map(params![config], |r| r.get::<_, String>(0))?;
-        Ok(rows.collect::<Result<_, _>>()?)
+            .prepare("SELECT sig_id, sig FROM signatures WHERE config = ?")?;
+        let rows = stmt.query_map(params![config], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, i32>(1)?))
+        })?;
+        let mut out = HashMap::new();
+        for row in rows {
+            let (id, sig) = row?;
+            let hash = unhex_sha256(&id)
+                .ok_or_else(|| anyhow::anyhow!("signature {sig} has a malformed id `{id}`"))?;
+            out.insert(hash, sig);
+        }
+        Ok(out)
+    }
+
+    pub fn next_sig(&self) -> Result<i32> {
+        Ok(self
+            .conn
+            .query_row("SELECT coalesce(max(sig), 0) + 1 FROM signatures", [], |r| {
+                r.get(0)
+            })?)
     }
 
     pub fn begin(&self) -> Result<()> {
@@ -327,12 +347,12 @@ impl Store {
     }
 
     /// Writes new blobs, their patterns, and any signatures not stored yet. Call inside a
-    /// transaction; `known_signatures` is updated.
+    /// transaction; `signatures` is updated.
     pub fn write_blobs(
         &self,
         blobs: &[NewBlob<'_>],
         config: &str,
-        known_signatures: &mut std::collections::HashSet<String>,
+        signatures: &mut SignatureRows,
         categorize: &dyn Fn(&str) -> String,
     ) -> Result<()> {
         let mut blob_app = self.conn.appender("blobs")?;
@@ -365,23 +385,36 @@ impl Store {
             ))?;
             let Some(a) = blob.analysis else { continue };
             for p in &a.patterns {
+                let mut sigs = [0i32; 2];
+                for (sig, (hash, text)) in sigs.iter_mut().zip([
+                    (&p.abstract_hash, &p.abstract_text),
+                    (&p.semantic_hash, &p.semantic_text),
+                ]) {
+                    *sig = match signatures.known.get(hash) {
+                        Some(&sig) => sig,
+                        None => {
+                            let new = signatures.next;
+                            signatures.next += 1;
+                            signatures.known.insert(*hash, new);
+                            sig_app.append_row(params![
+                                new,
+                                crate::analyze::hex(hash),
+                                config,
+                                text,
+                                categorize(text)
+                            ])?;
+                            new
+                        }
+                    };
+                }
                 pat_app.append_row(params![
                     blob.blob_row,
-                    p.abstract_id,
-                    p.semantic_id,
+                    sigs[0],
+                    sigs[1],
                     p.kind,
                     p.occurrences,
                     p.first_line
                 ])?;
-                for (id, text) in [
-                    (&p.abstract_id, &p.abstract_text),
-                    (&p.semantic_id, &p.semantic_text),
-                ] {
-                    if !known_signatures.contains(id.as_str()) {
-                        sig_app.append_row(params![id, config, text, categorize(text)])?;
-                        known_signatures.insert(id.clone());
-                    }
-                }
             }
         }
         blob_app.flush()?;
@@ -444,7 +477,7 @@ impl Store {
              WHERE scan_id = ?1",
             params![scan_id],
         )?;
-        for (level, column) in [("abstract", "abstract_id"), ("semantic", "semantic_id")] {
+        for (level, column) in [("abstract", "abstract_sig"), ("semantic", "semantic_sig")] {
             self.conn.execute(
                 &format!(
                     "INSERT INTO scan_counts
@@ -464,9 +497,15 @@ impl Store {
 /// row, which signatures are stored, and the next free row. Scan and history share it.
 pub struct BlobRows {
     rows: HashMap<(String, Dialect), i64>,
-    known_signatures: std::collections::HashSet<String>,
+    signatures: SignatureRows,
     next_row: i64,
     config: String,
+}
+
+/// The signatures stored so far (SHA-256 -> sig number) and the next free number.
+pub struct SignatureRows {
+    known: HashMap<[u8; 32], i32>,
+    next: i32,
 }
 
 impl BlobRows {
@@ -478,7 +517,10 @@ impl BlobRows {
     ) -> Result<BlobRows> {
         Ok(BlobRows {
             rows,
-            known_signatures: store.load_signature_ids(config)?,
+            signatures: SignatureRows {
+                known: store.load_signatures(config)?,
+                next: store.next_sig()?,
+            },
             next_row: store.next_blob_row()?,
             config: config.to_string(),
         })
@@ -507,7 +549,7 @@ impl BlobRows {
         blobs: &[NewBlob<'_>],
         categorize: &dyn Fn(&str) -> String,
     ) -> Result<()> {
-        store.write_blobs(blobs, &self.config, &mut self.known_signatures, categorize)
+        store.write_blobs(blobs, &self.config, &mut self.signatures, categorize)
     }
 }
 
@@ -638,16 +680,16 @@ impl Store {
                 SELECT seq, path, old_blob, -1 FROM commit_changes
                 WHERE repo_id = $1 AND seq BETWEEN $2 AND $3 AND old_blob IS NOT NULL),
              per_file AS (
-                SELECT s.seq, s.path, s.sign, p.abstract_id, p.semantic_id, p.occurrences
+                SELECT s.seq, s.path, s.sign, p.abstract_sig, p.semantic_sig, p.occurrences
                 FROM side s JOIN blob_patterns p ON p.blob_row = s.blob_row),
              per_level AS (
-                SELECT seq, 'abstract' AS level, abstract_id AS sig_id, sign, path, sum(occurrences) AS occ
-                FROM per_file GROUP BY seq, abstract_id, sign, path
+                SELECT seq, 'abstract' AS level, abstract_sig AS sig, sign, path, sum(occurrences) AS occ
+                FROM per_file GROUP BY seq, abstract_sig, sign, path
                 UNION ALL
-                SELECT seq, 'semantic', semantic_id, sign, path, sum(occurrences)
-                FROM per_file GROUP BY seq, semantic_id, sign, path)
-             SELECT $1, seq, level, sig_id, sum(sign * occ) AS d_occ, sum(sign) AS d_files
-             FROM per_level GROUP BY seq, level, sig_id
+                SELECT seq, 'semantic', semantic_sig, sign, path, sum(occurrences)
+                FROM per_file GROUP BY seq, semantic_sig, sign, path)
+             SELECT $1, seq, level, sig, sum(sign * occ) AS d_occ, sum(sign) AS d_files
+             FROM per_level GROUP BY seq, level, sig
              HAVING sum(sign * occ) <> 0 OR sum(sign) <> 0",
             params![repo_id, lo, hi],
         )?;
@@ -758,7 +800,8 @@ impl Store {
         Ok(names.into_iter().zip(values).collect())
     }
 
-    /// Pattern counts at commit `seq` from the running sums of deltas: sig_id -> (occurrences, files).
+    /// Pattern counts at commit `seq` from the running sums of deltas: pattern id (SHA-256) ->
+    /// (occurrences, files).
     pub fn running_counts(
         &self,
         repo_id: i64,
@@ -766,9 +809,10 @@ impl Store {
         level: &str,
     ) -> Result<HashMap<String, (i64, i64)>> {
         let mut stmt = self.conn.prepare(
-            "SELECT sig_id, sum(d_occurrences)::BIGINT, sum(d_files)::BIGINT FROM commit_pattern_deltas
-             WHERE repo_id = ? AND seq <= ? AND level = ? GROUP BY sig_id
-             HAVING sum(d_occurrences) <> 0 OR sum(d_files) <> 0",
+            "SELECT s.sig_id, sum(d.d_occurrences)::BIGINT, sum(d.d_files)::BIGINT
+             FROM commit_pattern_deltas d JOIN signatures s ON s.sig = d.sig
+             WHERE d.repo_id = ? AND d.seq <= ? AND d.level = ? GROUP BY s.sig_id
+             HAVING sum(d.d_occurrences) <> 0 OR sum(d.d_files) <> 0",
         )?;
         let rows = stmt.query_map(params![repo_id, seq, level], |r| {
             Ok((r.get(0)?, (r.get(1)?, r.get(2)?)))
@@ -791,10 +835,10 @@ pub const SCAN_FILES_SQL: &str =
     "SELECT path, blob_row FROM scan_files WHERE scan_id = $1 AND blob_row IS NOT NULL";
 
 /// Pattern occurrences of the files a `*_files_sql` query yields, in the columns `top_patterns`
-/// reads: `abstract_id, semantic_id, kind, path, occurrences, first_line`.
+/// reads: `abstract_sig, semantic_sig, kind, path, occurrences, first_line`.
 pub fn occurrences_sql(files_sql: &str) -> String {
     format!(
-        "SELECT p.abstract_id, p.semantic_id, p.kind, f.path, p.occurrences, p.first_line
+        "SELECT p.abstract_sig, p.semantic_sig, p.kind, f.path, p.occurrences, p.first_line
          FROM ({files_sql}) f JOIN blob_patterns p ON p.blob_row = f.blob_row"
     )
 }
@@ -871,13 +915,13 @@ impl Store {
     pub fn pattern_totals(&self, repo_id: i64) -> Result<Vec<(i64, i64, i64)>> {
         let mut stmt = self.conn.prepare(
             "WITH d AS (
-                SELECT seq, sig_id, d_occurrences,
-                       sum(d_occurrences) OVER (PARTITION BY sig_id ORDER BY seq) AS cum
+                SELECT seq, sig, d_occurrences,
+                       sum(d_occurrences) OVER (PARTITION BY sig ORDER BY seq) AS cum
                 FROM commit_pattern_deltas WHERE repo_id = $1 AND level = 'abstract'),
              t AS (
                 SELECT seq, d_occurrences,
                        (CASE WHEN cum > 0 THEN 1 ELSE 0 END)
-                     - (CASE WHEN coalesce(lag(cum) OVER (PARTITION BY sig_id ORDER BY seq), 0) > 0 THEN 1 ELSE 0 END) AS present
+                     - (CASE WHEN coalesce(lag(cum) OVER (PARTITION BY sig ORDER BY seq), 0) > 0 THEN 1 ELSE 0 END) AS present
                 FROM d),
              per_commit AS (SELECT seq, sum(present) AS dp, sum(d_occurrences) AS docc FROM t GROUP BY seq)
              SELECT c.seq,
@@ -890,8 +934,8 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// Running occurrences of some patterns: sig_id -> [(seq, occurrences)] at the commits where
-    /// they changed.
+    /// Running occurrences of some patterns: pattern id (SHA-256) -> [(seq, occurrences)] at the
+    /// commits where they changed.
     pub fn pattern_series(
         &self,
         repo_id: i64,
@@ -907,9 +951,10 @@ impl Store {
             .map(|s| format!("'{}'", s.replace('\'', "")))
             .collect();
         let sql = format!(
-            "SELECT sig_id, seq, (sum(d_occurrences) OVER (PARTITION BY sig_id ORDER BY seq))::BIGINT
-             FROM commit_pattern_deltas WHERE repo_id = ? AND level = ? AND sig_id IN ({})
-             ORDER BY sig_id, seq",
+            "SELECT s.sig_id, d.seq, (sum(d.d_occurrences) OVER (PARTITION BY d.sig ORDER BY d.seq))::BIGINT
+             FROM commit_pattern_deltas d JOIN signatures s ON s.sig = d.sig
+             WHERE d.repo_id = ? AND d.level = ? AND s.sig_id IN ({})
+             ORDER BY s.sig_id, d.seq",
             list.join(", ")
         );
         let mut stmt = self.conn.prepare(&sql)?;
@@ -923,10 +968,11 @@ impl Store {
         Ok(out)
     }
 
-    /// (path, abstract_id) for every pattern of every file of a snapshot.
+    /// (path, abstract pattern id) for every pattern of every file of a snapshot.
     pub fn file_patterns(&self, files_sql: &str, snapshot: i64) -> Result<Vec<(String, String)>> {
         let sql = format!(
-            "SELECT DISTINCT f.path, p.abstract_id FROM ({files_sql}) f JOIN blob_patterns p ON p.blob_row = f.blob_row ORDER BY 1, 2"
+            "SELECT DISTINCT f.path, s.sig_id FROM ({files_sql}) f JOIN blob_patterns p ON p.blob_row = f.blob_row
+             JOIN signatures s ON s.sig = p.abstract_sig ORDER BY 1, 2"
         );
         let mut stmt = self.conn.prepare(&sql)?;
         let rows = stmt.query_map(params![snapshot], |r| Ok((r.get(0)?, r.get(1)?)))?;
@@ -1004,7 +1050,7 @@ impl Store {
     ) -> Result<std::collections::BTreeMap<String, (i64, String)>> {
         let mut stmt = self.conn.prepare(
             "SELECT s.text, sum(d.d_occurrences)::BIGINT, any_value(s.categories)
-             FROM commit_pattern_deltas d JOIN signatures s ON s.sig_id = d.sig_id AND s.config = ?
+             FROM commit_pattern_deltas d JOIN signatures s ON s.sig = d.sig AND s.config = ?
              WHERE d.repo_id = ? AND d.seq <= ? AND d.level = ?
              GROUP BY s.text HAVING sum(d.d_occurrences) <> 0",
         )?;
@@ -1016,4 +1062,18 @@ impl Store {
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
+}
+
+/// The 32 bytes of a 64-digit lowercase hex SHA-256.
+fn unhex_sha256(hex: &str) -> Option<[u8; 32]> {
+    let digits = hex.as_bytes();
+    if digits.len() != 64 {
+        return None;
+    }
+    let value = |d: u8| (d as char).to_digit(16).map(|v| v as u8);
+    let mut out = [0u8; 32];
+    for (byte, pair) in out.iter_mut().zip(digits.chunks_exact(2)) {
+        *byte = value(pair[0])? << 4 | value(pair[1])?;
+    }
+    Some(out)
 }

@@ -21,7 +21,7 @@ fn dump(db: &Path) -> Vec<String> {
     let mut rows = Vec::new();
     for sql in [
         "SELECT concat_ws(' | ', c.commit_id, d.level, s.text, d.d_occurrences, d.d_files)
-         FROM commit_pattern_deltas d JOIN commits c USING (repo_id, seq) JOIN signatures s ON s.sig_id = d.sig_id",
+         FROM commit_pattern_deltas d JOIN commits c USING (repo_id, seq) JOIN signatures s ON s.sig = d.sig",
         "SELECT concat_ws(' | ', c.commit_id, d.d_files, d.d_loc, d.\"var\", d.\"const\", d.\"let\", d.await_expression)
          FROM commit_metric_deltas d JOIN commits c USING (repo_id, seq)",
         "SELECT concat_ws(' | ', commit_id, seq, subject, changed_files, error_files) FROM commits",
