@@ -10,7 +10,7 @@ use sha2::{Digest, Sha256};
 use tree_sitter::{Node, Parser, QueryCursor, StreamingIterator, Tree};
 
 use crate::dialect::{Dialect, Grammar};
-use crate::normalize::{self, NORMALIZER_VERSION, NormalizeOptions};
+use crate::normalize::{self, NORMALIZER_VERSION, NormalizeOptions, Vocabulary};
 use crate::queries::QuerySet;
 use crate::rules::Rulebook;
 
@@ -74,6 +74,8 @@ pub struct Analyzer {
     fingerprint: String,
     /// Per grammar: the kind id of `call_expression`.
     call_kind: Vec<u16>,
+    /// Per grammar: its node-kind and field names.
+    vocabularies: Vec<Vocabulary>,
 }
 
 thread_local! {
@@ -124,6 +126,10 @@ impl Analyzer {
                 .iter()
                 .map(|g| g.language().id_for_node_kind("call_expression", true))
                 .collect(),
+            vocabularies: Grammar::ALL
+                .iter()
+                .map(|g| Vocabulary::new(&g.language()))
+                .collect(),
         }
     }
 
@@ -150,15 +156,14 @@ impl Analyzer {
     /// Parses `source` as `dialect` and counts its patterns and node kinds.
     pub fn analyze(&self, source: &[u8], dialect: Dialect) -> Result<FileAnalysis, AnalyzeError> {
         let (grammar, tree, errors) = self.parse_best(source, dialect)?;
-        let (patterns, metrics) = self.patterns(&tree, grammar, source);
+        let (patterns, metrics, depth) = self.patterns(&tree, grammar, source);
         Ok(FileAnalysis {
             grammar,
             error_nodes: errors,
             loc: count_loc(source),
             patterns,
             metrics,
-            too_deep: max_bracket_depth(source) > MAX_ROOT_DEPTH / 8
-                && tree_depth(&tree) > MAX_ROOT_DEPTH,
+            too_deep: depth > MAX_ROOT_DEPTH as usize,
         })
     }
 
@@ -185,7 +190,7 @@ impl Analyzer {
     }
 
     /// Calls `found(capture index, line, signature)` for every pattern root of a parsed tree, in
-    /// source order.
+    /// source order. Returns the node-kind metrics and the tree's depth.
     /// One walk over the tree finds the roots (through the simple matcher, or the query cursor
     /// for other queries), counts the node-kind metrics, and normalizes every root.
     fn for_each_root(
@@ -194,13 +199,15 @@ impl Analyzer {
         grammar: Grammar,
         source: &[u8],
         mut found: impl FnMut(u32, u32, &str, &str),
-    ) -> Metrics {
+    ) -> (Metrics, usize) {
         let root_query = self.queries.get(grammar);
+        let vocabulary = &self.vocabularies[grammar.index()];
         let mut metrics = [0u32; METRIC_KINDS.len()];
-        let (tokens, mut roots) = match &root_query.simple {
+        let (tokens, mut roots, depth) = match &root_query.simple {
             Some(simple) => normalize::tokenize(
                 tree,
                 source,
+                vocabulary,
                 &self.rules,
                 &self.options,
                 |node, parent, depth, roots| {
@@ -216,8 +223,14 @@ impl Analyzer {
                 },
             ),
             None => {
-                let (tokens, _) =
-                    normalize::tokenize(tree, source, &self.rules, &self.options, |_, _, _, _| {});
+                let (tokens, _, depth) = normalize::tokenize(
+                    tree,
+                    source,
+                    vocabulary,
+                    &self.rules,
+                    &self.options,
+                    |_, _, _, _| {},
+                );
                 let mut roots = Vec::new();
                 let mut cursor = QueryCursor::new();
                 cursor.set_max_start_depth(Some(MAX_ROOT_DEPTH));
@@ -232,7 +245,7 @@ impl Analyzer {
                         }
                     }
                 }
-                (tokens, roots)
+                (tokens, roots, depth)
             }
         };
         // Outer nodes first, so a chain's outermost call marks the calls inside it.
@@ -260,7 +273,7 @@ impl Analyzer {
             normalize::render(&tokens, root, self.options.max_len, &mut a, &mut s);
             found(root.capture, line, &a, &s);
         }
-        metrics
+        (metrics, depth)
     }
 
     fn patterns(
@@ -268,12 +281,12 @@ impl Analyzer {
         tree: &Tree,
         grammar: Grammar,
         source: &[u8],
-    ) -> (Vec<PatternCount>, Metrics) {
+    ) -> (Vec<PatternCount>, Metrics, usize) {
         // Keyed by "capture:abstract_len:abstract semantic" in one string, so a repeated pattern
         // costs a lookup, not an allocation.
         let mut counts: HashMap<String, (u32, u32)> = HashMap::new();
         let mut key = String::with_capacity(256);
-        let metrics = self.for_each_root(tree, grammar, source, |capture, line, a, s| {
+        let (metrics, depth) = self.for_each_root(tree, grammar, source, |capture, line, a, s| {
             use std::fmt::Write as _;
             key.clear();
             let _ = write!(key, "{capture}:{}:{a}{s}", a.len());
@@ -311,7 +324,7 @@ impl Analyzer {
                 &b.kind,
             ))
         });
-        (patterns, metrics)
+        (patterns, metrics, depth)
     }
 
     /// Every pattern occurrence of `source`, in source order: what `patmine explain` prints.
@@ -323,7 +336,7 @@ impl Analyzer {
         let (grammar, tree, _) = self.parse_best(source, dialect)?;
         let kinds = &self.queries.get(grammar).kinds;
         let mut found = Vec::new();
-        let _metrics = self.for_each_root(&tree, grammar, source, |capture, line, a, s| {
+        let _ = self.for_each_root(&tree, grammar, source, |capture, line, a, s| {
             found.push(Occurrence {
                 kind: kinds[capture as usize].clone(),
                 line,
@@ -406,12 +419,6 @@ fn count_errors(tree: &Tree) -> u32 {
     errors
 }
 
-fn tree_depth(tree: &Tree) -> u32 {
-    let mut deepest = 0;
-    walk_tree(tree, |_, depth| deepest = deepest.max(depth));
-    deepest
-}
-
 /// Pre-order walk with a cursor (no recursion): `visit(node, depth)`.
 fn walk_tree(tree: &Tree, mut visit: impl FnMut(Node<'_>, u32)) {
     let mut cursor = tree.walk();
@@ -434,26 +441,16 @@ fn walk_tree(tree: &Tree, mut visit: impl FnMut(Node<'_>, u32)) {
     }
 }
 
-/// Deepest nesting of brackets in the source: a cheap test for whether measuring the tree's
-/// depth is worth it.
-fn max_bracket_depth(source: &[u8]) -> u32 {
-    let (mut depth, mut deepest) = (0u32, 0u32);
+/// Lines with something other than whitespace on them.
+fn count_loc(source: &[u8]) -> u32 {
+    let (mut lines, mut blank) = (0u32, true);
     for &b in source {
-        match b {
-            b'(' | b'[' | b'{' => {
-                depth += 1;
-                deepest = deepest.max(depth);
-            }
-            b')' | b']' | b'}' => depth = depth.saturating_sub(1),
-            _ => {}
+        if b == b'\n' {
+            lines += u32::from(!blank);
+            blank = true;
+        } else if blank && !b.is_ascii_whitespace() {
+            blank = false;
         }
     }
-    deepest
-}
-
-fn count_loc(source: &[u8]) -> u32 {
-    source
-        .split(|&b| b == b'\n')
-        .filter(|line| line.iter().any(|b| !b.is_ascii_whitespace()))
-        .count() as u32
+    lines + u32::from(!blank)
 }

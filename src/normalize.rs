@@ -9,7 +9,7 @@
 
 use std::borrow::Cow;
 
-use tree_sitter::{Node, Tree};
+use tree_sitter::{Language, Node, Tree};
 
 use crate::rules::Rulebook;
 
@@ -124,12 +124,52 @@ fn cap(text: &mut String, max_len: usize) {
     }
 }
 
+/// A grammar's node-kind and field names by id, read once. (`Node::kind` and
+/// `TreeCursor::field_name` measure and validate a C string on every call.)
+pub struct Vocabulary {
+    kinds: Vec<Box<str>>,
+    fields: Vec<Option<Box<str>>>,
+}
+
+impl Vocabulary {
+    pub fn new(language: &Language) -> Vocabulary {
+        let kinds = (0..language.node_kind_count())
+            .map(|id| {
+                u16::try_from(id)
+                    .ok()
+                    .and_then(|id| language.node_kind_for_id(id))
+                    .unwrap_or("")
+                    .into()
+            })
+            .collect();
+        // Field ids start at 1.
+        let fields = (0..=language.field_count())
+            .map(|id| {
+                u16::try_from(id)
+                    .ok()
+                    .and_then(|id| language.field_name_for_id(id))
+                    .map(Into::into)
+            })
+            .collect();
+        Vocabulary { kinds, fields }
+    }
+
+    fn kind(&self, node: Node<'_>) -> &str {
+        self.kinds.get(node.kind_id() as usize).map_or("", |k| k)
+    }
+
+    fn field(&self, id: Option<std::num::NonZeroU16>) -> Option<&str> {
+        let id = id?.get() as usize;
+        self.fields.get(id)?.as_deref()
+    }
+}
+
 /// State kept for each node on the path from the tree's root to the cursor. Sibling questions
 /// ("is this the last child?") are answered from here: tree-sitter's `next_sibling` searches down
 /// from the tree's root, which is quadratic on deeply nested code.
-struct Frame<'tree> {
+struct Frame<'tree, 'a> {
     node: Node<'tree>,
-    kind: &'tree str,
+    kind: &'a str,
     /// Index of the child under the cursor, and the number of children.
     index: usize,
     child_count: usize,
@@ -144,6 +184,8 @@ struct Frame<'tree> {
     marker: Option<usize>,
     /// Roots starting at this node (indexes into the roots), whose ends are set on leaving.
     roots: std::ops::Range<usize>,
+    /// The token of a `,` child, until the next child shows whether it trails (and goes).
+    pending_comma: Option<usize>,
 }
 
 /// A canonical token, or a marker standing for a hidden subtree.
@@ -223,23 +265,36 @@ fn declares_type_name(kind: &str) -> bool {
 }
 
 /// Walks the whole tree once: every leaf becomes a token, and `roots_of(node, parent kind id,
-/// depth, &mut captures)` fills in the root captures of each node.
+/// depth, &mut captures)` fills in the root captures of each node. Also returns the depth of
+/// the deepest node (the root is at 0).
 pub fn tokenize<'tree, 'a>(
     tree: &'tree Tree,
     source: &'a [u8],
+    vocabulary: &'a Vocabulary,
     rules: &'a Rulebook,
     options: &NormalizeOptions,
     mut roots_of: impl FnMut(Node<'tree>, Option<u16>, usize, &mut RootCaptures),
-) -> (Vec<Token<'a>>, Vec<Root<'tree>>) {
+) -> (Vec<Token<'a>>, Vec<Root<'tree>>, usize) {
+    let mut deepest = 0;
     let mut tokens: Vec<Token<'a>> = Vec::with_capacity(source.len() / 8);
     let mut roots: Vec<Root<'tree>> = Vec::new();
     let mut captures: RootCaptures = Vec::new();
-    let mut frames: Vec<Frame<'tree>> = Vec::with_capacity(64);
+    let mut frames: Vec<Frame<'tree, 'a>> = Vec::with_capacity(64);
     let mut cursor = tree.walk();
     'walk: loop {
         let node = cursor.node();
+        let kind = vocabulary.kind(node);
+        if let Some(frame) = frames.last_mut()
+            && let Some(comma) = frame.pending_comma.take()
+            && is_closer(kind)
+            && !node.is_named()
+        {
+            // A trailing comma: `[a, b,]` is `[a, b]`.
+            tokens.truncate(comma);
+        }
         let parent = frames.last();
-        let visit = classify(node, cursor.field_name(), parent, source, rules);
+        let field = vocabulary.field(cursor.field_id());
+        let visit = classify(node, kind, field, parent, source, vocabulary, rules);
 
         // Element caps on lists: past `max_elements` named children, a marker emits `…` and
         // jumps to the list's closing token.
@@ -285,7 +340,6 @@ pub fn tokenize<'tree, 'a>(
             Visit::Descend => {}
         }
         if descend && cursor.goto_first_child() {
-            let kind = node.kind();
             frames.push(Frame {
                 node,
                 kind,
@@ -297,11 +351,13 @@ pub fn tokenize<'tree, 'a>(
                 closer: None,
                 marker: opened_marker,
                 roots: first_root..roots.len(),
+                pending_comma: None,
             });
+            deepest = deepest.max(frames.len());
             continue 'walk;
         }
         if leaf {
-            leaf_token(&mut tokens, &mut frames, node, source);
+            leaf_token(&mut tokens, &mut frames, node, kind, source);
         }
         let end = tokens.len() as u32;
         for root in &mut roots[first_root..] {
@@ -322,6 +378,10 @@ pub fn tokenize<'tree, 'a>(
                 break 'walk;
             }
             let frame = frames.pop().expect("a frame per entered node");
+            if let Some(comma) = frame.pending_comma {
+                // The node's last child was a `,`: a trailing comma.
+                tokens.truncate(comma);
+            }
             let end = tokens.len() as u32;
             for root in &mut roots[frame.roots.clone()] {
                 root.end = end;
@@ -334,7 +394,7 @@ pub fn tokenize<'tree, 'a>(
             }
         }
     }
-    (tokens, roots)
+    (tokens, roots, deepest)
 }
 
 fn token<'a>(node: Node<'_>, a: Cow<'a, str>, s: Cow<'a, str>, spacing: Spacing) -> Token<'a> {
@@ -393,7 +453,8 @@ pub fn render(
         prev_was_open_brace: false,
         max_len,
     };
-    let (mut i, end) = (root.start as usize, root.end as usize);
+    let end = (root.end as usize).min(tokens.len());
+    let mut i = root.start as usize;
     while i < end {
         let t = &tokens[i];
         if t.marker {
@@ -453,12 +514,13 @@ fn is_binding(kind: &str, field: Option<&str>, parent_kind: &str) -> bool {
 
 fn classify<'a>(
     node: Node<'_>,
+    kind: &'a str,
     field: Option<&str>,
     parent: Option<&Frame>,
     source: &'a [u8],
+    vocabulary: &Vocabulary,
     rules: &'a Rulebook,
 ) -> Visit<'a> {
-    let kind = node.kind();
     let parent_kind = parent.map_or("", |f| f.kind);
     if node.is_extra() && (kind == "comment" || kind == "html_comment") {
         return Visit::Skip;
@@ -537,14 +599,14 @@ fn classify<'a>(
             Visit::Atom(a, s, WORD)
         }
         "jsx_element" | "jsx_self_closing_element" => {
-            let (a, s) = jsx(node, source, rules);
+            let (a, s) = jsx(node, kind, source, vocabulary, rules);
             Visit::Marker(a.into(), s.into(), WORD)
         }
         _ if is_collapsed_body(kind) => {
-            let empty = {
-                let mut c = node.walk();
-                !node.named_children(&mut c).any(|n| !n.is_extra())
-            };
+            // Empty unless it has a named child that is not a comment; looked for by index, which
+            // stops at the first such child (usually the first) without a cursor.
+            let empty = !(0..node.named_child_count() as u32)
+                .any(|i| node.named_child(i).is_some_and(|n| !n.is_extra()));
             let (a, s) = same(if empty { "{}" } else { COLLAPSED_BODY });
             Visit::Marker(a, s, SPACED)
         }
@@ -554,8 +616,14 @@ fn classify<'a>(
 
 /// JSX collapses to its tag: `<div>…</div>`, `<IDENTIFIER />`, `<>…</>`. Lowercase tags are the
 /// platform's elements and stay; component names are identifiers the code chose.
-fn jsx(node: Node<'_>, source: &[u8], rules: &Rulebook) -> (String, String) {
-    let self_closing = node.kind() == "jsx_self_closing_element";
+fn jsx(
+    node: Node<'_>,
+    kind: &str,
+    source: &[u8],
+    vocabulary: &Vocabulary,
+    rules: &Rulebook,
+) -> (String, String) {
+    let self_closing = kind == "jsx_self_closing_element";
     let name_node = if self_closing {
         node.child_by_field_name("name")
     } else {
@@ -564,7 +632,7 @@ fn jsx(node: Node<'_>, source: &[u8], rules: &Rulebook) -> (String, String) {
     };
     let (a, s) = match name_node {
         None => same(""),
-        Some(n) if n.kind() == "identifier" => {
+        Some(n) if vocabulary.kind(n) == "identifier" => {
             let name = text(n, source);
             if name.starts_with(|c: char| c.is_ascii_lowercase()) {
                 (Cow::Borrowed(name), Cow::Borrowed(name))
@@ -584,16 +652,16 @@ fn jsx(node: Node<'_>, source: &[u8], rules: &Rulebook) -> (String, String) {
 /// The token of an anonymous leaf or a named leaf that `classify` left to its text.
 fn leaf_token<'a>(
     tokens: &mut Vec<Token<'a>>,
-    frames: &mut [Frame<'_>],
+    frames: &mut [Frame<'_, 'a>],
     node: Node<'_>,
+    kind: &'a str,
     source: &'a [u8],
 ) {
     // An anonymous token's kind is its text; a zero-width one (MISSING, automatic `;`) has none.
     let tok: &'a str = if node.is_named() || node.start_byte() == node.end_byte() {
         text(node, source)
     } else {
-        // The grammar's kind names live as long as the program.
-        static_kind(node)
+        kind
     };
     if tok.is_empty() {
         // Zero-width tokens: MISSING nodes and automatic semicolons.
@@ -604,7 +672,6 @@ fn leaf_token<'a>(
     let grandparent_kind = frames.len().checked_sub(2).map_or("", |i| frames[i].kind);
     let is_last = parent.is_none_or(|f| f.index + 1 >= f.child_count);
     let is_first = parent.is_none_or(|f| f.index == 0);
-    let next_sibling = parent.and_then(|f| f.node.child(f.index as u32 + 1));
     let spacing = match tok {
         ";" => {
             // A statement-ending `;` goes; the ones inside a `for (…;…;…)` header stay.
@@ -616,19 +683,11 @@ fn leaf_token<'a>(
                 ..SPACED
             }
         }
-        "," => {
-            let trailing = match next_sibling {
-                None => true,
-                Some(next) => matches!(next.kind(), ")" | "]" | "}" | ">"),
-            };
-            if trailing {
-                return;
-            }
-            Spacing {
-                glue_before: true,
-                ..SPACED
-            }
-        }
+        // Kept for now; dropped if the next child closes the list (or there is none).
+        "," => Spacing {
+            glue_before: true,
+            ..SPACED
+        },
         "(" | "[" => Spacing {
             glue_after: true,
             opener: true,
@@ -715,18 +774,15 @@ fn leaf_token<'a>(
         semicolon: tok == ";",
         ..token(node, Cow::Borrowed(tok), Cow::Borrowed(tok), spacing)
     });
-    if let Some(frame) = frames.last_mut()
-        && frame.is_list
-        && matches!(tok, ")" | "]" | "}" | ">")
-    {
-        frame.closer = Some(index);
+    if let Some(frame) = frames.last_mut() {
+        if tok == "," {
+            frame.pending_comma = Some(index);
+        } else if frame.is_list && is_closer(tok) {
+            frame.closer = Some(index);
+        }
     }
 }
 
-/// A node's kind, which tree-sitter keeps in the grammar's static tables.
-fn static_kind(node: Node<'_>) -> &'static str {
-    let kind: &str = node.kind();
-    // SAFETY: `ts_node_type` returns a pointer into the language's static symbol-name table,
-    // which lives for the whole program (grammars are statically linked and never unloaded).
-    unsafe { std::mem::transmute::<&str, &'static str>(kind) }
+fn is_closer(tok: &str) -> bool {
+    matches!(tok, ")" | "]" | "}" | ">")
 }

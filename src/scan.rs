@@ -4,6 +4,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use anyhow::Result;
@@ -15,8 +16,11 @@ use crate::filter::{Filter, SkipReason};
 use crate::progress::Progress;
 use crate::store::{BlobRows, FileRecord, NewBlob, Store};
 
-/// Files analysed per transaction: bounds memory and the work an interruption can lose.
+/// Files stored per transaction: bounds memory and the work an interruption can lose.
 const BATCH_FILES: usize = 2_000;
+
+/// Outcomes in flight between the workers and the writer; workers wait when it is full.
+const CHANNEL_FILES: usize = 4_096;
 
 /// A file found under the scanned root.
 #[derive(Debug, Clone)]
@@ -154,8 +158,9 @@ pub fn too_deep_note(what: &str) -> String {
 }
 
 /// Scans `root` into `store`. Per-file problems go to `report` as one line each and the scan goes
-/// on; only storage errors stop it. Batches are analysed in parallel while the previous batch is
-/// written, on a writer thread that owns the store.
+/// on; only storage errors stop it. Files are analysed in parallel and streamed, as they finish,
+/// to a writer thread that owns the store and commits every `BATCH_FILES` outcomes: no worker
+/// waits for a batch's slowest file.
 pub fn scan(
     root: &Path,
     analyzer: &Analyzer,
@@ -171,7 +176,8 @@ pub fn scan(
     let stored = store.load_cache(&config, "sha256:")?;
     let scan_id = store.start_scan(&root.display().to_string(), &config)?;
     let bar = progress.bar(candidates.len() as u64, "files");
-    let (sender, receiver) = std::sync::mpsc::sync_channel::<(usize, Vec<Outcome>)>(1);
+    let (sender, receiver) = std::sync::mpsc::sync_channel::<(usize, Outcome)>(CHANNEL_FILES);
+    let writer_stopped = AtomicBool::new(false);
 
     let mut summary = std::thread::scope(|scope| -> Result<ScanSummary> {
         let writer = scope.spawn(|| {
@@ -185,26 +191,31 @@ pub fn scan(
                 report,
                 summary: ScanSummary::default(),
             };
-            for (start, outcomes) in receiver {
-                let batch = &candidates[start..start + outcomes.len()];
-                writer.write(batch, &outcomes)?;
+            let mut batch: Vec<(&Candidate, Outcome)> = Vec::with_capacity(BATCH_FILES);
+            for (index, outcome) in receiver {
+                batch.push((&candidates[index], outcome));
+                if batch.len() == BATCH_FILES {
+                    writer.write(&batch)?;
+                    batch.clear();
+                }
             }
+            writer.write(&batch)?;
             Ok::<_, anyhow::Error>(writer.summary)
         });
-        for (i, batch) in candidates.chunks(BATCH_FILES).enumerate() {
-            let outcomes: Vec<Outcome> = batch
-                .par_iter()
-                .map(|c| {
-                    let outcome = examine(c, filter, analyzer, &stored);
-                    bar.inc(1);
-                    outcome
-                })
-                .collect();
-            if sender.send((i * BATCH_FILES, outcomes)).is_err() {
-                break; // The writer stopped; its error is returned below.
-            }
-        }
-        drop(sender);
+        candidates
+            .par_iter()
+            .enumerate()
+            .for_each_with(sender, |sender, (index, candidate)| {
+                if writer_stopped.load(Ordering::Relaxed) {
+                    return;
+                }
+                let outcome = examine(candidate, filter, analyzer, &stored);
+                bar.inc(1);
+                if sender.send((index, outcome)).is_err() {
+                    // The writer stopped; its error is returned below.
+                    writer_stopped.store(true, Ordering::Relaxed);
+                }
+            });
         writer
             .join()
             .map_err(|_| anyhow::anyhow!("the database writer thread panicked"))?
@@ -230,10 +241,13 @@ struct BatchWriter<'a> {
 }
 
 impl BatchWriter<'_> {
-    fn write(&mut self, batch: &[Candidate], outcomes: &[Outcome]) -> Result<()> {
+    fn write(&mut self, batch: &[(&Candidate, Outcome)]) -> Result<()> {
+        if batch.is_empty() {
+            return Ok(());
+        }
         let mut new_blobs: Vec<NewBlob<'_>> = Vec::new();
         let mut records: Vec<(String, Dialect, FileRecord<'_>)> = Vec::with_capacity(batch.len());
-        for (candidate, outcome) in batch.iter().zip(outcomes) {
+        for (candidate, outcome) in batch {
             let record = match outcome {
                 Outcome::Parsed {
                     key,

@@ -329,11 +329,11 @@ impl Store {
     }
 
     pub fn next_sig(&self) -> Result<i32> {
-        Ok(self
-            .conn
-            .query_row("SELECT coalesce(max(sig), 0) + 1 FROM signatures", [], |r| {
-                r.get(0)
-            })?)
+        Ok(self.conn.query_row(
+            "SELECT coalesce(max(sig), 0) + 1 FROM signatures",
+            [],
+            |r| r.get(0),
+        )?)
     }
 
     pub fn begin(&self) -> Result<()> {
