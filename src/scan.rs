@@ -19,8 +19,12 @@ use crate::store::{BlobRows, FileRecord, NewBlob, Store};
 /// Files stored per transaction: bounds memory and the work an interruption can lose.
 const BATCH_FILES: usize = 2_000;
 
-/// Outcomes in flight between the workers and the writer; workers wait when it is full.
-const CHANNEL_FILES: usize = 4_096;
+/// Files a worker examines before handing their outcomes to the writer in one message (a
+/// message per file costs a thread wake-up per file).
+const CHUNK_FILES: usize = 64;
+
+/// Chunks in flight between the workers and the writer; workers wait when it is full.
+const CHANNEL_CHUNKS: usize = 64;
 
 /// A file found under the scanned root.
 #[derive(Debug, Clone)]
@@ -158,9 +162,9 @@ pub fn too_deep_note(what: &str) -> String {
 }
 
 /// Scans `root` into `store`. Per-file problems go to `report` as one line each and the scan goes
-/// on; only storage errors stop it. Files are analysed in parallel and streamed, as they finish,
-/// to a writer thread that owns the store and commits every `BATCH_FILES` outcomes: no worker
-/// waits for a batch's slowest file.
+/// on; only storage errors stop it. Files are analysed in parallel and streamed in small chunks,
+/// as they finish, to a writer thread that owns the store and commits every `BATCH_FILES`
+/// outcomes: no worker waits for a batch's slowest file.
 pub fn scan(
     root: &Path,
     analyzer: &Analyzer,
@@ -176,7 +180,8 @@ pub fn scan(
     let stored = store.load_cache(&config, "sha256:")?;
     let scan_id = store.start_scan(&root.display().to_string(), &config)?;
     let bar = progress.bar(candidates.len() as u64, "files");
-    let (sender, receiver) = std::sync::mpsc::sync_channel::<(usize, Outcome)>(CHANNEL_FILES);
+    let (sender, receiver) =
+        std::sync::mpsc::sync_channel::<(usize, Vec<Outcome>)>(CHANNEL_CHUNKS);
     let writer_stopped = AtomicBool::new(false);
 
     let mut summary = std::thread::scope(|scope| -> Result<ScanSummary> {
@@ -192,9 +197,9 @@ pub fn scan(
                 summary: ScanSummary::default(),
             };
             let mut batch: Vec<(&Candidate, Outcome)> = Vec::with_capacity(BATCH_FILES);
-            for (index, outcome) in receiver {
-                batch.push((&candidates[index], outcome));
-                if batch.len() == BATCH_FILES {
+            for (start, outcomes) in receiver {
+                batch.extend(candidates[start..].iter().zip(outcomes));
+                if batch.len() >= BATCH_FILES {
                     writer.write(&batch)?;
                     batch.clear();
                 }
@@ -203,15 +208,18 @@ pub fn scan(
             Ok::<_, anyhow::Error>(writer.summary)
         });
         candidates
-            .par_iter()
+            .par_chunks(CHUNK_FILES)
             .enumerate()
-            .for_each_with(sender, |sender, (index, candidate)| {
+            .for_each_with(sender, |sender, (index, chunk)| {
                 if writer_stopped.load(Ordering::Relaxed) {
                     return;
                 }
-                let outcome = examine(candidate, filter, analyzer, &stored);
-                bar.inc(1);
-                if sender.send((index, outcome)).is_err() {
+                let outcomes: Vec<Outcome> = chunk
+                    .iter()
+                    .map(|candidate| examine(candidate, filter, analyzer, &stored))
+                    .collect();
+                bar.inc(chunk.len() as u64);
+                if sender.send((index * CHUNK_FILES, outcomes)).is_err() {
                     // The writer stopped; its error is returned below.
                     writer_stopped.store(true, Ordering::Relaxed);
                 }
