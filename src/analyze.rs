@@ -5,6 +5,7 @@
 
 use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
 use tree_sitter::{Node, Parser, QueryCursor, StreamingIterator, Tree};
@@ -35,12 +36,24 @@ pub struct PatternCount {
     pub abstract_hash: [u8; 32],
     /// SHA-256 of the semantic signature.
     pub semantic_hash: [u8; 32],
-    pub abstract_text: String,
-    pub semantic_text: String,
-    pub kind: String,
+    /// The abstract signature followed by the semantic one (one allocation for both).
+    texts: Box<str>,
+    abstract_len: u32,
+    /// The root query's capture name.
+    pub kind: Arc<str>,
     pub occurrences: u32,
     /// 1-based line of the first occurrence, for example locations.
     pub first_line: u32,
+}
+
+impl PatternCount {
+    pub fn abstract_text(&self) -> &str {
+        &self.texts[..self.abstract_len as usize]
+    }
+
+    pub fn semantic_text(&self) -> &str {
+        &self.texts[self.abstract_len as usize..]
+    }
 }
 
 /// Everything patmine keeps about one piece of content.
@@ -285,7 +298,7 @@ impl Analyzer {
         // Keyed by "capture:abstract_len:abstract semantic" in one string, so a repeated pattern
         // costs a lookup, not an allocation.
         let mut counts: HashMap<String, (u32, u32)> = HashMap::new();
-        let mut key = String::with_capacity(256);
+        let mut key = String::with_capacity(384);
         let (metrics, depth) = self.for_each_root(tree, grammar, source, |capture, line, a, s| {
             use std::fmt::Write as _;
             key.clear();
@@ -303,24 +316,24 @@ impl Analyzer {
             .map(|(key, (occurrences, first_line))| {
                 let mut parts = key.splitn(3, ':');
                 let capture: usize = parts.next().and_then(|c| c.parse().ok()).unwrap_or(0);
-                let abstract_len: usize = parts.next().and_then(|c| c.parse().ok()).unwrap_or(0);
-                let (abstract_text, semantic_text) =
-                    parts.next().unwrap_or("").split_at(abstract_len);
+                let abstract_len: u32 = parts.next().and_then(|c| c.parse().ok()).unwrap_or(0);
+                let texts: Box<str> = parts.next().unwrap_or("").into();
+                let (a, s) = texts.split_at(abstract_len as usize);
                 PatternCount {
-                    abstract_hash: sha256(abstract_text.as_bytes()),
-                    semantic_hash: sha256(semantic_text.as_bytes()),
-                    abstract_text: abstract_text.to_string(),
-                    semantic_text: semantic_text.to_string(),
+                    abstract_hash: sha256(a.as_bytes()),
+                    semantic_hash: sha256(s.as_bytes()),
+                    abstract_len,
                     kind: kinds[capture].clone(),
+                    texts,
                     occurrences,
                     first_line,
                 }
             })
             .collect();
         patterns.sort_by(|a, b| {
-            (&a.abstract_text, &a.semantic_text, &a.kind).cmp(&(
-                &b.abstract_text,
-                &b.semantic_text,
+            (a.abstract_text(), a.semantic_text(), &a.kind).cmp(&(
+                b.abstract_text(),
+                b.semantic_text(),
                 &b.kind,
             ))
         });
@@ -338,7 +351,7 @@ impl Analyzer {
         let mut found = Vec::new();
         let _ = self.for_each_root(&tree, grammar, source, |capture, line, a, s| {
             found.push(Occurrence {
-                kind: kinds[capture as usize].clone(),
+                kind: kinds[capture as usize].to_string(),
                 line,
                 signature: normalize::Signature {
                     abstract_text: a.to_string(),

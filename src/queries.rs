@@ -55,7 +55,7 @@ pub const METRIC_KINDS: [&str; 19] = [
 pub struct RootQuery {
     pub query: Query,
     /// Capture index -> root kind (the capture's name: `call`, `declaration`, ...).
-    pub kinds: Vec<String>,
+    pub kinds: Vec<std::sync::Arc<str>>,
     /// Capture index -> index into `METRIC_KINDS` for the appended metric captures.
     pub metric_of_capture: Vec<Option<u8>>,
     /// The query file's own text (what the fingerprint covers).
@@ -244,10 +244,10 @@ impl QuerySet {
                 kind: format!("{:?}", e.kind).to_lowercase(),
                 message: e.message.clone(),
             })?;
-            let kinds: Vec<String> = query
+            let kinds: Vec<std::sync::Arc<str>> = query
                 .capture_names()
                 .iter()
-                .map(|n| n.to_string())
+                .map(|n| (*n).into())
                 .collect();
             let metric_of_capture = kinds
                 .iter()
@@ -315,9 +315,9 @@ mod tests {
         assert!(
             set.get(Grammar::JavaScript)
                 .kinds
-                .contains(&"call".to_string())
+                .contains(&"call".into())
         );
-        assert!(set.get(Grammar::Tsx).kinds.contains(&"type".to_string()));
+        assert!(set.get(Grammar::Tsx).kinds.contains(&"type".into()));
     }
 
     #[test]

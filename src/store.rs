@@ -387,8 +387,8 @@ impl Store {
             for p in &a.patterns {
                 let mut sigs = [0i32; 2];
                 for (sig, (hash, text)) in sigs.iter_mut().zip([
-                    (&p.abstract_hash, &p.abstract_text),
-                    (&p.semantic_hash, &p.semantic_text),
+                    (&p.abstract_hash, p.abstract_text()),
+                    (&p.semantic_hash, p.semantic_text()),
                 ]) {
                     *sig = match signatures.known.get(hash) {
                         Some(&sig) => sig,
@@ -411,7 +411,7 @@ impl Store {
                     blob.blob_row,
                     sigs[0],
                     sigs[1],
-                    p.kind,
+                    &*p.kind,
                     p.occurrences,
                     p.first_line
                 ])?;
