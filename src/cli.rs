@@ -514,6 +514,7 @@ fn run_history(db: &Path, quiet: bool, args: HistoryArgs) -> Result<ExitCode> {
         &progress,
         &mut report,
     )?;
+    store.query_threads()?;
     let summary_json = json!({
         "repo_id": summary.repo_id,
         "tip": summary.tip,
@@ -568,6 +569,7 @@ fn run_history(db: &Path, quiet: bool, args: HistoryArgs) -> Result<ExitCode> {
 
 fn run_at(db: &Path, args: AtArgs) -> Result<ExitCode> {
     let store = Store::open(db)?;
+    store.query_threads()?;
     let (repo_id, _, name, config) = pick_repo(&store, db, args.repo.as_deref())?;
     let (seq, commit) = match &args.rev {
         Some(rev) => store.find_commit(repo_id, rev)?.with_context(|| {
@@ -700,6 +702,7 @@ fn pick_repo(
 
 fn run_report(db: &Path, args: ReportArgs) -> Result<ExitCode> {
     let store = Store::open(db)?;
+    store.query_threads()?;
     let repo_id = match &args.repo {
         Some(path) => Some(pick_repo(&store, db, Some(path))?.0),
         None => None,
@@ -733,6 +736,7 @@ fn resolve_snapshot(store: &Store, repo_id: i64, rev: &str) -> Result<(i64, Stri
 fn run_compare(db: &Path, args: CompareArgs) -> Result<ExitCode> {
     use patmine::report::compare::{Change, compare};
     let store = Store::open(db)?;
+    store.query_threads()?;
     let (repo_id, _, name, config) = pick_repo(&store, db, args.repo.as_deref())?;
     let pairs: Vec<((i64, String), (i64, String))> = if args.releases {
         let tags = store.tags(repo_id)?;

@@ -64,13 +64,19 @@ pub fn top_patterns(
     let id = level.id_column();
     let sql = format!(
         "WITH occ AS ({occurrences_sql}),
+         per_file AS (
+            SELECT {id} AS pid, path, sum(occurrences) AS occ, min(first_line) AS line
+            FROM occ GROUP BY pid, path),
          agg AS (
-            SELECT {id} AS pid, sum(occurrences) AS occ, count(DISTINCT path) AS files,
-                   min({{'path': path, 'line': first_line}}) AS example
-            FROM occ GROUP BY pid),
+            SELECT pid, sum(occ) AS occ, count(*) AS files,
+                   min({{'path': path, 'line': line}}) AS example
+            FROM per_file GROUP BY pid),
+         -- The leaders by count, ties at the cut included: texts break ties below.
+         leaders AS (
+            SELECT * FROM agg QUALIFY rank() OVER (ORDER BY occ DESC, files DESC) <= $3),
          variant AS (
             SELECT {id} AS pid, abstract_sig, semantic_sig, kind, sum(occurrences) AS occ
-            FROM occ GROUP BY ALL),
+            FROM occ WHERE {id} IN (SELECT pid FROM leaders) GROUP BY ALL),
          top_variant AS (
             SELECT v.pid,
                    first(a.text ORDER BY v.occ DESC, a.sig_id, s.sig_id, v.kind) AS abstract_text,
@@ -81,11 +87,11 @@ pub fn top_patterns(
             JOIN signatures a ON a.sig = v.abstract_sig
             JOIN signatures s ON s.sig = v.semantic_sig
             GROUP BY v.pid)
-         SELECT p.sig_id, tv.abstract_text, tv.semantic_text, tv.categories, tv.kind, agg.occ,
-                agg.files, agg.example.path || ':' || agg.example.line
-         FROM agg JOIN top_variant tv USING (pid)
-         JOIN signatures p ON p.sig = agg.pid AND p.config = $2
-         ORDER BY agg.occ DESC, agg.files DESC, tv.abstract_text, tv.semantic_text
+         SELECT p.sig_id, tv.abstract_text, tv.semantic_text, tv.categories, tv.kind, l.occ,
+                l.files, l.example.path || ':' || l.example.line
+         FROM leaders l JOIN top_variant tv USING (pid)
+         JOIN signatures p ON p.sig = l.pid AND p.config = $2
+         ORDER BY l.occ DESC, l.files DESC, tv.abstract_text, tv.semantic_text
          LIMIT $3"
     );
     let mut stmt = store.conn.prepare(&sql)?;

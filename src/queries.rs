@@ -244,11 +244,8 @@ impl QuerySet {
                 kind: format!("{:?}", e.kind).to_lowercase(),
                 message: e.message.clone(),
             })?;
-            let kinds: Vec<std::sync::Arc<str>> = query
-                .capture_names()
-                .iter()
-                .map(|n| (*n).into())
-                .collect();
+            let kinds: Vec<std::sync::Arc<str>> =
+                query.capture_names().iter().map(|n| (*n).into()).collect();
             let metric_of_capture = kinds
                 .iter()
                 .map(|name| {
@@ -312,11 +309,7 @@ mod tests {
     #[test]
     fn builtin_queries_compile() {
         let set = QuerySet::builtin().unwrap();
-        assert!(
-            set.get(Grammar::JavaScript)
-                .kinds
-                .contains(&"call".into())
-        );
+        assert!(set.get(Grammar::JavaScript).kinds.contains(&"call".into()));
         assert!(set.get(Grammar::Tsx).kinds.contains(&"type".into()));
     }
 

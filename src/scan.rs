@@ -180,8 +180,7 @@ pub fn scan(
     let stored = store.load_cache(&config, "sha256:")?;
     let scan_id = store.start_scan(&root.display().to_string(), &config)?;
     let bar = progress.bar(candidates.len() as u64, "files");
-    let (sender, receiver) =
-        std::sync::mpsc::sync_channel::<(usize, Vec<Outcome>)>(CHANNEL_CHUNKS);
+    let (sender, receiver) = std::sync::mpsc::sync_channel::<(usize, Vec<Outcome>)>(CHANNEL_CHUNKS);
     let writer_stopped = AtomicBool::new(false);
 
     let mut summary = std::thread::scope(|scope| -> Result<ScanSummary> {
@@ -229,6 +228,7 @@ pub fn scan(
             .map_err(|_| anyhow::anyhow!("the database writer thread panicked"))?
     })?;
     bar.finish_and_clear();
+    store.query_threads()?;
     store.finish_scan(scan_id)?;
     summary.scan_id = scan_id;
     summary.files = candidates.len();

@@ -336,6 +336,15 @@ impl Store {
         )?)
     }
 
+    /// DuckDB runs on one thread while patmine's workers fill the machine with parsing. Once
+    /// writing is done, the queries that close a run or read a report get as many threads as
+    /// the workers had (`--jobs`).
+    pub fn query_threads(&self) -> Result<()> {
+        self.conn
+            .execute_batch(&format!("SET threads = {}", rayon::current_num_threads()))?;
+        Ok(())
+    }
+
     pub fn begin(&self) -> Result<()> {
         self.conn.execute_batch("BEGIN TRANSACTION")?;
         Ok(())
