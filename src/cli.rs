@@ -18,7 +18,7 @@ use patmine::queries::QuerySet;
 use patmine::report::ReportOptions;
 use patmine::rules::Rulebook;
 use patmine::scan::{self, ScanSummary};
-use patmine::store::{self, Store};
+use patmine::store::{Snapshot, Store};
 
 #[derive(Parser)]
 #[command(
@@ -389,8 +389,7 @@ fn run_scan(db: &Path, quiet: bool, args: ScanArgs) -> Result<ExitCode> {
     )?;
     let rows = phrasebook::top_patterns(
         &store,
-        phrasebook::SCAN_OCCURRENCES_SQL,
-        summary.scan_id,
+        Snapshot::Scan(summary.scan_id),
         analyzer.fingerprint(),
         args.output.level,
         args.output.top,
@@ -531,8 +530,10 @@ fn run_history(db: &Path, quiet: bool, args: HistoryArgs) -> Result<ExitCode> {
     let rows = match store.last_commit(summary.repo_id)? {
         Some((seq, _)) => phrasebook::top_patterns(
             &store,
-            &store::commit_occurrences_sql(summary.repo_id),
-            seq,
+            Snapshot::Commit {
+                repo_id: summary.repo_id,
+                seq,
+            },
             analyzer.fingerprint(),
             args.output.level,
             args.output.top,
@@ -581,8 +582,7 @@ fn run_at(db: &Path, args: AtArgs) -> Result<ExitCode> {
     };
     let rows = phrasebook::top_patterns(
         &store,
-        &store::commit_occurrences_sql(repo_id),
-        seq,
+        Snapshot::Commit { repo_id, seq },
         &config,
         args.output.level,
         args.output.top,

@@ -7,7 +7,7 @@ use anyhow::Result;
 use duckdb::params;
 use serde::Serialize;
 
-use crate::store::Store;
+use crate::store::{Snapshot, Store};
 
 /// Which signature level patterns are grouped by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
@@ -50,33 +50,33 @@ pub struct PatternRow {
     pub example: String,
 }
 
-/// Ranks the patterns of a snapshot. `occurrences_sql` is a query yielding the columns
-/// `abstract_sig, semantic_sig, kind, path, occurrences, first_line` for that snapshot, with `$1`
-/// free for its own parameter (`snapshot`).
+/// Ranks the patterns of a snapshot: by occurrences, then files, then signature text. Counts
+/// come from the snapshot's stored counts; only the leaders' rows are read again, for their
+/// most frequent variant (text, kind) and an example location.
 pub fn top_patterns(
     store: &Store,
-    occurrences_sql: &str,
-    snapshot: i64,
+    snapshot: Snapshot,
     config: &str,
     level: Level,
     limit: usize,
 ) -> Result<Vec<PatternRow>> {
     let id = level.id_column();
+    let counts_sql = snapshot.counts_sql(level.name());
+    let occurrences_sql = snapshot.occurrences_sql();
     let sql = format!(
-        "WITH occ AS ({occurrences_sql}),
-         per_file AS (
-            SELECT {id} AS pid, path, sum(occurrences) AS occ, min(first_line) AS line
-            FROM occ GROUP BY pid, path),
-         agg AS (
-            SELECT pid, sum(occ) AS occ, count(*) AS files,
-                   min({{'path': path, 'line': line}}) AS example
-            FROM per_file GROUP BY pid),
+        "WITH counts AS ({counts_sql}),
          -- The leaders by count, ties at the cut included: texts break ties below.
          leaders AS (
-            SELECT * FROM agg QUALIFY rank() OVER (ORDER BY occ DESC, files DESC) <= $3),
+            SELECT sig AS pid, occurrences AS occ, files FROM counts
+            QUALIFY rank() OVER (ORDER BY occurrences DESC, files DESC) <= $2),
+         occ AS (
+            SELECT * FROM ({occurrences_sql}) WHERE {id} IN (SELECT pid FROM leaders)),
+         example AS (
+            SELECT {id} AS pid, min({{'path': path, 'line': first_line}}) AS example
+            FROM occ GROUP BY pid),
          variant AS (
             SELECT {id} AS pid, abstract_sig, semantic_sig, kind, sum(occurrences) AS occ
-            FROM occ WHERE {id} IN (SELECT pid FROM leaders) GROUP BY ALL),
+            FROM occ GROUP BY ALL),
          top_variant AS (
             SELECT v.pid,
                    first(a.text ORDER BY v.occ DESC, a.sig_id, s.sig_id, v.kind) AS abstract_text,
@@ -88,14 +88,14 @@ pub fn top_patterns(
             JOIN signatures s ON s.sig = v.semantic_sig
             GROUP BY v.pid)
          SELECT p.sig_id, tv.abstract_text, tv.semantic_text, tv.categories, tv.kind, l.occ,
-                l.files, l.example.path || ':' || l.example.line
-         FROM leaders l JOIN top_variant tv USING (pid)
-         JOIN signatures p ON p.sig = l.pid AND p.config = $2
+                l.files, e.example.path || ':' || e.example.line
+         FROM leaders l JOIN top_variant tv USING (pid) JOIN example e USING (pid)
+         JOIN signatures p ON p.sig = l.pid AND p.config = $1
          ORDER BY l.occ DESC, l.files DESC, tv.abstract_text, tv.semantic_text
-         LIMIT $3"
+         LIMIT $2"
     );
     let mut stmt = store.conn.prepare(&sql)?;
-    let rows = stmt.query_map(params![snapshot, config, limit as i64], |r| {
+    let rows = stmt.query_map(params![config, limit as i64], |r| {
         Ok(PatternRow {
             rank: 0,
             id: r.get(0)?,
@@ -103,7 +103,7 @@ pub fn top_patterns(
             semantic_text: r.get(2)?,
             category: r.get(3)?,
             kind: r.get(4)?,
-            occurrences: r.get::<_, i128>(5)? as i64,
+            occurrences: r.get(5)?,
             files: r.get(6)?,
             example: r.get(7)?,
         })
@@ -114,12 +114,6 @@ pub fn top_patterns(
     }
     Ok(out)
 }
-
-/// The occurrences of one scan, for `top_patterns`.
-pub const SCAN_OCCURRENCES_SQL: &str =
-    "SELECT p.abstract_sig, p.semantic_sig, p.kind, f.path, p.occurrences, p.first_line
-     FROM scan_files f JOIN blob_patterns p ON p.blob_row = f.blob_row
-     WHERE f.scan_id = $1";
 
 /// A terminal table: rank, occurrences, files, category, signature at the chosen level.
 pub fn render_table(rows: &[PatternRow], level: Level) -> String {

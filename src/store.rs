@@ -486,14 +486,22 @@ impl Store {
              WHERE scan_id = ?1",
             params![scan_id],
         )?;
+        // Per blob first, then weighted by the paths holding that blob: integer keys only. (A
+        // blob row has one dialect; a file holds a pattern once however many variants it has.)
         for (level, column) in [("abstract", "abstract_sig"), ("semantic", "semantic_sig")] {
             self.conn.execute(
                 &format!(
                     "INSERT INTO scan_counts
-                     SELECT ?1, '{level}', p.{column}, f.dialect, sum(p.occurrences), count(DISTINCT f.path)
-                     FROM scan_files f JOIN blob_patterns p ON p.blob_row = f.blob_row
-                     WHERE f.scan_id = ?1
-                     GROUP BY p.{column}, f.dialect"
+                     WITH files AS (
+                        SELECT blob_row, any_value(dialect) AS dialect, count(*) AS paths
+                        FROM scan_files WHERE scan_id = ?1 AND blob_row IS NOT NULL GROUP BY blob_row),
+                     per_blob AS (
+                        SELECT p.blob_row, p.{column} AS sig, sum(p.occurrences) AS occ
+                        FROM blob_patterns p SEMI JOIN files f ON f.blob_row = p.blob_row
+                        GROUP BY p.blob_row, p.{column})
+                     SELECT ?1, '{level}', b.sig, f.dialect, sum(b.occ * f.paths), sum(f.paths)
+                     FROM per_blob b JOIN files f USING (blob_row)
+                     GROUP BY b.sig, f.dialect"
                 ),
                 params![scan_id],
             )?;
@@ -830,31 +838,57 @@ impl Store {
     }
 }
 
-/// The files of one repository's tree at a commit (`$1` = seq): each path's newest change up to
-/// that commit names the blob it holds (`blob_row` NULL once deleted).
-pub fn commit_files_sql(repo_id: i64) -> String {
-    format!(
-        "SELECT path, new_blob AS blob_row FROM commit_changes WHERE repo_id = {repo_id} AND seq <= $1
-         QUALIFY row_number() OVER (PARTITION BY path ORDER BY seq DESC) = 1"
-    )
+/// One set of files whose patterns can be counted and ranked: a scan, or a repository's tree at
+/// an analysed commit. Its queries inline the (integer) ids.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Snapshot {
+    Scan(i64),
+    Commit { repo_id: i64, seq: i64 },
 }
 
-/// The analysed files of one scan (`$1` = scan id).
-pub const SCAN_FILES_SQL: &str =
-    "SELECT path, blob_row FROM scan_files WHERE scan_id = $1 AND blob_row IS NOT NULL";
+impl Snapshot {
+    /// `path, blob_row` of the analysed files. At a commit, each path's newest change up to it
+    /// names the blob it holds (`blob_row` NULL once deleted, filtered out).
+    pub fn files_sql(self) -> String {
+        match self {
+            Snapshot::Scan(scan_id) => format!(
+                "SELECT path, blob_row FROM scan_files WHERE scan_id = {scan_id} AND blob_row IS NOT NULL"
+            ),
+            Snapshot::Commit { repo_id, seq } => format!(
+                "SELECT path, blob_row FROM (
+                    SELECT path, new_blob AS blob_row FROM commit_changes WHERE repo_id = {repo_id} AND seq <= {seq}
+                    QUALIFY row_number() OVER (PARTITION BY path ORDER BY seq DESC) = 1)
+                 WHERE blob_row IS NOT NULL"
+            ),
+        }
+    }
 
-/// Pattern occurrences of the files a `*_files_sql` query yields, in the columns `top_patterns`
-/// reads: `abstract_sig, semantic_sig, kind, path, occurrences, first_line`.
-pub fn occurrences_sql(files_sql: &str) -> String {
-    format!(
-        "SELECT p.abstract_sig, p.semantic_sig, p.kind, f.path, p.occurrences, p.first_line
-         FROM ({files_sql}) f JOIN blob_patterns p ON p.blob_row = f.blob_row"
-    )
-}
+    /// Every pattern row of every file: `abstract_sig, semantic_sig, kind, path, occurrences,
+    /// first_line`.
+    pub fn occurrences_sql(self) -> String {
+        format!(
+            "SELECT p.abstract_sig, p.semantic_sig, p.kind, f.path, p.occurrences, p.first_line
+             FROM ({}) f JOIN blob_patterns p ON p.blob_row = f.blob_row",
+            self.files_sql()
+        )
+    }
 
-/// The occurrences of one repository's tree at a commit (`$1` = seq), for `top_patterns`.
-pub fn commit_occurrences_sql(repo_id: i64) -> String {
-    occurrences_sql(&commit_files_sql(repo_id))
+    /// `sig, occurrences, files` of every pattern present at `level` (`abstract` or `semantic`),
+    /// from the counts stored when the snapshot was made: a scan's `scan_counts`, or the running
+    /// sums of a history's deltas.
+    pub fn counts_sql(self, level: &str) -> String {
+        match self {
+            Snapshot::Scan(scan_id) => format!(
+                "SELECT sig, sum(occurrences)::BIGINT AS occurrences, sum(files)::BIGINT AS files
+                 FROM scan_counts WHERE scan_id = {scan_id} AND level = '{level}' GROUP BY sig"
+            ),
+            Snapshot::Commit { repo_id, seq } => format!(
+                "SELECT sig, sum(d_occurrences)::BIGINT AS occurrences, sum(d_files)::BIGINT AS files
+                 FROM commit_pattern_deltas WHERE repo_id = {repo_id} AND seq <= {seq} AND level = '{level}'
+                 GROUP BY sig HAVING sum(d_files) > 0"
+            ),
+        }
+    }
 }
 
 /// One analysed commit, for reports.
@@ -978,24 +1012,26 @@ impl Store {
     }
 
     /// (path, abstract pattern id) for every pattern of every file of a snapshot.
-    pub fn file_patterns(&self, files_sql: &str, snapshot: i64) -> Result<Vec<(String, String)>> {
+    pub fn file_patterns(&self, snapshot: Snapshot) -> Result<Vec<(String, String)>> {
         let sql = format!(
-            "SELECT DISTINCT f.path, s.sig_id FROM ({files_sql}) f JOIN blob_patterns p ON p.blob_row = f.blob_row
-             JOIN signatures s ON s.sig = p.abstract_sig ORDER BY 1, 2"
+            "SELECT DISTINCT f.path, s.sig_id FROM ({}) f JOIN blob_patterns p ON p.blob_row = f.blob_row
+             JOIN signatures s ON s.sig = p.abstract_sig ORDER BY 1, 2",
+            snapshot.files_sql()
         );
         let mut stmt = self.conn.prepare(&sql)?;
-        let rows = stmt.query_map(params![snapshot], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
     /// Per file of a snapshot: its path, dialect, blob status, grammar and error nodes.
-    pub fn file_quality(&self, files_sql: &str, snapshot: i64) -> Result<Vec<FileQuality>> {
+    pub fn file_quality(&self, snapshot: Snapshot) -> Result<Vec<FileQuality>> {
         let sql = format!(
             "SELECT f.path, b.dialect, b.status, b.grammar, b.error_nodes::BIGINT
-             FROM ({files_sql}) f JOIN blobs b ON b.blob_row = f.blob_row ORDER BY f.path"
+             FROM ({}) f JOIN blobs b ON b.blob_row = f.blob_row ORDER BY f.path",
+            snapshot.files_sql()
         );
         let mut stmt = self.conn.prepare(&sql)?;
-        let rows = stmt.query_map(params![snapshot], |r| {
+        let rows = stmt.query_map([], |r| {
             Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
         })?;
         Ok(rows.collect::<Result<_, _>>()?)

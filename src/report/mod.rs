@@ -17,7 +17,7 @@ use serde::Serialize;
 
 use crate::analyze::METRIC_KINDS;
 use crate::phrasebook::{self, Level, PatternRow, md_cell as md};
-use crate::store::{self, CommitMeta, Store};
+use crate::store::{CommitMeta, Snapshot, Store};
 use charts::Series;
 use cluster::{Cluster, Weighted};
 use compare::Delta;
@@ -151,8 +151,7 @@ pub struct Report {
 struct Source {
     name: String,
     snapshot_label: String,
-    files_sql: String,
-    snapshot: i64,
+    snapshot: Snapshot,
     config: String,
     history: Option<(i64, Vec<CommitMeta>)>,
 }
@@ -165,8 +164,7 @@ fn choose_source(store: &Store, options: &ReportOptions) -> Result<Source> {
         return Ok(Source {
             name: root.clone(),
             snapshot_label: root,
-            files_sql: store::SCAN_FILES_SQL.to_string(),
-            snapshot: scan_id,
+            snapshot: Snapshot::Scan(scan_id),
             config,
             history: None,
         });
@@ -188,8 +186,10 @@ fn choose_source(store: &Store, options: &ReportOptions) -> Result<Source> {
         return Ok(Source {
             snapshot_label: format!("{name} at {}", &last.id[..last.id.len().min(12)]),
             name,
-            files_sql: store::commit_files_sql(repo_id),
-            snapshot: last.seq,
+            snapshot: Snapshot::Commit {
+                repo_id,
+                seq: last.seq,
+            },
             config,
             history: Some((repo_id, commits)),
         });
@@ -201,8 +201,7 @@ fn choose_source(store: &Store, options: &ReportOptions) -> Result<Source> {
     Ok(Source {
         name: root.clone(),
         snapshot_label: root,
-        files_sql: store::SCAN_FILES_SQL.to_string(),
-        snapshot: scan_id,
+        snapshot: Snapshot::Scan(scan_id),
         config,
         history: None,
     })
@@ -226,10 +225,8 @@ fn step_points(changes: &[(i64, i64)], end: i64) -> Vec<(i64, f64)> {
 /// Gathers the whole report from the store.
 pub fn build(store: &Store, options: &ReportOptions) -> Result<Report> {
     let source = choose_source(store, options)?;
-    let occ_sql = store::occurrences_sql(&source.files_sql);
     let pool = phrasebook::top_patterns(
         store,
-        &occ_sql,
         source.snapshot,
         &source.config,
         Level::Abstract,
@@ -287,7 +284,7 @@ pub fn build(store: &Store, options: &ReportOptions) -> Result<Report> {
         .collect();
 
     // Co-occurrence at the snapshot.
-    let file_patterns = store.file_patterns(&source.files_sql, source.snapshot)?;
+    let file_patterns = store.file_patterns(source.snapshot)?;
     let text_of: HashMap<&str, &str> = pool
         .iter()
         .map(|r| (r.id.as_str(), r.abstract_text.as_str()))
@@ -351,7 +348,6 @@ pub fn build(store: &Store, options: &ReportOptions) -> Result<Report> {
     // Categories at the snapshot (semantic level carries them).
     let semantic = phrasebook::top_patterns(
         store,
-        &occ_sql,
         source.snapshot,
         &source.config,
         Level::Semantic,
@@ -387,7 +383,7 @@ pub fn build(store: &Store, options: &ReportOptions) -> Result<Report> {
     // Parse quality at the snapshot.
     let mut quality = Quality::default();
     for (path, dialect, status, grammar, errors) in
-        store.file_quality(&source.files_sql, source.snapshot)?
+        store.file_quality(source.snapshot)?
     {
         if let Some(reason) = status.strip_prefix("skipped:") {
             match quality.skipped.iter_mut().find(|(r, _)| r == reason) {
@@ -405,8 +401,8 @@ pub fn build(store: &Store, options: &ReportOptions) -> Result<Report> {
             quality.fallbacks.push((path, dialect, grammar));
         }
     }
-    if source.history.is_none() {
-        quality.skipped = store.scan_skips(source.snapshot)?;
+    if let Snapshot::Scan(scan_id) = source.snapshot {
+        quality.skipped = store.scan_skips(scan_id)?;
     }
     quality
         .files_with_errors
