@@ -223,11 +223,11 @@ impl Analyzer {
                 vocabulary,
                 &self.rules,
                 &self.options,
-                |node, parent, depth, roots| {
+                |_, kind_id, parent, depth, roots| {
                     if depth > MAX_ROOT_DEPTH as usize {
                         return;
                     }
-                    for capture in simple.captures(node.kind_id(), parent) {
+                    for capture in simple.captures(kind_id, parent) {
                         match root_query.metric_of_capture[capture as usize] {
                             Some(metric) => metrics[metric as usize] += 1,
                             None => roots.push(capture),
@@ -242,7 +242,7 @@ impl Analyzer {
                     vocabulary,
                     &self.rules,
                     &self.options,
-                    |_, _, _, _| {},
+                    |_, _, _, _, _| {},
                 );
                 let mut roots = Vec::new();
                 let mut cursor = QueryCursor::new();

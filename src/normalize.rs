@@ -155,7 +155,11 @@ impl Vocabulary {
     }
 
     fn kind(&self, node: Node<'_>) -> &str {
-        self.kinds.get(node.kind_id() as usize).map_or("", |k| k)
+        self.kind_name(node.kind_id())
+    }
+
+    fn kind_name(&self, kind_id: u16) -> &str {
+        self.kinds.get(kind_id as usize).map_or("", |k| k)
     }
 
     fn field(&self, id: Option<std::num::NonZeroU16>) -> Option<&str> {
@@ -167,8 +171,8 @@ impl Vocabulary {
 /// State kept for each node on the path from the tree's root to the cursor. Sibling questions
 /// ("is this the last child?") are answered from here: tree-sitter's `next_sibling` searches down
 /// from the tree's root, which is quadratic on deeply nested code.
-struct Frame<'tree, 'a> {
-    node: Node<'tree>,
+struct Frame<'a> {
+    kind_id: u16,
     kind: &'a str,
     /// Index of the child under the cursor, and the number of children.
     index: usize,
@@ -264,8 +268,8 @@ fn declares_type_name(kind: &str) -> bool {
     )
 }
 
-/// Walks the whole tree once: every leaf becomes a token, and `roots_of(node, parent kind id,
-/// depth, &mut captures)` fills in the root captures of each node. Also returns the depth of
+/// Walks the whole tree once: every leaf becomes a token, and `roots_of(node, kind id, parent
+/// kind id, depth, &mut captures)` fills in the root captures of each node. Also returns the depth of
 /// the deepest node (the root is at 0).
 pub fn tokenize<'tree, 'a>(
     tree: &'tree Tree,
@@ -273,17 +277,18 @@ pub fn tokenize<'tree, 'a>(
     vocabulary: &'a Vocabulary,
     rules: &'a Rulebook,
     options: &NormalizeOptions,
-    mut roots_of: impl FnMut(Node<'tree>, Option<u16>, usize, &mut RootCaptures),
+    mut roots_of: impl FnMut(Node<'tree>, u16, Option<u16>, usize, &mut RootCaptures),
 ) -> (Vec<Token<'a>>, Vec<Root<'tree>>, usize) {
     let mut deepest = 0;
     let mut tokens: Vec<Token<'a>> = Vec::with_capacity(source.len() / 8);
     let mut roots: Vec<Root<'tree>> = Vec::new();
     let mut captures: RootCaptures = Vec::new();
-    let mut frames: Vec<Frame<'tree, 'a>> = Vec::with_capacity(64);
+    let mut frames: Vec<Frame<'a>> = Vec::with_capacity(64);
     let mut cursor = tree.walk();
     'walk: loop {
         let node = cursor.node();
-        let kind = vocabulary.kind(node);
+        let kind_id = node.kind_id();
+        let kind = vocabulary.kind_name(kind_id);
         if let Some(frame) = frames.last_mut()
             && let Some(comma) = frame.pending_comma.take()
             && is_closer(kind)
@@ -293,7 +298,8 @@ pub fn tokenize<'tree, 'a>(
             tokens.truncate(comma);
         }
         let parent = frames.last();
-        let field = vocabulary.field(cursor.field_id());
+        // The field is read only for the few kinds whose signature depends on it.
+        let field = || vocabulary.field(cursor.field_id());
         let visit = classify(node, kind, field, parent, source, vocabulary, rules);
 
         // Element caps on lists: past `max_elements` named children, a marker emits `…` and
@@ -313,7 +319,8 @@ pub fn tokenize<'tree, 'a>(
         captures.clear();
         roots_of(
             node,
-            frames.last().map(|f| f.node.kind_id()),
+            kind_id,
+            frames.last().map(|f| f.kind_id),
             frames.len(),
             &mut captures,
         );
@@ -341,7 +348,7 @@ pub fn tokenize<'tree, 'a>(
         }
         if descend && cursor.goto_first_child() {
             frames.push(Frame {
-                node,
+                kind_id,
                 kind,
                 index: 0,
                 child_count: node.child_count() as usize,
@@ -512,10 +519,10 @@ fn is_binding(kind: &str, field: Option<&str>, parent_kind: &str) -> bool {
         || (parent_kind == "pair_pattern" && field == Some("value"))
 }
 
-fn classify<'a>(
+fn classify<'a, 'f>(
     node: Node<'_>,
     kind: &'a str,
-    field: Option<&str>,
+    field: impl Fn() -> Option<&'f str>,
     parent: Option<&Frame>,
     source: &'a [u8],
     vocabulary: &Vocabulary,
@@ -533,6 +540,7 @@ fn classify<'a>(
         "identifier"
         | "shorthand_property_identifier"
         | "shorthand_property_identifier_pattern" => {
+            let field = field();
             let (a, s) = if is_binding(kind, field, parent_kind) {
                 same("IDENTIFIER")
             } else {
@@ -567,7 +575,7 @@ fn classify<'a>(
             Visit::Atom(Cow::Borrowed(t), Cow::Borrowed(t), WORD)
         }
         "type_identifier" | "nested_type_identifier" => {
-            let declared = field == Some("name") && declares_type_name(parent_kind);
+            let declared = declares_type_name(parent_kind) && field() == Some("name");
             let (a, s) = same(if declared { "IDENTIFIER" } else { "TYPE" });
             Visit::Atom(a, s, WORD)
         }
@@ -652,7 +660,7 @@ fn jsx(
 /// The token of an anonymous leaf or a named leaf that `classify` left to its text.
 fn leaf_token<'a>(
     tokens: &mut Vec<Token<'a>>,
-    frames: &mut [Frame<'_, 'a>],
+    frames: &mut [Frame<'a>],
     node: Node<'_>,
     kind: &'a str,
     source: &'a [u8],

@@ -382,9 +382,7 @@ pub fn build(store: &Store, options: &ReportOptions) -> Result<Report> {
 
     // Parse quality at the snapshot.
     let mut quality = Quality::default();
-    for (path, dialect, status, grammar, errors) in
-        store.file_quality(source.snapshot)?
-    {
+    for (path, dialect, status, grammar, errors) in store.file_quality(source.snapshot)? {
         if let Some(reason) = status.strip_prefix("skipped:") {
             match quality.skipped.iter_mut().find(|(r, _)| r == reason) {
                 Some(entry) => entry.1 += 1,
