@@ -29,6 +29,9 @@ pub const MAX_ROOT_DEPTH: u32 = 10_000;
 /// fallback does not fix; Flow or TypeScript syntax gives many.
 pub const DEFAULT_FALLBACK_THRESHOLD: u32 = 5;
 
+/// Token buffers up to this many tokens (16 MiB) are kept from one file to the next.
+const MAX_KEPT_TOKENS: usize = 1 << 18;
+
 /// One pattern's counts within one file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PatternCount {
@@ -93,6 +96,8 @@ pub struct Analyzer {
 
 thread_local! {
     static PARSERS: RefCell<Vec<Option<Parser>>> = const { RefCell::new(Vec::new()) };
+    /// The token buffer of this thread's last file, kept for the next (see `normalize::recycle`).
+    static TOKENS: RefCell<Vec<normalize::Token<'static>>> = const { RefCell::new(Vec::new()) };
 }
 
 pub fn sha256(bytes: &[u8]) -> [u8; 32] {
@@ -216,8 +221,11 @@ impl Analyzer {
         let root_query = self.queries.get(grammar);
         let vocabulary = &self.vocabularies[grammar.index()];
         let mut metrics = [0u32; METRIC_KINDS.len()];
+        let buffer =
+            normalize::recycle(TOKENS.with(|cell| std::mem::take(&mut *cell.borrow_mut())));
         let (tokens, mut roots, depth) = match &root_query.simple {
             Some(simple) => normalize::tokenize(
+                buffer,
                 tree,
                 source,
                 vocabulary,
@@ -237,6 +245,7 @@ impl Analyzer {
             ),
             None => {
                 let (tokens, _, depth) = normalize::tokenize(
+                    buffer,
                     tree,
                     source,
                     vocabulary,
@@ -285,6 +294,10 @@ impl Analyzer {
             let line = node.start_position().row as u32 + 1;
             normalize::render(&tokens, root, self.options.max_len, &mut a, &mut s);
             found(root.capture, line, &a, &s);
+        }
+        // Kept unless one huge file made it huge.
+        if tokens.capacity() <= MAX_KEPT_TOKENS {
+            TOKENS.with(|cell| *cell.borrow_mut() = normalize::recycle(tokens));
         }
         (metrics, depth)
     }

@@ -206,6 +206,14 @@ pub struct Token<'a> {
     semicolon: bool,
 }
 
+/// An empty token buffer that keeps `buffer`'s allocation, for tokens borrowing other sources.
+/// Nothing is converted (the buffer is emptied first), and collecting a `vec::IntoIter` into a
+/// vector of a type with the same layout reuses its allocation.
+pub fn recycle<'b>(mut buffer: Vec<Token<'_>>) -> Vec<Token<'b>> {
+    buffer.clear();
+    buffer.into_iter().filter_map(|_| None).collect()
+}
+
 /// A pattern root found during the walk: its node, capture index and token slice.
 pub struct Root<'tree> {
     pub node: Node<'tree>,
@@ -268,10 +276,12 @@ fn declares_type_name(kind: &str) -> bool {
     )
 }
 
-/// Walks the whole tree once: every leaf becomes a token, and `roots_of(node, kind id, parent
-/// kind id, depth, &mut captures)` fills in the root captures of each node. Also returns the depth of
+/// Walks the whole tree once: every leaf becomes a token (appended to `tokens`, which the caller
+/// passes empty, so that one allocation serves file after file), and `roots_of(node, kind id,
+/// parent kind id, depth, &mut captures)` fills in the root captures of each node. Also returns the depth of
 /// the deepest node (the root is at 0).
 pub fn tokenize<'tree, 'a>(
+    mut tokens: Vec<Token<'a>>,
     tree: &'tree Tree,
     source: &'a [u8],
     vocabulary: &'a Vocabulary,
@@ -280,7 +290,8 @@ pub fn tokenize<'tree, 'a>(
     mut roots_of: impl FnMut(Node<'tree>, u16, Option<u16>, usize, &mut RootCaptures),
 ) -> (Vec<Token<'a>>, Vec<Root<'tree>>, usize) {
     let mut deepest = 0;
-    let mut tokens: Vec<Token<'a>> = Vec::with_capacity(source.len() / 8);
+    tokens.clear();
+    tokens.reserve(source.len() / 4);
     let mut roots: Vec<Root<'tree>> = Vec::new();
     let mut captures: RootCaptures = Vec::new();
     let mut frames: Vec<Frame<'a>> = Vec::with_capacity(64);
@@ -793,4 +804,29 @@ fn leaf_token<'a>(
 
 fn is_closer(tok: &str) -> bool {
     matches!(tok, ")" | "]" | "}" | ">")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recycling_keeps_the_allocation() {
+        let source = String::from("x");
+        let mut buffer: Vec<Token<'_>> = Vec::with_capacity(1000);
+        buffer.push(Token {
+            start_byte: 0,
+            abstract_text: Cow::Borrowed(&source),
+            semantic_text: Cow::Borrowed(&source),
+            spacing: WORD,
+            jump: 0,
+            marker: false,
+            semicolon: false,
+        });
+        let address = buffer.as_ptr() as usize;
+        let recycled: Vec<Token<'static>> = recycle(buffer);
+        assert!(recycled.is_empty());
+        assert!(recycled.capacity() >= 1000);
+        assert_eq!(recycled.as_ptr() as usize, address);
+    }
 }
