@@ -211,7 +211,7 @@ pub struct Token<'a> {
 /// vector of a type with the same layout reuses its allocation.
 pub fn recycle<'b>(mut buffer: Vec<Token<'_>>) -> Vec<Token<'b>> {
     buffer.clear();
-    buffer.into_iter().filter_map(|_| None).collect()
+    buffer.into_iter().map_while(|_| None).collect()
 }
 
 /// A pattern root found during the walk: its node, capture index and token slice.
