@@ -1,8 +1,8 @@
 //! `patmine history`: pattern counts at every commit of the first-parent history, from git
 //! objects (never a checkout). Each distinct blob is analysed once, ever: the cache is keyed by
 //! the git blob id, dialect and configuration fingerprint. Commits are stored as changes against
-//! their first parent, and per-commit deltas are computed from those in SQL, a batch of commits
-//! per transaction, so a killed run resumes where its last batch ended.
+//! their first parent, with per-commit deltas computed from the blobs' counts (`deltas`), a
+//! batch of commits per transaction, so a killed run resumes where its last batch ended.
 
 use std::collections::HashSet;
 use std::path::Path;
@@ -12,6 +12,7 @@ use anyhow::{Context, Result};
 use rayon::prelude::*;
 
 use crate::analyze::{Analyzer, FileAnalysis};
+use crate::deltas::{BlobCounts, TreeCounts};
 use crate::dialect::Dialect;
 use crate::filter::Filter;
 use crate::git::{BlobAt, Change, CommitInfo, Repo};
@@ -216,6 +217,7 @@ pub fn run(
                 analyzer,
                 say: &say,
                 counts: WriterCounts::default(),
+                tree: TreeCounts::default(),
                 last_batch_len: 0,
             };
             for batch in receiver {
@@ -339,6 +341,8 @@ struct HistoryWriter<'a> {
     analyzer: &'a Analyzer,
     say: &'a (dyn Fn(String) + Sync),
     counts: WriterCounts,
+    /// The counts of the blobs in the tree, for deltas.
+    tree: TreeCounts,
     last_batch_len: usize,
 }
 
@@ -411,13 +415,47 @@ impl HistoryWriter<'_> {
             .filter(|b| b.4 == "parsed")
             .map(|b| b.0)
             .collect();
+        let per_commit: Vec<Vec<(&str, Option<i64>, Option<i64>)>> = batch
+            .changes
+            .iter()
+            .map(|changes| {
+                changes
+                    .iter()
+                    .map(|c| (c.path.as_str(), row_of(&c.old), row_of(&c.new)))
+                    .collect()
+            })
+            .collect();
+
+        let rules = self.analyzer.rules();
+        let store = &*self.store;
+        store.begin()?;
+        self.rows
+            .write(store, &blob_rows, &|t| rules.categorize(t))?;
+        // The counts of this batch's new blobs, then of older blobs its commits bring back.
+        for (blob_row, _, _, _, _, analysis) in &new_blobs {
+            let counts = match analysis {
+                Some(analysis) => BlobCounts::from_analysis(analysis, |h| self.rows.sig(h))?,
+                None => BlobCounts::default(),
+            };
+            self.tree.insert(*blob_row, counts);
+        }
+        let missing = self.tree.missing(
+            per_commit
+                .iter()
+                .flatten()
+                .flat_map(|&(_, old, new)| old.into_iter().chain(new)),
+        );
+        for (row, counts) in store.load_blob_counts(&missing)? {
+            self.tree.insert(row, counts);
+        }
+
         let mut change_rows = Vec::new();
         let mut commit_rows = Vec::new();
-        for (offset, changes) in batch.changes.iter().enumerate() {
+        let mut deltas = Vec::with_capacity(per_commit.len());
+        for (offset, changes) in per_commit.iter().enumerate() {
             let at = (batch.seq + offset) as i64;
             let mut parsed_blobs = 0;
-            for change in changes {
-                let (old_blob, new_blob) = (row_of(&change.old), row_of(&change.new));
+            for &(path, old_blob, new_blob) in changes {
                 if let Some(row) = new_blob
                     && parsed_here.remove(&row)
                 {
@@ -425,29 +463,32 @@ impl HistoryWriter<'_> {
                 }
                 change_rows.push(ChangeRow {
                     seq: at,
-                    path: &change.path,
+                    path,
                     old_blob,
                     new_blob,
                 });
             }
+            let pairs: Vec<(Option<i64>, Option<i64>)> =
+                changes.iter().map(|&(_, old, new)| (old, new)).collect();
+            let commit_deltas = self.tree.commit_deltas(at, &pairs)?;
             commit_rows.push(CommitRow {
                 seq: at,
                 info: &commits[batch.seq + offset],
                 changed_files: changes.len(),
                 parsed_blobs,
+                error_files: commit_deltas.error_files,
             });
+            if !changes.is_empty() {
+                deltas.push(commit_deltas);
+            }
         }
-        let rules = self.analyzer.rules();
-        let store = &*self.store;
-        store.begin()?;
-        self.rows
-            .write(store, &blob_rows, &|t| rules.categorize(t))?;
         store.write_changes(self.repo_id, &change_rows)?;
         store.write_commits(self.repo_id, &commit_rows)?;
-        store.compute_deltas(self.repo_id, batch.seq as i64, batch.end as i64 - 1)?;
+        store.write_deltas(self.repo_id, &deltas)?;
         store
             .commit()
             .with_context(|| format!("committing commits {}..{}", batch.seq, batch.end))?;
+        self.tree.evict_unheld();
         self.counts.cached += batch.cached;
         self.counts.analysed += batch.end - batch.seq;
         self.last_batch_len = batch.end - batch.seq;

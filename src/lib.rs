@@ -4,9 +4,11 @@
 //! Pipeline stages, one module each, none of which knows the CLI:
 //! `dialect` (which grammar) → `filter` (what to skip) → `analyze` (parse, roots via `queries`,
 //! signatures via `normalize` and `rules`) → `store` (DuckDB) → `phrasebook` (ranked output).
-//! `scan` drives the stages over a directory; `history` over git history, through `git`.
+//! `scan` drives the stages over a directory; `history` over git history, through `git`, with
+//! per-commit `deltas`.
 
 pub mod analyze;
+pub mod deltas;
 pub mod dialect;
 pub mod filter;
 pub mod floor;

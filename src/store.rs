@@ -10,6 +10,7 @@ use anyhow::{Context, Result};
 use duckdb::{Connection, params};
 
 use crate::analyze::{FileAnalysis, METRIC_KINDS};
+use crate::deltas::{BlobCounts, CommitDeltas};
 use crate::dialect::Dialect;
 
 /// Schema version: bump on any change below.
@@ -543,6 +544,11 @@ impl BlobRows {
         })
     }
 
+    /// The number of a stored signature.
+    pub fn sig(&self, hash: &[u8; 32]) -> Option<i32> {
+        self.signatures.known.get(hash).copied()
+    }
+
     /// The row of content already stored (by an earlier run or batch).
     pub fn get(&self, key: &(String, Dialect)) -> Option<i64> {
         self.rows.get(key).copied()
@@ -576,6 +582,7 @@ pub struct CommitRow<'a> {
     pub info: &'a crate::git::CommitInfo,
     pub changed_files: usize,
     pub parsed_blobs: usize,
+    pub error_files: usize,
 }
 
 /// A changed path to store.
@@ -678,64 +685,93 @@ impl Store {
                 c.subject,
                 row.changed_files as i64,
                 row.parsed_blobs as i64,
-                0i64
+                row.error_files as i64
             ])?;
         }
         app.flush()?;
         Ok(())
     }
 
-    /// Computes, in SQL, the pattern and metric deltas and the error-file counts of commits
-    /// `lo..=hi` from their stored changes.
-    pub fn compute_deltas(&self, repo_id: i64, lo: i64, hi: i64) -> Result<()> {
-        self.conn.execute(
-            "INSERT INTO commit_pattern_deltas
-             WITH side AS (
-                SELECT seq, path, new_blob AS blob_row, 1 AS sign FROM commit_changes
-                WHERE repo_id = $1 AND seq BETWEEN $2 AND $3 AND new_blob IS NOT NULL
-                UNION ALL
-                SELECT seq, path, old_blob, -1 FROM commit_changes
-                WHERE repo_id = $1 AND seq BETWEEN $2 AND $3 AND old_blob IS NOT NULL),
-             per_file AS (
-                SELECT s.seq, s.path, s.sign, p.abstract_sig, p.semantic_sig, p.occurrences
-                FROM side s JOIN blob_patterns p ON p.blob_row = s.blob_row),
-             per_level AS (
-                SELECT seq, 'abstract' AS level, abstract_sig AS sig, sign, path, sum(occurrences) AS occ
-                FROM per_file GROUP BY seq, abstract_sig, sign, path
-                UNION ALL
-                SELECT seq, 'semantic', semantic_sig, sign, path, sum(occurrences)
-                FROM per_file GROUP BY seq, semantic_sig, sign, path)
-             SELECT $1, seq, level, sig, sum(sign * occ) AS d_occ, sum(sign) AS d_files
-             FROM per_level GROUP BY seq, level, sig
-             HAVING sum(sign * occ) <> 0 OR sum(sign) <> 0",
-            params![repo_id, lo, hi],
-        )?;
-        let metric_sums: String = METRIC_KINDS
-            .iter()
-            .map(|k| format!(", sum(coalesce(nb.\"{k}\", 0)) - sum(coalesce(ob.\"{k}\", 0))"))
-            .collect();
-        self.conn.execute(
-            &format!(
-                "INSERT INTO commit_metric_deltas
-                 SELECT $1, c.seq,
-                    count(CASE WHEN nb.status = 'parsed' THEN 1 END) - count(CASE WHEN ob.status = 'parsed' THEN 1 END),
-                    sum(coalesce(nb.loc, 0)) - sum(coalesce(ob.loc, 0)){metric_sums}
-                 FROM commit_changes c
-                 LEFT JOIN blobs nb ON nb.blob_row = c.new_blob
-                 LEFT JOIN blobs ob ON ob.blob_row = c.old_blob
-                 WHERE c.repo_id = $1 AND c.seq BETWEEN $2 AND $3
-                 GROUP BY c.seq"
-            ),
-            params![repo_id, lo, hi],
-        )?;
-        self.conn.execute(
-            "UPDATE commits SET error_files = e.n
-             FROM (SELECT c.seq, count(*) AS n FROM commit_changes c JOIN blobs b ON b.blob_row = c.new_blob
-                   WHERE c.repo_id = $1 AND c.seq BETWEEN $2 AND $3 AND b.error_nodes > 0 GROUP BY c.seq) e
-             WHERE commits.repo_id = $1 AND commits.seq = e.seq",
-            params![repo_id, lo, hi],
-        )?;
+    /// Writes per-commit pattern and metric deltas.
+    pub fn write_deltas(&self, repo_id: i64, commits: &[CommitDeltas]) -> Result<()> {
+        let mut patterns = self.conn.appender("commit_pattern_deltas")?;
+        let mut metrics = self.conn.appender("commit_metric_deltas")?;
+        for commit in commits {
+            for &(level, sig, d_occurrences, d_files) in &commit.patterns {
+                patterns.append_row(params![
+                    repo_id,
+                    commit.seq,
+                    level,
+                    sig,
+                    d_occurrences,
+                    d_files
+                ])?;
+            }
+            let mut values: Vec<i64> = vec![repo_id, commit.seq, commit.d_files, commit.d_loc];
+            values.extend(commit.d_metrics);
+            metrics.append_row(duckdb::appender_params_from_iter(values))?;
+        }
+        patterns.flush()?;
+        metrics.flush()?;
         Ok(())
+    }
+
+    /// The counts of stored blobs (for deltas of commits that bring an old blob back).
+    pub fn load_blob_counts(&self, rows: &[i64]) -> Result<HashMap<i64, BlobCounts>> {
+        let mut out: HashMap<i64, BlobCounts> = HashMap::new();
+        for chunk in rows.chunks(1000) {
+            let list = chunk
+                .iter()
+                .map(|r| r.to_string())
+                .collect::<Vec<_>>()
+                .join(", ");
+            let metric_columns: String = METRIC_KINDS.iter().map(|k| format!(", \"{k}\"")).collect();
+            let mut stmt = self.conn.prepare(&format!(
+                "SELECT blob_row, status = 'parsed', error_nodes > 0, loc{metric_columns}
+                 FROM blobs WHERE blob_row IN ({list})"
+            ))?;
+            let blobs = stmt.query_map([], |r| {
+                let mut metrics = [0u32; METRIC_KINDS.len()];
+                for (i, m) in metrics.iter_mut().enumerate() {
+                    *m = r.get(4 + i)?;
+                }
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    BlobCounts {
+                        parsed: r.get(1)?,
+                        has_errors: r.get(2)?,
+                        loc: r.get(3)?,
+                        metrics,
+                        ..BlobCounts::default()
+                    },
+                ))
+            })?;
+            for blob in blobs {
+                let (row, counts) = blob?;
+                out.insert(row, counts);
+            }
+            for (column, semantic) in [("abstract_sig", false), ("semantic_sig", true)] {
+                let mut stmt = self.conn.prepare(&format!(
+                    "SELECT blob_row, {column}, sum(occurrences)::INTEGER FROM blob_patterns
+                     WHERE blob_row IN ({list}) GROUP BY ALL ORDER BY ALL"
+                ))?;
+                let sigs = stmt.query_map([], |r| {
+                    Ok((r.get::<_, i64>(0)?, r.get::<_, i32>(1)?, r.get::<_, u32>(2)?))
+                })?;
+                for sig in sigs {
+                    let (row, sig, occurrences) = sig?;
+                    if let Some(counts) = out.get_mut(&row) {
+                        let sigs = if semantic {
+                            &mut counts.semantic_sigs
+                        } else {
+                            &mut counts.abstract_sigs
+                        };
+                        sigs.push((sig, occurrences));
+                    }
+                }
+            }
+        }
+        Ok(out)
     }
 
     pub fn replace_tags(&self, repo_id: i64, tags: &[(String, String)]) -> Result<()> {
