@@ -203,88 +203,115 @@ pub fn run(
         let mut report = report.lock().unwrap_or_else(|e| e.into_inner());
         progress.suspend(|| (*report)(line));
     };
-    let mut missing_objects = 0;
+    // Read before the walk: the repository handle moves to the thread that diffs.
+    let tags = repo.tags()?;
     let (sender, receiver) = std::sync::mpsc::sync_channel::<Batch>(1);
+    let (diff_sender, diff_receiver) = std::sync::mpsc::sync_channel::<Diffed>(1);
 
-    // The next batch is diffed and parsed here while a writer thread stores the previous one.
-    let written = std::thread::scope(|scope| -> Result<WriterCounts> {
-        let writer = scope.spawn(|| {
-            let rows = BlobRows::new(store, &config, stored_rows)?;
-            let mut writer = HistoryWriter {
-                store,
-                rows,
-                repo_id,
-                analyzer,
-                say: &say,
-                counts: WriterCounts::default(),
-                tree: TreeCounts::default(),
-                last_batch_len: 0,
-            };
-            for batch in receiver {
-                writer.write(&commits, batch)?;
-                bar.inc(writer.last_batch_len as u64);
-            }
-            Ok::<_, anyhow::Error>(writer.counts)
-        });
-        let mut seq = keep;
-        while seq < commits.len() {
-            let end = (seq + options.batch.max(1)).min(commits.len());
-            // Changes of each commit against its first parent (the window's first: the empty tree).
-            let mut changes: Vec<Vec<Change>> = Vec::with_capacity(end - seq);
-            for i in seq..end {
-                let commit = &commits[i];
-                let parent_tree = (i > 0).then(|| commits[i - 1].tree.as_str());
-                let mut missing = |m: String| {
-                    missing_objects += 1;
-                    say(format!("commit {}: {m}", short(&commit.id)))
+    // Three stages, each a batch ahead of the next: a thread diffs trees and picks the blobs
+    // never analysed; here they are parsed in parallel; a writer thread stores the batch.
+    let (written, missing_objects) =
+        std::thread::scope(|scope| -> Result<(WriterCounts, usize)> {
+            let writer = scope.spawn(|| {
+                let rows = BlobRows::new(store, &config, stored_rows)?;
+                let mut writer = HistoryWriter {
+                    store,
+                    rows,
+                    repo_id,
+                    analyzer,
+                    say: &say,
+                    counts: WriterCounts::default(),
+                    tree: TreeCounts::default(),
+                    last_batch_len: 0,
                 };
-                changes.push(repo.diff_trees(
-                    parent_tree,
-                    &commit.tree,
-                    &keep_path,
-                    &mut missing,
-                )?);
-            }
-            let mut needed: Vec<BlobAt> = Vec::new();
-            let mut referenced = 0;
-            let mut seen: HashSet<(&str, Dialect)> = HashSet::new();
-            for blob in changes
-                .iter()
-                .flatten()
-                .flat_map(|c| c.old.iter().chain(c.new.iter()))
-            {
-                if seen.insert((blob.id.as_str(), blob.dialect)) {
-                    referenced += 1;
-                    if analysed_keys.insert((format!("git:{}", blob.id), blob.dialect)) {
-                        needed.push(blob.clone());
+                for batch in receiver {
+                    writer.write(&commits, batch)?;
+                    bar.inc(writer.last_batch_len as u64);
+                }
+                Ok::<_, anyhow::Error>(writer.counts)
+            });
+            let commits = &commits;
+            let differ = scope.spawn(move || -> Result<usize> {
+                let mut missing_objects = 0;
+                let mut seq = keep;
+                while seq < commits.len() {
+                    let end = (seq + options.batch.max(1)).min(commits.len());
+                    // Changes of each commit against its first parent (the window's first: the
+                    // empty tree).
+                    let mut changes: Vec<Vec<Change>> = Vec::with_capacity(end - seq);
+                    for i in seq..end {
+                        let commit = &commits[i];
+                        let parent_tree = (i > 0).then(|| commits[i - 1].tree.as_str());
+                        let mut missing = |m: String| {
+                            missing_objects += 1;
+                            say(format!("commit {}: {m}", short(&commit.id)))
+                        };
+                        changes.push(repo.diff_trees(
+                            parent_tree,
+                            &commit.tree,
+                            &keep_path,
+                            &mut missing,
+                        )?);
                     }
+                    let mut needed: Vec<BlobAt> = Vec::new();
+                    let mut referenced = 0;
+                    let mut seen: HashSet<(&str, Dialect)> = HashSet::new();
+                    for blob in changes
+                        .iter()
+                        .flatten()
+                        .flat_map(|c| c.old.iter().chain(c.new.iter()))
+                    {
+                        if seen.insert((blob.id.as_str(), blob.dialect)) {
+                            referenced += 1;
+                            if analysed_keys.insert((format!("git:{}", blob.id), blob.dialect)) {
+                                needed.push(blob.clone());
+                            }
+                        }
+                    }
+                    let diffed = Diffed {
+                        seq,
+                        end,
+                        changes,
+                        cached: referenced - needed.len(),
+                        needed,
+                    };
+                    if diff_sender.send(diffed).is_err() {
+                        break; // A later stage stopped; its error is returned below.
+                    }
+                    seq = end;
+                }
+                Ok(missing_objects)
+            });
+            for diffed in diff_receiver {
+                let outcomes: Vec<BlobOutcome> = diffed
+                    .needed
+                    .par_iter()
+                    .map_init(
+                        || shared.reader(),
+                        |reader, blob| analyze_blob(reader, blob, filter, analyzer),
+                    )
+                    .collect();
+                let batch = Batch {
+                    seq: diffed.seq,
+                    end: diffed.end,
+                    changes: diffed.changes,
+                    cached: diffed.cached,
+                    needed: diffed.needed,
+                    outcomes,
+                };
+                if sender.send(batch).is_err() {
+                    break; // The writer stopped; its error is returned below.
                 }
             }
-            let outcomes: Vec<BlobOutcome> = needed
-                .par_iter()
-                .map_init(
-                    || shared.reader(),
-                    |reader, blob| analyze_blob(reader, blob, filter, analyzer),
-                )
-                .collect();
-            let batch = Batch {
-                seq,
-                end,
-                changes,
-                cached: referenced - needed.len(),
-                needed,
-                outcomes,
-            };
-            if sender.send(batch).is_err() {
-                break; // The writer stopped; its error is returned below.
-            }
-            seq = end;
-        }
-        drop(sender);
-        writer
-            .join()
-            .map_err(|_| anyhow::anyhow!("the database writer thread panicked"))?
-    })?;
+            drop(sender);
+            let written = writer
+                .join()
+                .map_err(|_| anyhow::anyhow!("the database writer thread panicked"))??;
+            let missing_objects = differ
+                .join()
+                .map_err(|_| anyhow::anyhow!("the tree-diff thread panicked"))??;
+            Ok((written, missing_objects))
+        })?;
     summary.missing_objects += missing_objects;
     summary.analysed = written.analysed;
     summary.blobs_parsed = written.parsed;
@@ -294,7 +321,6 @@ pub fn run(
     summary.blobs_failed = written.failed;
     bar.finish_and_clear();
 
-    let tags = repo.tags()?;
     let analysed: HashSet<&str> = commits.iter().map(|c| c.id.as_str()).collect();
     let mut tag_rows: Vec<(String, String)> = tags
         .into_iter()
@@ -309,6 +335,16 @@ pub fn run(
 
 fn short(id: &str) -> &str {
     &id[..id.len().min(10)]
+}
+
+/// One batch of commits, diffed, with the blobs it needs analysed, on its way to the parsers.
+struct Diffed {
+    seq: usize,
+    end: usize,
+    changes: Vec<Vec<Change>>,
+    /// Blobs referenced by the batch that an earlier run or batch analysed.
+    cached: usize,
+    needed: Vec<BlobAt>,
 }
 
 /// One batch of commits, diffed and with its new blobs analysed, on its way to the writer.

@@ -725,7 +725,8 @@ impl Store {
                 .map(|r| r.to_string())
                 .collect::<Vec<_>>()
                 .join(", ");
-            let metric_columns: String = METRIC_KINDS.iter().map(|k| format!(", \"{k}\"")).collect();
+            let metric_columns: String =
+                METRIC_KINDS.iter().map(|k| format!(", \"{k}\"")).collect();
             let mut stmt = self.conn.prepare(&format!(
                 "SELECT blob_row, status = 'parsed', error_nodes > 0, loc{metric_columns}
                  FROM blobs WHERE blob_row IN ({list})"
@@ -756,7 +757,11 @@ impl Store {
                      WHERE blob_row IN ({list}) GROUP BY ALL ORDER BY ALL"
                 ))?;
                 let sigs = stmt.query_map([], |r| {
-                    Ok((r.get::<_, i64>(0)?, r.get::<_, i32>(1)?, r.get::<_, u32>(2)?))
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        r.get::<_, i32>(1)?,
+                        r.get::<_, u32>(2)?,
+                    ))
                 })?;
                 for sig in sigs {
                     let (row, sig, occurrences) = sig?;
