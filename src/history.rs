@@ -337,6 +337,9 @@ fn short(id: &str) -> &str {
     &id[..id.len().min(10)]
 }
 
+/// A changed path with its old and new blob rows (None where the path is absent).
+type PathChange<'p> = (&'p str, Option<i64>, Option<i64>);
+
 /// One batch of commits, diffed, with the blobs it needs analysed, on its way to the parsers.
 struct Diffed {
     seq: usize,
@@ -451,7 +454,7 @@ impl HistoryWriter<'_> {
             .filter(|b| b.4 == "parsed")
             .map(|b| b.0)
             .collect();
-        let per_commit: Vec<Vec<(&str, Option<i64>, Option<i64>)>> = batch
+        let per_commit: Vec<Vec<PathChange<'_>>> = batch
             .changes
             .iter()
             .map(|changes| {
