@@ -102,7 +102,7 @@ def history(args):
     row(f"patmine history update ({upd['analysed']} commit)", upd["blobs_parsed"], s, r, full_s)
     print(f"\nhistory vs parse-only floor: {full_s / floor_s:.2f}x the time; update vs first run: {100 * s / full_s:.1f}%")
     if shutil.which("gitevo") and not args.no_gitevo:
-        s, r, out = run(["gitevo", "-r", "javascript", repo, "-f", "2010"], cwd=work)
+        s, r, out = run(["gitevo", "-r", args.gitevo_report, repo, "-f", "2010"], cwd=work)
         print(f"GitEvo (one snapshot a year, no cache): {s:.2f} s, peak {r:.0f} MiB; "
               f"patmine's {commits} commits took {full_s / s:.2f}x GitEvo's time")
     shutil.rmtree(work, ignore_errors=True)
@@ -114,6 +114,8 @@ def main():
     a = sub.add_parser("scan"); a.add_argument("corpus"); a.add_argument("--limit", type=int, default=0)
     a.add_argument("--no-seed", action="store_true")
     b = sub.add_parser("history"); b.add_argument("repo"); b.add_argument("--no-gitevo", action="store_true")
+    b.add_argument("--gitevo-report", default="javascript", choices=["javascript", "typescript"],
+                   help="GitEvo's report: javascript (the issue's command) or typescript (for TS repositories)")
     args = ap.parse_args()
     if not os.path.exists(BIN):
         sys.exit(f"no binary at {BIN}: run cargo build --release (or set PATMINE_BIN)")

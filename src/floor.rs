@@ -30,7 +30,9 @@ pub fn files(root: &Path, filter: &Filter) -> Result<FloorResult> {
         .par_iter()
         .filter(|c| filter.check_path(&c.rel).is_none())
         .filter_map(|c| std::fs::read(&c.path).ok().map(|b| (b, c.dialect)))
-        .filter(|(b, _)| filter.check_content(b).is_none())
+        .filter(|(b, _)| {
+            filter.check_size(b.len() as u64).is_none() && filter.check_content(b).is_none()
+        })
         .map(|(b, d)| (usize::from(parse_only(&b, d).is_ok()), b.len() as u64))
         .reduce(|| (0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
     Ok(FloorResult {
@@ -70,7 +72,9 @@ pub fn history(repo_path: &Path, rev: &str, filter: &Filter) -> Result<FloorResu
                 let Ok(Some(data)) = reader.read(&blob.id) else {
                     return (0, 0);
                 };
-                if filter.check_content(data).is_some() {
+                if filter.check_size(data.len() as u64).is_some()
+                    || filter.check_content(data).is_some()
+                {
                     return (0, 0);
                 }
                 (
