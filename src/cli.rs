@@ -762,10 +762,10 @@ fn run_compare(db: &Path, args: CompareArgs) -> Result<ExitCode> {
     };
     let mut docs = Vec::new();
     let mut text = String::new();
-    for ((seq_a, label_a), (seq_b, label_b)) in pairs {
-        let before = store.snapshot_counts(repo_id, seq_a, args.level.name(), &config)?;
-        let after = store.snapshot_counts(repo_id, seq_b, args.level.name(), &config)?;
-        let deltas = compare(&before, &after);
+    let wanted: Vec<i64> = pairs.iter().flat_map(|((a, _), (b, _))| [*a, *b]).collect();
+    let snapshots = store.snapshots_counts(repo_id, &wanted, args.level.name(), &config)?;
+    for (i, ((_, label_a), (_, label_b))) in pairs.into_iter().enumerate() {
+        let deltas = compare(&snapshots.get(2 * i), &snapshots.get(2 * i + 1));
         let count = |c: Change| deltas.iter().filter(|d| d.change == c).count();
         let header = format!(
             "{name}: {label_a} -> {label_b}: {} new, {} gone, {} grown, {} shrunk",

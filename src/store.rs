@@ -1126,29 +1126,98 @@ impl Store {
 
 /// Snapshot counts by signature text, for comparisons.
 impl Store {
-    /// signature text -> (occurrences, categories) at commit `seq`, from the running sums.
-    pub fn snapshot_counts(
+    /// Signature text -> (occurrences, categories) at each commit of `seqs` (any order), from
+    /// the running sums, in one pass over the deltas.
+    pub fn snapshots_counts(
         &self,
         repo_id: i64,
-        seq: i64,
+        seqs: &[i64],
         level: &str,
         config: &str,
-    ) -> Result<std::collections::BTreeMap<String, (i64, String)>> {
+    ) -> Result<Snapshots> {
+        let Some(&last) = seqs.iter().max() else {
+            return Ok(Snapshots::default());
+        };
+        let mut order: Vec<usize> = (0..seqs.len()).collect();
+        order.sort_by_key(|&i| seqs[i]);
         let mut stmt = self.conn.prepare(
-            "SELECT s.text, sum(d.d_occurrences)::BIGINT, any_value(s.categories)
-             FROM commit_pattern_deltas d JOIN signatures s ON s.sig = d.sig AND s.config = ?
-             WHERE d.repo_id = ? AND d.seq <= ? AND d.level = ?
-             GROUP BY s.text HAVING sum(d.d_occurrences) <> 0",
+            "SELECT d.seq, d.sig, d.d_occurrences FROM commit_pattern_deltas d
+             WHERE d.repo_id = ? AND d.level = ? AND d.seq <= ? ORDER BY d.seq",
         )?;
-        let rows = stmt.query_map(params![config, repo_id, seq, level], |r| {
+        let deltas = stmt.query_map(params![repo_id, level, last], |r| {
             Ok((
-                r.get::<_, String>(0)?,
-                (r.get::<_, i64>(1)?, r.get::<_, String>(2)?),
+                r.get::<_, i64>(0)?,
+                r.get::<_, i32>(1)?,
+                r.get::<_, i64>(2)?,
             ))
         })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        // Running occurrences per sig; a snapshot is taken when the walk passes a wanted seq.
+        let mut running: HashMap<i32, i64> = HashMap::new();
+        let mut taken: Vec<Vec<(i32, i64)>> = vec![Vec::new(); seqs.len()];
+        let present = |running: &HashMap<i32, i64>| -> Vec<(i32, i64)> {
+            running
+                .iter()
+                .filter(|(_, occurrences)| **occurrences != 0)
+                .map(|(sig, occurrences)| (*sig, *occurrences))
+                .collect()
+        };
+        let mut next = 0;
+        for delta in deltas {
+            let (seq, sig, d_occurrences) = delta?;
+            while next < order.len() && seqs[order[next]] < seq {
+                taken[order[next]] = present(&running);
+                next += 1;
+            }
+            *running.entry(sig).or_default() += d_occurrences;
+        }
+        while next < order.len() {
+            taken[order[next]] = present(&running);
+            next += 1;
+        }
+        let mut stmt = self
+            .conn
+            .prepare("SELECT sig, text, categories FROM signatures WHERE config = ?")?;
+        let names = stmt.query_map(params![config], |r| {
+            Ok((
+                r.get::<_, i32>(0)?,
+                (r.get::<_, String>(1)?, r.get::<_, String>(2)?),
+            ))
+        })?;
+        Ok(Snapshots {
+            names: names.collect::<Result<_, _>>()?,
+            counts: taken,
+        })
     }
 }
+
+/// Pattern counts at several commits, compact until one is asked for by text.
+#[derive(Debug, Default)]
+pub struct Snapshots {
+    /// sig -> (text, categories).
+    names: HashMap<i32, (String, String)>,
+    /// Per snapshot, in the order asked: (sig, occurrences) of the patterns present.
+    counts: Vec<Vec<(i32, i64)>>,
+}
+
+impl Snapshots {
+    /// Signature text -> (occurrences, categories) at snapshot `i`.
+    pub fn get(&self, i: usize) -> SnapshotCounts {
+        self.counts
+            .get(i)
+            .map_or_else(SnapshotCounts::new, |counts| {
+                counts
+                    .iter()
+                    .filter_map(|(sig, occurrences)| {
+                        let (text, categories) = self.names.get(sig)?;
+                        Some((text.clone(), (*occurrences, categories.clone())))
+                    })
+                    .collect()
+            })
+    }
+}
+
+/// signature text -> (occurrences, categories) at one snapshot.
+pub type SnapshotCounts = std::collections::BTreeMap<String, (i64, String)>;
 
 /// The 32 bytes of a 64-digit lowercase hex SHA-256.
 fn unhex_sha256(hex: &str) -> Option<[u8; 32]> {

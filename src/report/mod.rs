@@ -463,9 +463,11 @@ fn evolution(
                 .collect(),
         );
     }
-    let before = store.snapshot_counts(repo_id, first.seq, "abstract", config)?;
-    let after = store.snapshot_counts(repo_id, last.seq, "abstract", config)?;
-    let deltas = compare::compare(&before, &after);
+    // Every snapshot compared below, read in one pass: the first and last commits, then the tags.
+    let mut wanted = vec![first.seq, last.seq];
+    wanted.extend(tags.iter().map(|(_, seq)| *seq));
+    let snapshots = store.snapshots_counts(repo_id, &wanted, "abstract", config)?;
+    let deltas = compare::compare(&snapshots.get(0), &snapshots.get(1));
     let rose: Vec<Delta> = deltas
         .iter()
         .filter(|d| d.absolute > 0)
@@ -498,11 +500,9 @@ fn evolution(
         .collect();
 
     let mut steps = Vec::new();
-    for pair in tags.windows(2) {
+    for (i, pair) in tags.windows(2).enumerate() {
         let (from, to) = (&pair[0], &pair[1]);
-        let a = store.snapshot_counts(repo_id, from.1, "abstract", config)?;
-        let b = store.snapshot_counts(repo_id, to.1, "abstract", config)?;
-        let d = compare::compare(&a, &b);
+        let d = compare::compare(&snapshots.get(2 + i), &snapshots.get(3 + i));
         let count = |c: compare::Change| d.iter().filter(|x| x.change == c).count();
         steps.push(ReleaseStep {
             from: from.0.clone(),
