@@ -734,7 +734,7 @@ fn resolve_snapshot(store: &Store, repo_id: i64, rev: &str) -> Result<(i64, Stri
 }
 
 fn run_compare(db: &Path, args: CompareArgs) -> Result<ExitCode> {
-    use patmine::report::compare::{Change, compare};
+    use patmine::report::compare::{Change, compare_snapshots};
     let store = Store::open(db)?;
     store.query_threads()?;
     let (repo_id, _, name, config) = pick_repo(&store, db, args.repo.as_deref())?;
@@ -765,7 +765,7 @@ fn run_compare(db: &Path, args: CompareArgs) -> Result<ExitCode> {
     let wanted: Vec<i64> = pairs.iter().flat_map(|((a, _), (b, _))| [*a, *b]).collect();
     let snapshots = store.snapshots_counts(repo_id, &wanted, args.level.name(), &config)?;
     for (i, ((_, label_a), (_, label_b))) in pairs.into_iter().enumerate() {
-        let deltas = compare(&snapshots.get(2 * i), &snapshots.get(2 * i + 1));
+        let deltas = compare_snapshots(&snapshots, 2 * i, 2 * i + 1);
         let count = |c: Change| deltas.iter().filter(|d| d.change == c).count();
         let header = format!(
             "{name}: {label_a} -> {label_b}: {} new, {} gone, {} grown, {} shrunk",

@@ -1126,8 +1126,8 @@ impl Store {
 
 /// Snapshot counts by signature text, for comparisons.
 impl Store {
-    /// Signature text -> (occurrences, categories) at each commit of `seqs` (any order), from
-    /// the running sums, in one pass over the deltas.
+    /// Pattern counts at each commit of `seqs` (any order), from the running sums, in one pass
+    /// over the deltas.
     pub fn snapshots_counts(
         &self,
         repo_id: i64,
@@ -1155,11 +1155,13 @@ impl Store {
         let mut running: HashMap<i32, i64> = HashMap::new();
         let mut taken: Vec<Vec<(i32, i64)>> = vec![Vec::new(); seqs.len()];
         let present = |running: &HashMap<i32, i64>| -> Vec<(i32, i64)> {
-            running
+            let mut counts: Vec<(i32, i64)> = running
                 .iter()
                 .filter(|(_, occurrences)| **occurrences != 0)
                 .map(|(sig, occurrences)| (*sig, *occurrences))
-                .collect()
+                .collect();
+            counts.sort_unstable();
+            counts
         };
         let mut next = 0;
         for delta in deltas {
@@ -1190,34 +1192,28 @@ impl Store {
     }
 }
 
-/// Pattern counts at several commits, compact until one is asked for by text.
+/// Pattern counts at several commits, by signature number; texts are looked up on demand.
 #[derive(Debug, Default)]
 pub struct Snapshots {
     /// sig -> (text, categories).
     names: HashMap<i32, (String, String)>,
-    /// Per snapshot, in the order asked: (sig, occurrences) of the patterns present.
+    /// Per snapshot, in the order asked: (sig, occurrences) of the patterns present, by sig.
     counts: Vec<Vec<(i32, i64)>>,
 }
 
 impl Snapshots {
-    /// Signature text -> (occurrences, categories) at snapshot `i`.
-    pub fn get(&self, i: usize) -> SnapshotCounts {
-        self.counts
-            .get(i)
-            .map_or_else(SnapshotCounts::new, |counts| {
-                counts
-                    .iter()
-                    .filter_map(|(sig, occurrences)| {
-                        let (text, categories) = self.names.get(sig)?;
-                        Some((text.clone(), (*occurrences, categories.clone())))
-                    })
-                    .collect()
-            })
+    /// (sig, occurrences) of the patterns present at snapshot `i`, sorted by sig.
+    pub fn counts(&self, i: usize) -> &[(i32, i64)] {
+        self.counts.get(i).map_or(&[], Vec::as_slice)
+    }
+
+    /// A signature's text and categories.
+    pub fn name(&self, sig: i32) -> Option<(&str, &str)> {
+        self.names
+            .get(&sig)
+            .map(|(text, categories)| (text.as_str(), categories.as_str()))
     }
 }
-
-/// signature text -> (occurrences, categories) at one snapshot.
-pub type SnapshotCounts = std::collections::BTreeMap<String, (i64, String)>;
 
 /// The 32 bytes of a 64-digit lowercase hex SHA-256.
 fn unhex_sha256(hex: &str) -> Option<[u8; 32]> {

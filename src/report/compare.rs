@@ -1,8 +1,8 @@
 //! Release-over-release comparison: patterns new, gone, grown and shrunk between two snapshots.
 
-use std::collections::BTreeMap;
-
 use serde::Serialize;
+
+use crate::store::Snapshots;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -25,26 +25,44 @@ pub struct Delta {
     pub relative: Option<f64>,
 }
 
-/// Compares two snapshots (signature -> (occurrences, category)); unchanged patterns are left
-/// out. Sorted by absolute change, largest first, then by signature.
-pub fn compare(
-    before: &BTreeMap<String, (i64, String)>,
-    after: &BTreeMap<String, (i64, String)>,
+/// Compares two snapshots, each (key, occurrences) sorted by key; `name(key)` gives a
+/// pattern's signature and category. Unchanged patterns are left out. Sorted by absolute
+/// change, largest first, then by signature.
+pub fn compare<'n, K: Ord + Copy>(
+    before: &[(K, i64)],
+    after: &[(K, i64)],
+    name: impl Fn(K) -> Option<(&'n str, &'n str)>,
 ) -> Vec<Delta> {
     let mut out = Vec::new();
-    let keys: std::collections::BTreeSet<&String> = before.keys().chain(after.keys()).collect();
-    for key in keys {
-        let (b, cat_b) = before
-            .get(key)
-            .map(|(n, c)| (*n, c.as_str()))
-            .unwrap_or((0, ""));
-        let (a, cat_a) = after
-            .get(key)
-            .map(|(n, c)| (*n, c.as_str()))
-            .unwrap_or((0, ""));
+    let (mut i, mut j) = (0, 0);
+    loop {
+        // A merge of the two sorted lists: (key, before, after).
+        let (key, b, a) = match (before.get(i), after.get(j)) {
+            (Some(&(kb, b)), Some(&(ka, a))) if kb == ka => {
+                i += 1;
+                j += 1;
+                (kb, b, a)
+            }
+            (Some(&(kb, b)), Some(&(ka, _))) if kb < ka => {
+                i += 1;
+                (kb, b, 0)
+            }
+            (Some(&(kb, b)), None) => {
+                i += 1;
+                (kb, b, 0)
+            }
+            (_, Some(&(ka, a))) => {
+                j += 1;
+                (ka, 0, a)
+            }
+            (None, None) => break,
+        };
         if a == b {
             continue;
         }
+        let Some((signature, category)) = name(key) else {
+            continue;
+        };
         let change = match (b, a) {
             (0, _) => Change::New,
             (_, 0) => Change::Gone,
@@ -52,8 +70,8 @@ pub fn compare(
             _ => Change::Shrunk,
         };
         out.push(Delta {
-            signature: key.clone(),
-            category: if cat_a.is_empty() { cat_b } else { cat_a }.to_string(),
+            signature: signature.to_string(),
+            category: category.to_string(),
             before: b,
             after: a,
             change,
@@ -70,22 +88,28 @@ pub fn compare(
     out
 }
 
+/// Compares snapshots `i` and `j` of a set read from the store.
+pub fn compare_snapshots(snapshots: &Snapshots, i: usize, j: usize) -> Vec<Delta> {
+    compare(snapshots.counts(i), snapshots.counts(j), |sig| {
+        snapshots.name(sig)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn snap(items: &[(&str, i64)]) -> BTreeMap<String, (i64, String)> {
-        items
-            .iter()
-            .map(|(s, n)| (s.to_string(), (*n, String::new())))
-            .collect()
+    fn snap<'a>(items: &[(&'a str, i64)]) -> Vec<(&'a str, i64)> {
+        let mut out = items.to_vec();
+        out.sort();
+        out
     }
 
     #[test]
     fn new_gone_grown_shrunk_by_hand() {
         let before = snap(&[("var", 10), ("then", 4), ("same", 3), ("old", 2)]);
         let after = snap(&[("var", 1), ("then", 6), ("same", 3), ("await", 5)]);
-        let d = compare(&before, &after);
+        let d = compare(&before, &after, |k| Some((k, "")));
         let summary: Vec<(&str, Change, i64)> = d
             .iter()
             .map(|x| (x.signature.as_str(), x.change, x.absolute))

@@ -467,7 +467,7 @@ fn evolution(
     let mut wanted = vec![first.seq, last.seq];
     wanted.extend(tags.iter().map(|(_, seq)| *seq));
     let snapshots = store.snapshots_counts(repo_id, &wanted, "abstract", config)?;
-    let deltas = compare::compare(&snapshots.get(0), &snapshots.get(1));
+    let deltas = compare::compare_snapshots(&snapshots, 0, 1);
     let rose: Vec<Delta> = deltas
         .iter()
         .filter(|d| d.absolute > 0)
@@ -502,7 +502,7 @@ fn evolution(
     let mut steps = Vec::new();
     for (i, pair) in tags.windows(2).enumerate() {
         let (from, to) = (&pair[0], &pair[1]);
-        let d = compare::compare(&snapshots.get(2 + i), &snapshots.get(3 + i));
+        let d = compare::compare_snapshots(&snapshots, 2 + i, 3 + i);
         let count = |c: compare::Change| d.iter().filter(|x| x.change == c).count();
         steps.push(ReleaseStep {
             from: from.0.clone(),
