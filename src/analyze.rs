@@ -223,53 +223,44 @@ impl Analyzer {
         let mut metrics = [0u32; METRIC_KINDS.len()];
         let buffer =
             normalize::recycle(TOKENS.with(|cell| std::mem::take(&mut *cell.borrow_mut())));
-        let (tokens, mut roots, depth) = match &root_query.simple {
-            Some(simple) => normalize::tokenize(
-                buffer,
-                tree,
-                source,
-                vocabulary,
-                &self.rules,
-                &self.options,
-                |_, kind_id, parent, depth, roots| {
-                    if depth > MAX_ROOT_DEPTH as usize {
-                        return;
+        // With the simple matcher, the walk finds the roots and counts the metrics as it goes;
+        // otherwise the query cursor does, over the tokenized tree.
+        let simple = root_query.simple.as_ref();
+        let (tokens, mut roots, depth) = normalize::tokenize(
+            buffer,
+            tree,
+            source,
+            vocabulary,
+            &self.rules,
+            &self.options,
+            |_, kind_id, parent, depth, roots| {
+                let Some(simple) = simple else { return };
+                if depth > MAX_ROOT_DEPTH as usize {
+                    return;
+                }
+                for capture in simple.captures(kind_id, parent) {
+                    match root_query.metric_of_capture[capture as usize] {
+                        Some(metric) => metrics[metric as usize] += 1,
+                        None => roots.push(capture),
                     }
-                    for capture in simple.captures(kind_id, parent) {
-                        match root_query.metric_of_capture[capture as usize] {
-                            Some(metric) => metrics[metric as usize] += 1,
-                            None => roots.push(capture),
-                        }
-                    }
-                },
-            ),
-            None => {
-                let (tokens, _, depth) = normalize::tokenize(
-                    buffer,
-                    tree,
-                    source,
-                    vocabulary,
-                    &self.rules,
-                    &self.options,
-                    |_, _, _, _, _| {},
-                );
-                let mut roots = Vec::new();
-                let mut cursor = QueryCursor::new();
-                cursor.set_max_start_depth(Some(MAX_ROOT_DEPTH));
-                let mut matches = cursor.matches(&root_query.query, tree.root_node(), source);
-                while let Some(m) = matches.next() {
-                    for capture in m.captures() {
-                        match root_query.metric_of_capture[capture.index as usize] {
-                            Some(metric) => metrics[metric as usize] += 1,
-                            None => {
-                                roots.push(normalize::root_of(&tokens, capture.node, capture.index))
-                            }
+                }
+            },
+        );
+        if simple.is_none() {
+            let mut cursor = QueryCursor::new();
+            cursor.set_max_start_depth(Some(MAX_ROOT_DEPTH));
+            let mut matches = cursor.matches(&root_query.query, tree.root_node(), source);
+            while let Some(m) = matches.next() {
+                for capture in m.captures() {
+                    match root_query.metric_of_capture[capture.index as usize] {
+                        Some(metric) => metrics[metric as usize] += 1,
+                        None => {
+                            roots.push(normalize::root_of(&tokens, capture.node, capture.index))
                         }
                     }
                 }
-                (tokens, roots, depth)
             }
-        };
+        }
         // Outer nodes first, so a chain's outermost call marks the calls inside it.
         roots.sort_by_key(|r| {
             (
