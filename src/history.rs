@@ -394,7 +394,7 @@ impl HistoryWriter<'_> {
             .collect();
         let mut new_blobs = Vec::with_capacity(batch.needed.len());
         for ((blob, key), outcome) in batch.needed.iter().zip(&keys).zip(&batch.outcomes) {
-            // Each needed blob is new: the main thread sends a blob once per run.
+            // Each needed blob is new: the diff thread asks for a blob once per run.
             let (blob_row, _) = self.rows.assign(key.clone(), blob.dialect);
             let (status, bytes, analysis) = match outcome {
                 BlobOutcome::Parsed { bytes, analysis } => {

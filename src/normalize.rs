@@ -158,8 +158,10 @@ impl Vocabulary {
         self.kind_name(node.kind_id())
     }
 
+    /// The kind's name; ids outside the table are ERROR nodes (tree-sitter gives them
+    /// `u16::MAX`), named "ERROR" as `Node::kind` does.
     fn kind_name(&self, kind_id: u16) -> &str {
-        self.kinds.get(kind_id as usize).map_or("", |k| k)
+        self.kinds.get(kind_id as usize).map_or("ERROR", |k| k)
     }
 
     fn field(&self, id: Option<std::num::NonZeroU16>) -> Option<&str> {
@@ -278,8 +280,9 @@ fn declares_type_name(kind: &str) -> bool {
 
 /// Walks the whole tree once: every leaf becomes a token (appended to `tokens`, which the caller
 /// passes empty, so that one allocation serves file after file), and `roots_of(node, kind id,
-/// parent kind id, depth, &mut captures)` fills in the root captures of each node. Also returns the depth of
-/// the deepest node (the root is at 0).
+/// parent kind id, depth, &mut captures)` fills in the root captures of each node. Also returns
+/// the depth of the deepest node the walk entered (the root is at 0; subtrees that become one
+/// token, such as strings, are not entered).
 pub fn tokenize<'tree, 'a>(
     mut tokens: Vec<Token<'a>>,
     tree: &'tree Tree,
@@ -291,7 +294,7 @@ pub fn tokenize<'tree, 'a>(
 ) -> (Vec<Token<'a>>, Vec<Root<'tree>>, usize) {
     let mut deepest = 0;
     tokens.clear();
-    tokens.reserve(source.len() / 4);
+    tokens.reserve(source.len() / 8);
     let mut roots: Vec<Root<'tree>> = Vec::new();
     let mut captures: RootCaptures = Vec::new();
     let mut frames: Vec<Frame<'a>> = Vec::with_capacity(64);
@@ -622,10 +625,16 @@ fn classify<'a, 'f>(
             Visit::Marker(a.into(), s.into(), WORD)
         }
         _ if is_collapsed_body(kind) => {
-            // Empty unless it has a named child that is not a comment; looked for by index, which
-            // stops at the first such child (usually the first) without a cursor.
-            let empty = !(0..node.named_child_count() as u32)
-                .any(|i| node.named_child(i).is_some_and(|n| !n.is_extra()));
+            // Empty unless it has a named child that is not a comment. The first named child
+            // usually settles it; only a body that starts with a comment needs a cursor.
+            let empty = match node.named_child(0) {
+                None => true,
+                Some(first) if !first.is_extra() => false,
+                Some(_) => {
+                    let mut c = node.walk();
+                    !node.named_children(&mut c).any(|n| !n.is_extra())
+                }
+            };
             let (a, s) = same(if empty { "{}" } else { COLLAPSED_BODY });
             Visit::Marker(a, s, SPACED)
         }
@@ -810,6 +819,8 @@ fn is_closer(tok: &str) -> bool {
 mod tests {
     use super::*;
 
+    /// Guards the point of `recycle`: if a toolchain stops collecting in place, this fails (the
+    /// code stays correct, it only allocates again).
     #[test]
     fn recycling_keeps_the_allocation() {
         let source = String::from("x");

@@ -339,7 +339,7 @@ impl Store {
 
     /// DuckDB runs on one thread while patmine's workers fill the machine with parsing. Once
     /// writing is done, the queries that close a run or read a report get as many threads as
-    /// the workers had (`--jobs`).
+    /// rayon's pool has (`--jobs` where the command takes it, otherwise every core).
     pub fn query_threads(&self) -> Result<()> {
         self.conn
             .execute_batch(&format!("SET threads = {}", rayon::current_num_threads()))?;
@@ -404,7 +404,9 @@ impl Store {
                         Some(&sig) => sig,
                         None => {
                             let new = signatures.next;
-                            signatures.next += 1;
+                            signatures.next = new.checked_add(1).context(
+                                "more than 2^31 signatures: the signature numbers ran out",
+                            )?;
                             signatures.known.insert(*hash, new);
                             sig_app.append_row(params![
                                 new,
@@ -475,8 +477,11 @@ impl Store {
         Ok(())
     }
 
-    /// Closes a scan: totals, and the per-level, per-dialect pattern counts.
+    /// Closes a scan: totals, and the per-level, per-dialect pattern counts. Only a finished
+    /// scan has counts to rank.
     pub fn finish_scan(&self, scan_id: i64) -> Result<()> {
+        // One transaction: a scan is finished, with all its counts, or not at all.
+        self.begin()?;
         self.conn.execute(
             "UPDATE scans SET finished_at = now(),
                 files = (SELECT count(*) FROM scan_files WHERE scan_id = ?1),
@@ -507,7 +512,7 @@ impl Store {
                 params![scan_id],
             )?;
         }
-        Ok(())
+        self.commit()
     }
 }
 
@@ -1088,23 +1093,25 @@ impl Store {
     }
 
     /// One scan: (scan_id, root, config).
+    /// One finished scan: (scan_id, root, config). An interrupted scan has no counts.
     pub fn scan(&self, scan_id: i64) -> Result<Option<(i64, String, String)>> {
         Ok(self
             .conn
             .query_row(
-                "SELECT scan_id, root, config FROM scans WHERE scan_id = ?",
+                "SELECT scan_id, root, config FROM scans WHERE scan_id = ? AND finished_at IS NOT NULL",
                 params![scan_id],
                 |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
             )
             .ok())
     }
 
-    /// The newest scan: (scan_id, root, config).
+    /// The newest finished scan: (scan_id, root, config).
     pub fn last_scan(&self) -> Result<Option<(i64, String, String)>> {
         Ok(self
             .conn
             .query_row(
-                "SELECT scan_id, root, config FROM scans ORDER BY scan_id DESC LIMIT 1",
+                "SELECT scan_id, root, config FROM scans WHERE finished_at IS NOT NULL
+                 ORDER BY scan_id DESC LIMIT 1",
                 [],
                 |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
             )

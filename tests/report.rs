@@ -138,6 +138,17 @@ fn a_scan_gets_a_report_without_evolution() {
         serde_json::json!(["vendored", 2])
     );
     assert!(report["patterns"].as_array().unwrap().len() > 10);
+
+    // A scan that never finished (killed, or its writer failed) has no counts: the report
+    // describes the newest finished scan instead of an empty one.
+    patmine::store::Store::open(&db)
+        .unwrap()
+        .start_scan("/interrupted", "config")
+        .unwrap();
+    let again = tmp.path().join("again");
+    patmine_ok(&db, &["report", "--out", again.to_str().unwrap()]);
+    let again = json(&std::fs::read_to_string(again.join("report.json")).unwrap());
+    assert_eq!(again["patterns"], report["patterns"]);
 }
 
 fn chromium() -> Option<PathBuf> {

@@ -160,7 +160,7 @@ fn choose_source(store: &Store, options: &ReportOptions) -> Result<Source> {
     if let Some(scan_id) = options.scan_id {
         let (_, root, config) = store
             .scan(scan_id)?
-            .with_context(|| format!("no scan {scan_id}"))?;
+            .with_context(|| format!("no finished scan {scan_id}"))?;
         return Ok(Source {
             name: root.clone(),
             snapshot_label: root,
