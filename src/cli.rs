@@ -467,13 +467,14 @@ fn filters_key(args: &FilterArgs) -> String {
 
 fn history_summary_line(repo: &Path, s: &HistorySummary) -> String {
     format!(
-        "history of {}: {} commits in range, {} already stored, {} analysed now; blobs: {} parsed, {} from cache, {} skipped, {} missing, {} failed; in {:.2}s",
+        "history of {}: {} commits in range, {} already stored, {} analysed now; blobs: {} parsed, {} from cache ({:.0}% cache hits), {} skipped, {} missing, {} failed; in {:.2}s",
         repo.display(),
         s.window,
         s.already_stored,
         s.analysed,
         s.blobs_parsed,
         s.blobs_cached,
+        100.0 * s.cache_hit_rate(),
         s.blobs_skipped,
         s.blobs_missing,
         s.blobs_failed,
@@ -525,6 +526,7 @@ fn run_history(db: &Path, quiet: bool, args: HistoryArgs) -> Result<ExitCode> {
         "blobs_skipped": summary.blobs_skipped,
         "blobs_missing": summary.blobs_missing,
         "blobs_failed": summary.blobs_failed,
+        "cache_hit_rate": summary.cache_hit_rate(),
         "seconds": summary.seconds,
     });
     let rows = match store.last_commit(summary.repo_id)? {

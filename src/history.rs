@@ -49,6 +49,21 @@ pub struct HistorySummary {
     pub tip: Option<String>,
 }
 
+impl HistorySummary {
+    /// Of the distinct blobs the analysed commits brought in, the share an earlier run or batch
+    /// had already analysed (0 when there were none).
+    pub fn cache_hit_rate(&self) -> f64 {
+        let analysed_now =
+            self.blobs_parsed + self.blobs_skipped + self.blobs_missing + self.blobs_failed;
+        let total = analysed_now + self.blobs_cached;
+        if total == 0 {
+            0.0
+        } else {
+            self.blobs_cached as f64 / total as f64
+        }
+    }
+}
+
 enum BlobOutcome {
     Parsed { bytes: u64, analysis: FileAnalysis },
     Skipped { bytes: u64, reason: &'static str },
@@ -198,6 +213,8 @@ pub fn run(
     let keep_path = |p: &str| filter.check_path(p).is_none();
     let shared = repo.shared();
     let bar = progress.bar((commits.len() - keep) as u64, "commits");
+    // Its length grows as the diff thread finds blobs never analysed.
+    let blob_bar = progress.bar(0, "blobs parsed");
     let report = std::sync::Mutex::new(report);
     let say = |line: String| {
         let mut report = report.lock().unwrap_or_else(|e| e.into_inner());
@@ -283,12 +300,17 @@ pub fn run(
                 Ok(missing_objects)
             });
             for diffed in diff_receiver {
+                blob_bar.inc_length(diffed.needed.len() as u64);
                 let outcomes: Vec<BlobOutcome> = diffed
                     .needed
                     .par_iter()
                     .map_init(
                         || shared.reader(),
-                        |reader, blob| analyze_blob(reader, blob, filter, analyzer),
+                        |reader, blob| {
+                            let outcome = analyze_blob(reader, blob, filter, analyzer);
+                            blob_bar.inc(1);
+                            outcome
+                        },
                     )
                     .collect();
                 let batch = Batch {
@@ -320,6 +342,7 @@ pub fn run(
     summary.blobs_missing = written.missing;
     summary.blobs_failed = written.failed;
     bar.finish_and_clear();
+    blob_bar.finish_and_clear();
 
     let analysed: HashSet<&str> = commits.iter().map(|c| c.id.as_str()).collect();
     let mut tag_rows: Vec<(String, String)> = tags
