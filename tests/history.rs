@@ -160,6 +160,15 @@ fn incremental_runs_equal_a_run_from_scratch() {
         out["summary"]["analysed"].as_i64().unwrap(),
         all.len() as i64 - 4
     );
+    // The cache hit rate: blobs an earlier run analysed, of all the run's distinct blobs.
+    let n = |k: &str| out["summary"][k].as_f64().unwrap();
+    let brought = n("blobs_parsed") + n("blobs_skipped") + n("blobs_missing") + n("blobs_failed");
+    assert!(
+        n("blobs_cached") > 0.0,
+        "the later commits reuse earlier blobs"
+    );
+    let expected = n("blobs_cached") / (n("blobs_cached") + brought);
+    assert!((n("cache_hit_rate") - expected).abs() < 1e-9);
     // A run with nothing new parses nothing.
     let again = json(&patmine_ok(
         &incremental,
