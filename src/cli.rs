@@ -736,7 +736,7 @@ fn resolve_snapshot(store: &Store, repo_id: i64, rev: &str) -> Result<(i64, Stri
 }
 
 fn run_compare(db: &Path, args: CompareArgs) -> Result<ExitCode> {
-    use patmine::report::compare::{Change, compare_snapshots};
+    use patmine::report::compare::{Change, compare_commits};
     let store = Store::open(db)?;
     store.query_threads()?;
     let (repo_id, _, name, config) = pick_repo(&store, db, args.repo.as_deref())?;
@@ -764,10 +764,9 @@ fn run_compare(db: &Path, args: CompareArgs) -> Result<ExitCode> {
     };
     let mut docs = Vec::new();
     let mut text = String::new();
-    let wanted: Vec<i64> = pairs.iter().flat_map(|((a, _), (b, _))| [*a, *b]).collect();
-    let snapshots = store.snapshots_counts(repo_id, &wanted, args.level.name(), &config)?;
-    for (i, ((_, label_a), (_, label_b))) in pairs.into_iter().enumerate() {
-        let deltas = compare_snapshots(&snapshots, 2 * i, 2 * i + 1);
+    let seqs: Vec<(i64, i64)> = pairs.iter().map(|((a, _), (b, _))| (*a, *b)).collect();
+    let compared = compare_commits(&store, repo_id, &seqs, args.level.name(), &config)?;
+    for (((_, label_a), (_, label_b)), deltas) in pairs.into_iter().zip(compared) {
         let count = |c: Change| deltas.iter().filter(|d| d.change == c).count();
         let header = format!(
             "{name}: {label_a} -> {label_b}: {} new, {} gone, {} grown, {} shrunk",

@@ -1131,25 +1131,27 @@ impl Store {
     }
 }
 
-/// Snapshot counts by signature text, for comparisons.
+/// Snapshot counts, for comparisons.
 impl Store {
-    /// Pattern counts at each commit of `seqs` (any order), from the running sums, in one pass
-    /// over the deltas.
-    pub fn snapshots_counts(
+    /// Walks the running sums of one level's deltas and calls `at(seq, counts)` at each commit
+    /// of `seqs`, oldest first, with the (sig, occurrences) of the patterns present there,
+    /// sorted by sig. One pass over the deltas serves any number of commits.
+    pub fn walk_snapshots(
         &self,
         repo_id: i64,
         seqs: &[i64],
         level: &str,
-        config: &str,
-    ) -> Result<Snapshots> {
-        let Some(&last) = seqs.iter().max() else {
-            return Ok(Snapshots::default());
+        mut at: impl FnMut(i64, &[(i32, i64)]),
+    ) -> Result<()> {
+        let mut wanted: Vec<i64> = seqs.to_vec();
+        wanted.sort_unstable();
+        wanted.dedup();
+        let Some(&last) = wanted.last() else {
+            return Ok(());
         };
-        let mut order: Vec<usize> = (0..seqs.len()).collect();
-        order.sort_by_key(|&i| seqs[i]);
         let mut stmt = self.conn.prepare(
-            "SELECT d.seq, d.sig, d.d_occurrences FROM commit_pattern_deltas d
-             WHERE d.repo_id = ? AND d.level = ? AND d.seq <= ? ORDER BY d.seq",
+            "SELECT seq, sig, d_occurrences FROM commit_pattern_deltas
+             WHERE repo_id = ? AND level = ? AND seq <= ? ORDER BY seq",
         )?;
         let deltas = stmt.query_map(params![repo_id, level, last], |r| {
             Ok((
@@ -1158,31 +1160,35 @@ impl Store {
                 r.get::<_, i64>(2)?,
             ))
         })?;
-        // Running occurrences per sig; a snapshot is taken when the walk passes a wanted seq.
         let mut running: HashMap<i32, i64> = HashMap::new();
-        let mut taken: Vec<Vec<(i32, i64)>> = vec![Vec::new(); seqs.len()];
-        let present = |running: &HashMap<i32, i64>| -> Vec<(i32, i64)> {
+        let mut take = |seq: i64, running: &HashMap<i32, i64>| {
             let mut counts: Vec<(i32, i64)> = running
                 .iter()
                 .filter(|(_, occurrences)| **occurrences != 0)
                 .map(|(sig, occurrences)| (*sig, *occurrences))
                 .collect();
             counts.sort_unstable();
-            counts
+            at(seq, &counts);
         };
-        let mut next = 0;
+        let mut next = wanted.iter().peekable();
         for delta in deltas {
             let (seq, sig, d_occurrences) = delta?;
-            while next < order.len() && seqs[order[next]] < seq {
-                taken[order[next]] = present(&running);
-                next += 1;
+            while let Some(&&w) = next.peek()
+                && w < seq
+            {
+                take(w, &running);
+                next.next();
             }
             *running.entry(sig).or_default() += d_occurrences;
         }
-        while next < order.len() {
-            taken[order[next]] = present(&running);
-            next += 1;
+        for &w in next {
+            take(w, &running);
         }
+        Ok(())
+    }
+
+    /// Every signature of a configuration: sig -> (text, categories).
+    pub fn signature_names(&self, config: &str) -> Result<HashMap<i32, (String, String)>> {
         let mut stmt = self
             .conn
             .prepare("SELECT sig, text, categories FROM signatures WHERE config = ?")?;
@@ -1192,33 +1198,7 @@ impl Store {
                 (r.get::<_, String>(1)?, r.get::<_, String>(2)?),
             ))
         })?;
-        Ok(Snapshots {
-            names: names.collect::<Result<_, _>>()?,
-            counts: taken,
-        })
-    }
-}
-
-/// Pattern counts at several commits, by signature number; texts are looked up on demand.
-#[derive(Debug, Default)]
-pub struct Snapshots {
-    /// sig -> (text, categories).
-    names: HashMap<i32, (String, String)>,
-    /// Per snapshot, in the order asked: (sig, occurrences) of the patterns present, by sig.
-    counts: Vec<Vec<(i32, i64)>>,
-}
-
-impl Snapshots {
-    /// (sig, occurrences) of the patterns present at snapshot `i`, sorted by sig.
-    pub fn counts(&self, i: usize) -> &[(i32, i64)] {
-        self.counts.get(i).map_or(&[], Vec::as_slice)
-    }
-
-    /// A signature's text and categories.
-    pub fn name(&self, sig: i32) -> Option<(&str, &str)> {
-        self.names
-            .get(&sig)
-            .map(|(text, categories)| (text.as_str(), categories.as_str()))
+        Ok(names.collect::<Result<_, _>>()?)
     }
 }
 

@@ -1,8 +1,11 @@
 //! Release-over-release comparison: patterns new, gone, grown and shrunk between two snapshots.
 
+use std::collections::HashMap;
+
+use anyhow::Result;
 use serde::Serialize;
 
-use crate::store::Snapshots;
+use crate::store::Store;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -88,11 +91,50 @@ pub fn compare<'n, K: Ord + Copy>(
     out
 }
 
-/// Compares snapshots `i` and `j` of a set read from the store.
-pub fn compare_snapshots(snapshots: &Snapshots, i: usize, j: usize) -> Vec<Delta> {
-    compare(snapshots.counts(i), snapshots.counts(j), |sig| {
-        snapshots.name(sig)
-    })
+/// Compares the snapshots of each pair of commits `(older seq, newer seq)` of a repository's
+/// history, at one level. One pass over the stored deltas serves every pair, and a snapshot is
+/// kept only until the pairs that need it are compared.
+pub fn compare_commits(
+    store: &Store,
+    repo_id: i64,
+    pairs: &[(i64, i64)],
+    level: &str,
+    config: &str,
+) -> Result<Vec<Vec<Delta>>> {
+    let names = store.signature_names(config)?;
+    let name = |sig: i32| {
+        names
+            .get(&sig)
+            .map(|(text, categories)| (text.as_str(), categories.as_str()))
+    };
+    let mut pending: HashMap<i64, usize> = HashMap::new();
+    for &(a, b) in pairs {
+        *pending.entry(a).or_default() += 1;
+        *pending.entry(b).or_default() += 1;
+    }
+    let seqs: Vec<i64> = pending.keys().copied().collect();
+    let mut held: HashMap<i64, Vec<(i32, i64)>> = HashMap::new();
+    let mut out: Vec<Option<Vec<Delta>>> = vec![None; pairs.len()];
+    store.walk_snapshots(repo_id, &seqs, level, |seq, counts| {
+        held.insert(seq, counts.to_vec());
+        for (k, &(a, b)) in pairs.iter().enumerate() {
+            if out[k].is_some() {
+                continue;
+            }
+            let (Some(before), Some(after)) = (held.get(&a), held.get(&b)) else {
+                continue;
+            };
+            out[k] = Some(compare(before, after, name));
+            for s in [a, b] {
+                let left = pending.entry(s).or_default();
+                *left = left.saturating_sub(1);
+                if *left == 0 {
+                    held.remove(&s);
+                }
+            }
+        }
+    })?;
+    Ok(out.into_iter().map(Option::unwrap_or_default).collect())
 }
 
 #[cfg(test)]

@@ -463,11 +463,13 @@ fn evolution(
                 .collect(),
         );
     }
-    // Every snapshot compared below, read in one pass: the first and last commits, then the tags.
-    let mut wanted = vec![first.seq, last.seq];
-    wanted.extend(tags.iter().map(|(_, seq)| *seq));
-    let snapshots = store.snapshots_counts(repo_id, &wanted, "abstract", config)?;
-    let deltas = compare::compare_snapshots(&snapshots, 0, 1);
+    // Every comparison below, in one pass: the first commit against the last, then each tag
+    // against the next.
+    let mut pairs = vec![(first.seq, last.seq)];
+    pairs.extend(tags.windows(2).map(|w| (w[0].1, w[1].1)));
+    let mut compared = compare::compare_commits(store, repo_id, &pairs, "abstract", config)?;
+    let by_release = compared.split_off(1);
+    let deltas = compared.pop().unwrap_or_default();
     let rose: Vec<Delta> = deltas
         .iter()
         .filter(|d| d.absolute > 0)
@@ -500,9 +502,8 @@ fn evolution(
         .collect();
 
     let mut steps = Vec::new();
-    for (i, pair) in tags.windows(2).enumerate() {
+    for (pair, d) in tags.windows(2).zip(by_release) {
         let (from, to) = (&pair[0], &pair[1]);
-        let d = compare::compare_snapshots(&snapshots, 2 + i, 3 + i);
         let count = |c: compare::Change| d.iter().filter(|x| x.change == c).count();
         steps.push(ReleaseStep {
             from: from.0.clone(),
