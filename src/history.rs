@@ -39,6 +39,8 @@ pub struct HistorySummary {
     pub already_stored: usize,
     pub analysed: usize,
     pub blobs_parsed: usize,
+    /// Blob references (a changed path's old or new content) served without parsing: the blob
+    /// was analysed by an earlier run, batch or commit.
     pub blobs_cached: usize,
     pub blobs_skipped: usize,
     pub blobs_missing: usize,
@@ -50,8 +52,8 @@ pub struct HistorySummary {
 }
 
 impl HistorySummary {
-    /// Of the distinct blobs the analysed commits brought in, the share an earlier run or batch
-    /// had already analysed (0 when there were none).
+    /// Of the blob references of the analysed commits' changes, the share served without
+    /// parsing (0 when there were none).
     pub fn cache_hit_rate(&self) -> f64 {
         let analysed_now =
             self.blobs_parsed + self.blobs_skipped + self.blobs_missing + self.blobs_failed;
@@ -278,11 +280,11 @@ pub fn run(
                         .flatten()
                         .flat_map(|c| c.old.iter().chain(c.new.iter()))
                     {
-                        if seen.insert((blob.id.as_str(), blob.dialect)) {
-                            referenced += 1;
-                            if analysed_keys.insert((format!("git:{}", blob.id), blob.dialect)) {
-                                needed.push(blob.clone());
-                            }
+                        referenced += 1;
+                        if seen.insert((blob.id.as_str(), blob.dialect))
+                            && analysed_keys.insert((format!("git:{}", blob.id), blob.dialect))
+                        {
+                            needed.push(blob.clone());
                         }
                     }
                     let diffed = Diffed {
@@ -368,7 +370,7 @@ struct Diffed {
     seq: usize,
     end: usize,
     changes: Vec<Vec<Change>>,
-    /// Blobs referenced by the batch that an earlier run or batch analysed.
+    /// References to blobs (old or new content of a changed path) that need no parse.
     cached: usize,
     needed: Vec<BlobAt>,
 }
@@ -378,7 +380,7 @@ struct Batch {
     seq: usize,
     end: usize,
     changes: Vec<Vec<Change>>,
-    /// Blobs referenced by the batch that an earlier run or batch analysed.
+    /// References to blobs (old or new content of a changed path) that need no parse.
     cached: usize,
     needed: Vec<BlobAt>,
     outcomes: Vec<BlobOutcome>,
