@@ -303,12 +303,18 @@ impl Store {
         Ok(map)
     }
 
-    pub fn next_blob_row(&self) -> Result<i64> {
+    /// One more than the largest `column` of `table` (1 in an empty table): the next number
+    /// to hand out. Table and column are names from this module, never user input.
+    fn next_number<T: duckdb::types::FromSql>(&self, table: &str, column: &str) -> Result<T> {
         Ok(self.conn.query_row(
-            "SELECT coalesce(max(blob_row), 0) + 1 FROM blobs",
+            &format!("SELECT coalesce(max({column}), 0) + 1 FROM {table}"),
             [],
             |r| r.get(0),
         )?)
+    }
+
+    pub fn next_blob_row(&self) -> Result<i64> {
+        self.next_number("blobs", "blob_row")
     }
 
     /// The signatures already stored for `config`: SHA-256 -> sig number.
@@ -330,11 +336,7 @@ impl Store {
     }
 
     pub fn next_sig(&self) -> Result<i32> {
-        Ok(self.conn.query_row(
-            "SELECT coalesce(max(sig), 0) + 1 FROM signatures",
-            [],
-            |r| r.get(0),
-        )?)
+        self.next_number("signatures", "sig")
     }
 
     /// DuckDB runs on one thread while patmine's workers fill the machine with parsing. Once
@@ -436,11 +438,7 @@ impl Store {
     }
 
     pub fn start_scan(&self, root: &str, config: &str) -> Result<i64> {
-        let id: i64 =
-            self.conn
-                .query_row("SELECT coalesce(max(scan_id), 0) + 1 FROM scans", [], |r| {
-                    r.get(0)
-                })?;
+        let id: i64 = self.next_number("scans", "scan_id")?;
         self.conn.execute(
             "INSERT INTO scans (scan_id, root, config, started_at) VALUES (?, ?, ?, now())",
             params![id, root, config],
@@ -613,11 +611,7 @@ impl Store {
         if let Some(id) = found {
             return Ok(id);
         }
-        let id: i64 =
-            self.conn
-                .query_row("SELECT coalesce(max(repo_id), 0) + 1 FROM repos", [], |r| {
-                    r.get(0)
-                })?;
+        let id: i64 = self.next_number("repos", "repo_id")?;
         self.conn.execute(
             "INSERT INTO repos VALUES (?, ?, ?, ?, ?)",
             params![id, identity, name, config, filters],
