@@ -124,16 +124,9 @@ fn examine(
     if let Some(reason) = filter.check_path(&candidate.rel) {
         return Outcome::Skipped(reason);
     }
-    match std::fs::metadata(&candidate.path) {
-        Ok(meta) => {
-            if let Some(reason) = filter.check_size(meta.len()) {
-                return Outcome::Skipped(reason);
-            }
-        }
-        Err(e) => return Outcome::Failed(format!("cannot stat: {e}")),
-    }
-    let bytes = match std::fs::read(&candidate.path) {
-        Ok(bytes) => bytes,
+    let bytes = match read_within(&candidate.path, filter) {
+        Ok(Ok(bytes)) => bytes,
+        Ok(Err(reason)) => return Outcome::Skipped(reason),
         Err(e) => return Outcome::Failed(format!("cannot read: {e}")),
     };
     if let Some(reason) = filter.check_content(&bytes) {
@@ -151,6 +144,21 @@ fn examine(
         },
         Err(e) => Outcome::Failed(e.to_string()),
     }
+}
+
+/// Reads a file unless the size filter skips it: one open, the size from that handle (a file
+/// too large is never read), then the bytes.
+fn read_within(path: &Path, filter: &Filter) -> std::io::Result<Result<Vec<u8>, SkipReason>> {
+    use std::io::Read as _;
+    let mut file = std::fs::File::open(path)?;
+    let size = file.metadata()?.len();
+    if let Some(reason) = filter.check_size(size) {
+        return Ok(Err(reason));
+    }
+    // One byte over the expected size, so a file that grew since is read whole in one pass.
+    let mut bytes = Vec::with_capacity(usize::try_from(size).unwrap_or(0).saturating_add(1));
+    file.read_to_end(&mut bytes)?;
+    Ok(Ok(bytes))
 }
 
 /// The one-line note for a file nested deeper than the root queries look.
