@@ -712,11 +712,13 @@ fn run_report(db: &Path, args: ReportArgs) -> Result<ExitCode> {
     let started = std::time::Instant::now();
     let report = patmine::report::write(&store, &args.settings.options(repo_id), &args.out)?;
     emit(&format!(
-        "wrote {}/index.html, report.json, report.md and {} charts ({} patterns, {} clusters) in {:.2}s\n",
+        "wrote {}/index.html, report.json, report.md and {} charts ({} patterns, {} clusters of {} signatures, clustered in {:.3}s) in {:.2}s\n",
         args.out.display(),
         report.charts.len(),
         report.patterns.len(),
         report.clusters.len(),
+        report.clustered,
+        report.clustering_seconds,
         started.elapsed().as_secs_f64()
     ))?;
     Ok(ExitCode::SUCCESS)

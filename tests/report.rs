@@ -77,6 +77,38 @@ fn report_files_are_written_and_self_contained() {
     }
 }
 
+/// Every file of a directory, by path relative to it.
+fn files_under(dir: &Path) -> std::collections::BTreeMap<PathBuf, Vec<u8>> {
+    let mut found = std::collections::BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                let rel = path.strip_prefix(dir).unwrap().to_path_buf();
+                found.insert(rel, std::fs::read(&path).unwrap());
+            }
+        }
+    }
+    found
+}
+
+/// A committed report changes only when the counts do: no timings or dates in the files.
+#[test]
+fn the_same_database_gives_byte_identical_reports() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (db, first) = sample_with_report(tmp.path());
+    let second = tmp.path().join("again");
+    patmine_ok(&db, &["report", "--out", second.to_str().unwrap()]);
+    let (a, b) = (files_under(&first), files_under(&second));
+    assert_eq!(a.keys().collect::<Vec<_>>(), b.keys().collect::<Vec<_>>());
+    for (path, bytes) in &a {
+        assert!(bytes == &b[path], "{} differs", path.display());
+    }
+}
+
 #[test]
 fn compare_counts_by_hand() {
     let tmp = tempfile::tempdir().unwrap();

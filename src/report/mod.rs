@@ -143,8 +143,12 @@ pub struct Report {
     pub quality: Quality,
     /// Chart file names under `charts/`, with their titles.
     pub charts: Vec<(String, String)>,
-    /// Signatures clustered, and the seconds the clustering took.
-    pub clustering: (usize, f64),
+    /// Signatures clustered.
+    pub clustered: usize,
+    /// Seconds the clustering took: printed, not written, so the same database always gives
+    /// the same files.
+    #[serde(skip)]
+    pub clustering_seconds: f64,
 }
 
 /// What the report describes: the newest commit of a history, or the newest scan.
@@ -243,7 +247,7 @@ pub fn build(store: &Store, options: &ReportOptions) -> Result<Report> {
         .collect();
     let cluster_started = std::time::Instant::now();
     let clusters = cluster::cluster(&weighted, options.threshold);
-    let clustering = (weighted.len(), cluster_started.elapsed().as_secs_f64());
+    let clustering_seconds = cluster_started.elapsed().as_secs_f64();
     let variations: HashMap<&str, &Vec<Weighted>> = clusters
         .iter()
         .map(|c| (c.canonical.signature.as_str(), &c.variations))
@@ -427,7 +431,8 @@ pub fn build(store: &Store, options: &ReportOptions) -> Result<Report> {
         categories,
         quality,
         charts: Vec::new(),
-        clustering,
+        clustered: weighted.len(),
+        clustering_seconds,
     })
 }
 
