@@ -155,7 +155,7 @@ fn read_within(path: &Path, filter: &Filter) -> std::io::Result<Result<Vec<u8>, 
     if let Some(reason) = filter.check_size(size) {
         return Ok(Err(reason));
     }
-    // One byte over the expected size, so a file that grew since is read whole in one pass.
+    // One byte of room past the size, so the read that finds the end needs no growth.
     let mut bytes = Vec::with_capacity(usize::try_from(size).unwrap_or(0).saturating_add(1));
     file.read_to_end(&mut bytes)?;
     Ok(Ok(bytes))
