@@ -210,8 +210,37 @@ pub struct NewBlob<'a> {
     pub analysis: Option<&'a FileAnalysis>,
 }
 
+/// DuckDB writes three 4 KiB header blocks when it creates a database, before anything else.
+const DUCKDB_HEADER_BYTES: u64 = 3 * 4096;
+
+/// A file an interrupted creation left behind: shorter than DuckDB's headers, and empty, all
+/// zeros, or starting with DuckDB's own header (its magic `DUCK` at byte 8). Nothing can have been
+/// committed to it. Any other file is not patmine's to remove.
+fn is_incomplete_database(path: &Path) -> bool {
+    let Ok(bytes) = std::fs::read(path) else {
+        return false;
+    };
+    (bytes.len() as u64) < DUCKDB_HEADER_BYTES
+        && (bytes.iter().all(|&b| b == 0) || bytes.get(8..12) == Some(b"DUCK".as_slice()))
+}
+
 impl Store {
+    /// Opens (or creates) the database. A file left incomplete by a run killed while DuckDB was
+    /// creating it holds nothing, and is created again; DuckDB itself rejects it.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
+        match Store::open_file(path) {
+            Err(StoreError::Open { .. }) if is_incomplete_database(path) => {
+                std::fs::remove_file(path).map_err(|e| StoreError::Open {
+                    path: path.to_path_buf(),
+                    detail: format!("cannot remove the incomplete database file: {e}"),
+                })?;
+                Store::open_file(path)
+            }
+            opened => opened,
+        }
+    }
+
+    fn open_file(path: &Path) -> Result<Store, StoreError> {
         let conn = Connection::open(path).map_err(|e| {
             let detail = e.to_string().lines().next().unwrap_or_default().to_string();
             if detail.contains("lock") {

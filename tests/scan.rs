@@ -400,6 +400,38 @@ fn a_database_held_by_another_process_is_named() {
     drop(holder);
 }
 
+/// A run killed while DuckDB creates the file leaves it empty or with part of DuckDB's header:
+/// the next run starts it again. A small file of someone else's is never removed.
+#[test]
+fn a_database_file_left_incomplete_is_created_again() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sample = fixtures().join("sample");
+    let sample = sample.to_str().unwrap();
+    let complete = tmp.path().join("complete.duckdb");
+    patmine_ok(&complete, &["scan", sample]);
+    let header = std::fs::read(&complete).unwrap();
+    for (name, bytes) in [
+        ("empty", Vec::new()),
+        ("zeros", vec![0u8; 4096]),
+        ("partial-header", header[..5000].to_vec()),
+    ] {
+        let db = tmp.path().join(format!("{name}.duckdb"));
+        std::fs::write(&db, &bytes).unwrap();
+        let doc = json(&patmine_ok(&db, &["scan", sample, "--json"]));
+        assert_eq!(doc["summary"]["parsed"], 7, "{name}");
+    }
+    let foreign = tmp.path().join("notes.duckdb");
+    std::fs::write(&foreign, "my notes, not a database\n").unwrap();
+    let out = patmine(&foreign, &["scan", sample]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("notes.duckdb"), "{err}");
+    assert_eq!(
+        std::fs::read_to_string(&foreign).unwrap(),
+        "my notes, not a database\n"
+    );
+}
+
 #[test]
 fn report_dir_gets_a_phrasebook() {
     let tmp = tempfile::tempdir().unwrap();
