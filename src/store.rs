@@ -217,6 +217,10 @@ const DUCKDB_HEADER_BYTES: u64 = 3 * 4096;
 /// zeros, or starting with DuckDB's own header (its magic `DUCK` at byte 8). Nothing can have been
 /// committed to it. Any other file is not patmine's to remove.
 fn is_incomplete_database(path: &Path) -> bool {
+    // The size first: a large file that DuckDB rejects is never read here.
+    if !std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.len() < DUCKDB_HEADER_BYTES) {
+        return false;
+    }
     let Ok(bytes) = std::fs::read(path) else {
         return false;
     };
