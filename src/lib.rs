@@ -8,6 +8,7 @@
 //! per-commit `deltas`.
 
 pub mod analyze;
+mod columns;
 pub mod deltas;
 pub mod dialect;
 pub mod filter;

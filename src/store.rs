@@ -10,6 +10,7 @@ use anyhow::{Context, Result};
 use duckdb::{Connection, params};
 
 use crate::analyze::{FileAnalysis, METRIC_KINDS};
+use crate::columns::{ColumnType, Columns};
 use crate::deltas::{BlobCounts, CommitDeltas};
 use crate::dialect::Dialect;
 
@@ -400,34 +401,33 @@ impl Store {
         signatures: &mut SignatureRows,
         categorize: &dyn Fn(&str) -> String,
     ) -> Result<()> {
-        let mut blob_app = self.conn.appender("blobs")?;
-        let mut pat_app = self.conn.appender("blob_patterns")?;
-        let mut sig_app = self.conn.appender("signatures")?;
+        use ColumnType::{Int32, Int64, Text};
+        let mut blob_types = vec![Int64, Text, Text, Text, Text, Text, Int32, Int32, Int64];
+        blob_types.extend([Int32; METRIC_KINDS.len()]);
+        let mut blob_rows = Columns::new("blobs", &blob_types);
+        let mut pattern_rows =
+            Columns::new("blob_patterns", &[Int64, Int32, Int32, Text, Int32, Int32]);
+        let mut signature_rows = Columns::new("signatures", &[Int32, Text, Text, Text, Text]);
         for blob in blobs {
             let (grammar, error_nodes, loc) = match blob.analysis {
                 Some(a) => (a.grammar.name(), a.error_nodes, a.loc),
                 None => ("", 0, 0),
             };
-            let mut values: Vec<Box<dyn duckdb::ToSql>> = vec![
-                Box::new(blob.blob_row),
-                Box::new(blob.content_key.to_string()),
-                Box::new(blob.dialect.name()),
-                Box::new(config.to_string()),
-                Box::new(blob.status.to_string()),
-                Box::new(grammar),
-                Box::new(error_nodes),
-                Box::new(loc),
-                Box::new(blob.bytes as i64),
-            ];
+            blob_rows
+                .int64(Some(blob.blob_row))?
+                .text(Some(blob.content_key))?
+                .text(Some(blob.dialect.name()))?
+                .text(Some(config))?
+                .text(Some(blob.status))?
+                .text(Some(grammar))?
+                .int32(error_nodes)?
+                .int32(loc)?
+                .int64(Some(i64::try_from(blob.bytes)?))?;
             let metrics = blob.analysis.map(|a| a.metrics).unwrap_or_default();
-            values.extend(
-                metrics
-                    .iter()
-                    .map(|m| Box::new(*m) as Box<dyn duckdb::ToSql>),
-            );
-            blob_app.append_row(duckdb::appender_params_from_iter(
-                values.iter().map(|b| b.as_ref()),
-            ))?;
+            for metric in metrics {
+                blob_rows.int32(metric)?;
+            }
+            blob_rows.end_row()?;
             let Some(a) = blob.analysis else { continue };
             for p in &a.patterns {
                 let mut sigs = [0i32; 2];
@@ -443,30 +443,30 @@ impl Store {
                                 "more than 2^31 signatures: the signature numbers ran out",
                             )?;
                             signatures.known.insert(*hash, new);
-                            sig_app.append_row(params![
-                                new,
-                                crate::analyze::hex(hash),
-                                config,
-                                text,
-                                categorize(text)
-                            ])?;
+                            signature_rows
+                                .int32(new)?
+                                .text(Some(&crate::analyze::hex(hash)))?
+                                .text(Some(config))?
+                                .text(Some(text))?
+                                .text(Some(&categorize(text)))?
+                                .end_row()?;
                             new
                         }
                     };
                 }
-                pat_app.append_row(params![
-                    blob.blob_row,
-                    sigs[0],
-                    sigs[1],
-                    &*p.kind,
-                    p.occurrences,
-                    p.first_line
-                ])?;
+                pattern_rows
+                    .int64(Some(blob.blob_row))?
+                    .int32(sigs[0])?
+                    .int32(sigs[1])?
+                    .text(Some(&p.kind))?
+                    .int32(p.occurrences)?
+                    .int32(p.first_line)?
+                    .end_row()?;
             }
         }
-        blob_app.flush()?;
-        pat_app.flush()?;
-        sig_app.flush()?;
+        for rows in [&mut blob_rows, &mut pattern_rows, &mut signature_rows] {
+            rows.write(&self.conn)?;
+        }
         Ok(())
     }
 
@@ -484,7 +484,8 @@ impl Store {
         scan_id: i64,
         files: &[(String, Dialect, FileRecord<'_>)],
     ) -> Result<()> {
-        let mut app = self.conn.appender("scan_files")?;
+        use ColumnType::{Int64, Text};
+        let mut rows = Columns::new("scan_files", &[Int64, Text, Text, Text, Text, Int64]);
         for (path, dialect, record) in files {
             let (status, reason, blob_row): (&str, Option<&str>, Option<i64>) = match record {
                 FileRecord::Analysed { blob_row, cached } => (
@@ -495,17 +496,15 @@ impl Store {
                 FileRecord::Skipped(reason) => ("skipped", Some(reason), None),
                 FileRecord::Failed(reason) => ("failed", Some(reason), None),
             };
-            app.append_row(params![
-                scan_id,
-                path,
-                dialect.name(),
-                status,
-                reason,
-                blob_row
-            ])?;
+            rows.int64(Some(scan_id))?
+                .text(Some(path))?
+                .text(Some(dialect.name()))?
+                .text(Some(status))?
+                .text(reason)?
+                .int64(blob_row)?
+                .end_row()?;
         }
-        app.flush()?;
-        Ok(())
+        rows.write(&self.conn)
     }
 
     /// Closes a scan: totals, and the per-level, per-dialect pattern counts. Only a finished
@@ -688,18 +687,18 @@ impl Store {
     }
 
     pub fn write_changes(&self, repo_id: i64, rows: &[ChangeRow<'_>]) -> Result<()> {
-        let mut app = self.conn.appender("commit_changes")?;
+        use ColumnType::{Int32, Int64, Text};
+        let mut columns = Columns::new("commit_changes", &[Int64, Int32, Text, Int64, Int64]);
         for row in rows {
-            app.append_row(params![
-                repo_id,
-                row.seq,
-                row.path,
-                row.old_blob,
-                row.new_blob
-            ])?;
+            columns
+                .int64(Some(repo_id))?
+                .int32(row.seq)?
+                .text(Some(row.path))?
+                .int64(row.old_blob)?
+                .int64(row.new_blob)?
+                .end_row()?;
         }
-        app.flush()?;
-        Ok(())
+        columns.write(&self.conn)
     }
 
     pub fn write_commits(&self, repo_id: i64, rows: &[CommitRow<'_>]) -> Result<()> {
@@ -726,26 +725,37 @@ impl Store {
 
     /// Writes per-commit pattern and metric deltas.
     pub fn write_deltas(&self, repo_id: i64, commits: &[CommitDeltas]) -> Result<()> {
-        let mut patterns = self.conn.appender("commit_pattern_deltas")?;
-        let mut metrics = self.conn.appender("commit_metric_deltas")?;
+        use ColumnType::{Int32, Int64, Text};
+        let mut patterns = Columns::new(
+            "commit_pattern_deltas",
+            &[Int64, Int32, Text, Int32, Int64, Int64],
+        );
+        let mut metric_types = vec![Int64, Int32, Int64, Int64];
+        metric_types.extend([Int64; METRIC_KINDS.len()]);
+        let mut metrics = Columns::new("commit_metric_deltas", &metric_types);
         for commit in commits {
             for &(level, sig, d_occurrences, d_files) in &commit.patterns {
-                patterns.append_row(params![
-                    repo_id,
-                    commit.seq,
-                    level,
-                    sig,
-                    d_occurrences,
-                    d_files
-                ])?;
+                patterns
+                    .int64(Some(repo_id))?
+                    .int32(commit.seq)?
+                    .text(Some(level))?
+                    .int32(sig)?
+                    .int64(Some(d_occurrences))?
+                    .int64(Some(d_files))?
+                    .end_row()?;
             }
-            let mut values: Vec<i64> = vec![repo_id, commit.seq, commit.d_files, commit.d_loc];
-            values.extend(commit.d_metrics);
-            metrics.append_row(duckdb::appender_params_from_iter(values))?;
+            metrics
+                .int64(Some(repo_id))?
+                .int32(commit.seq)?
+                .int64(Some(commit.d_files))?
+                .int64(Some(commit.d_loc))?;
+            for d in commit.d_metrics {
+                metrics.int64(Some(d))?;
+            }
+            metrics.end_row()?;
         }
-        patterns.flush()?;
-        metrics.flush()?;
-        Ok(())
+        patterns.write(&self.conn)?;
+        metrics.write(&self.conn)
     }
 
     /// The counts of stored blobs (for deltas of commits that bring an old blob back).
