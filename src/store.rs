@@ -280,7 +280,22 @@ impl Store {
         Ok(store)
     }
 
+    /// Creates the schema where it is missing and checks its version, in one transaction: a new
+    /// file gets the whole schema or none of it, and a database of another version is left as
+    /// it was.
     fn init(&self) -> Result<Result<(), StoreError>> {
+        self.begin()?;
+        let checked = self.create_schema();
+        if matches!(checked, Ok(Ok(()))) {
+            self.commit()?;
+        } else {
+            // The error that matters is the one above.
+            let _ = self.conn.execute_batch("ROLLBACK");
+        }
+        checked
+    }
+
+    fn create_schema(&self) -> Result<Result<(), StoreError>> {
         self.conn
             .execute_batch(&schema_sql())
             .context("creating the schema")?;

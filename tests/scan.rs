@@ -432,6 +432,39 @@ fn a_database_file_left_incomplete_is_created_again() {
     );
 }
 
+/// A database of another schema version is refused with one line naming it, and left as it was:
+/// no table of this version is added to it.
+#[test]
+fn a_database_of_another_schema_version_is_refused_and_left_alone() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("old.duckdb");
+    {
+        let conn = duckdb::Connection::open(&db).unwrap();
+        conn.execute_batch(
+            "CREATE TABLE meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL);
+             INSERT INTO meta VALUES ('schema_version', '1');",
+        )
+        .unwrap();
+    }
+    let out = patmine(&db, &["scan", fixtures().join("sample").to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("old.duckdb") && err.contains("schema version 1"),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "{err}");
+    let conn = duckdb::Connection::open(&db).unwrap();
+    let tables: Vec<String> = conn
+        .prepare("SELECT table_name FROM information_schema.tables ORDER BY 1")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(tables, ["meta"]);
+}
+
 #[test]
 fn report_dir_gets_a_phrasebook() {
     let tmp = tempfile::tempdir().unwrap();
