@@ -371,16 +371,29 @@ fn summary_json(s: &ScanSummary) -> serde_json::Value {
 }
 
 fn run_scan(db: &Path, quiet: bool, args: ScanArgs) -> Result<ExitCode> {
-    let analyzer = build_analyzer(&args.analysis)?;
-    let filter = build_filter(&args.filter)?;
     if !args.dir.is_dir() {
         anyhow::bail!("{}: not a directory", args.dir.display());
     }
-    let mut store = Store::open(db)?;
+    // Walking the tree needs neither the analyzer nor the database: it runs meanwhile.
+    let (analyzer, filter, mut store, candidates) = std::thread::scope(|scope| {
+        let discovery = scope.spawn(|| {
+            let mut report = report_line;
+            scan::discover(&args.dir, &mut report)
+        });
+        let opened = build_analyzer(&args.analysis).and_then(|analyzer| {
+            let filter = build_filter(&args.filter)?;
+            Ok((analyzer, filter, Store::open(db)?))
+        });
+        let candidates = discovery
+            .join()
+            .map_err(|_| anyhow::anyhow!("the directory walk panicked"));
+        opened.and_then(|(analyzer, filter, store)| Ok((analyzer, filter, store, candidates?)))
+    })?;
     let progress = Progress::new(quiet || args.output.json);
     let mut report = report_line;
     let summary = scan::scan(
         &args.dir,
+        &candidates,
         &analyzer,
         &filter,
         &mut store,

@@ -5,6 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
+use rayon::prelude::*;
 use tree_sitter::Query;
 
 use crate::dialect::Grammar;
@@ -194,6 +195,41 @@ fn metric_patterns(language: &tree_sitter::Language) -> String {
     text
 }
 
+impl RootQuery {
+    fn compile(grammar: Grammar, file: &str, text: String) -> Result<RootQuery, QueryLoadError> {
+        let language = grammar.language();
+        // The metric patterns go after the file's own text, so error positions stay its own.
+        let full_text = format!("{text}{}", metric_patterns(&language));
+        let query = Query::new(&language, &full_text).map_err(|e| QueryLoadError::Compile {
+            file: file.to_string(),
+            line: e.row + 1,
+            column: e.column + 1,
+            kind: format!("{:?}", e.kind).to_lowercase(),
+            message: e.message.clone(),
+        })?;
+        let kinds: Vec<std::sync::Arc<str>> =
+            query.capture_names().iter().map(|n| (*n).into()).collect();
+        let metric_of_capture = kinds
+            .iter()
+            .map(|name| {
+                let kind = name.strip_prefix("metric.")?;
+                METRIC_KINDS
+                    .iter()
+                    .position(|k| *k == kind)
+                    .map(|i| i as u8)
+            })
+            .collect();
+        let simple = SimpleMatcher::parse(&full_text, &language, &query);
+        Ok(RootQuery {
+            query,
+            kinds,
+            metric_of_capture,
+            source_text: text,
+            simple,
+        })
+    }
+}
+
 /// One root query per grammar, indexed by `Grammar::index`.
 pub struct QuerySet {
     by_grammar: Vec<RootQuery>,
@@ -228,43 +264,21 @@ impl QuerySet {
         })
     }
 
+    /// Reads the three query texts in order, then compiles them in parallel (tree-sitter's
+    /// query analysis is most of patmine's start-up). The first file that fails, in grammar
+    /// order, is the error.
     fn build(
         mut read: impl FnMut(Grammar) -> Result<(String, String), QueryLoadError>,
     ) -> Result<QuerySet, QueryLoadError> {
-        let mut by_grammar = Vec::with_capacity(Grammar::ALL.len());
+        let mut texts = Vec::with_capacity(Grammar::ALL.len());
         for grammar in Grammar::ALL {
-            let (file, text) = read(grammar)?;
-            let language = grammar.language();
-            // The metric patterns go after the file's own text, so error positions stay its own.
-            let full_text = format!("{text}{}", metric_patterns(&language));
-            let query = Query::new(&language, &full_text).map_err(|e| QueryLoadError::Compile {
-                file: file.clone(),
-                line: e.row + 1,
-                column: e.column + 1,
-                kind: format!("{:?}", e.kind).to_lowercase(),
-                message: e.message.clone(),
-            })?;
-            let kinds: Vec<std::sync::Arc<str>> =
-                query.capture_names().iter().map(|n| (*n).into()).collect();
-            let metric_of_capture = kinds
-                .iter()
-                .map(|name| {
-                    let kind = name.strip_prefix("metric.")?;
-                    METRIC_KINDS
-                        .iter()
-                        .position(|k| *k == kind)
-                        .map(|i| i as u8)
-                })
-                .collect();
-            let simple = SimpleMatcher::parse(&full_text, &language, &query);
-            by_grammar.push(RootQuery {
-                query,
-                kinds,
-                metric_of_capture,
-                source_text: text,
-                simple,
-            });
+            texts.push((grammar, read(grammar)?));
         }
+        let compiled: Vec<Result<RootQuery, QueryLoadError>> = texts
+            .into_par_iter()
+            .map(|(grammar, (file, text))| RootQuery::compile(grammar, &file, text))
+            .collect();
+        let by_grammar = compiled.into_iter().collect::<Result<_, _>>()?;
         Ok(QuerySet { by_grammar })
     }
 

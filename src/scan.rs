@@ -169,12 +169,14 @@ pub fn too_deep_note(what: &str) -> String {
     )
 }
 
-/// Scans `root` into `store`. Per-file problems go to `report` as one line each and the scan goes
+/// Scans `candidates`, found under `root` by `discover` (which the caller can run while it opens
+/// the store), into `store`. Per-file problems go to `report` as one line each and the scan goes
 /// on; only storage errors stop it. Files are analysed in parallel and streamed in small chunks,
 /// as they finish, to a writer thread that owns the store and commits every `BATCH_FILES`
 /// outcomes: no worker waits for a batch's slowest file.
 pub fn scan(
     root: &Path,
+    candidates: &[Candidate],
     analyzer: &Analyzer,
     filter: &Filter,
     store: &mut Store,
@@ -182,7 +184,6 @@ pub fn scan(
     report: &mut (dyn FnMut(String) + Send),
 ) -> Result<ScanSummary> {
     let started = Instant::now();
-    let candidates = discover(root, report);
     let config = analyzer.fingerprint().to_string();
     // Workers look up content stored by earlier runs here; the writer dedupes this run's own.
     let stored = store.load_cache(&config, "sha256:")?;
