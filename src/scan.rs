@@ -43,6 +43,7 @@ pub struct ScanSummary {
     pub cached: usize,
     pub skipped: BTreeMap<SkipReason, usize>,
     pub failed: usize,
+    /// Wall time of `scan` itself (the CLI reports its whole run, from the directory walk on).
     pub seconds: f64,
 }
 
