@@ -14,7 +14,7 @@ use crate::analyze::{Analyzer, FileAnalysis, sha256_hex};
 use crate::dialect::Dialect;
 use crate::filter::{Filter, SkipReason};
 use crate::progress::Progress;
-use crate::store::{BlobRows, FileRecord, NewBlob, Store};
+use crate::store::{BlobRows, FileRecord, NewBlob, ScanCounts, ScanTotals, Store};
 
 /// Files stored per transaction: bounds memory and the work an interruption can lose.
 const BATCH_FILES: usize = 2_000;
@@ -193,7 +193,7 @@ pub fn scan(
     let (sender, receiver) = std::sync::mpsc::sync_channel::<(usize, Vec<Outcome>)>(CHANNEL_CHUNKS);
     let writer_stopped = AtomicBool::new(false);
 
-    let mut summary = std::thread::scope(|scope| -> Result<ScanSummary> {
+    let (mut summary, counts) = std::thread::scope(|scope| -> Result<(ScanSummary, ScanCounts)> {
         let writer = scope.spawn(|| {
             let rows = BlobRows::new(store, &config, stored.clone())?;
             let mut writer = BatchWriter {
@@ -204,6 +204,7 @@ pub fn scan(
                 progress,
                 report,
                 summary: ScanSummary::default(),
+                counts: ScanCounts::default(),
             };
             let mut batch: Vec<(&Candidate, Outcome)> = Vec::with_capacity(BATCH_FILES);
             for (start, outcomes) in receiver {
@@ -214,7 +215,7 @@ pub fn scan(
                 }
             }
             writer.write(&batch)?;
-            Ok::<_, anyhow::Error>(writer.summary)
+            Ok::<_, anyhow::Error>((writer.summary, writer.counts))
         });
         candidates
             .par_chunks(CHUNK_FILES)
@@ -239,15 +240,24 @@ pub fn scan(
     })?;
     bar.finish_and_clear();
     store.query_threads()?;
-    store.finish_scan(scan_id)?;
     summary.scan_id = scan_id;
     summary.files = candidates.len();
+    let totals = ScanTotals {
+        files: summary.files,
+        parsed: summary.parsed,
+        cached: summary.cached,
+        skipped: summary.skipped.values().sum(),
+        failed: summary.failed,
+    };
+    // The writer saw the patterns of every parsed file; those of cached files are in the store.
+    store.finish_scan(scan_id, &totals, (summary.cached == 0).then_some(&counts))?;
     summary.seconds = started.elapsed().as_secs_f64();
     Ok(summary)
 }
 
 /// Stores analysed batches: assigns blob rows (the same content twice in this run is stored
-/// once), writes blobs, signatures and file records, one transaction per batch.
+/// once), writes blobs, signatures and file records, one transaction per batch, and sums the
+/// pattern counts of the parsed files as it goes.
 struct BatchWriter<'a> {
     store: &'a mut Store,
     rows: BlobRows,
@@ -256,6 +266,7 @@ struct BatchWriter<'a> {
     progress: &'a Progress,
     report: &'a mut (dyn FnMut(String) + Send),
     summary: ScanSummary,
+    counts: ScanCounts,
 }
 
 impl BatchWriter<'_> {
@@ -319,6 +330,23 @@ impl BatchWriter<'_> {
         self.rows
             .write(store, &new_blobs, &|t| rules.categorize(t))?;
         store.write_scan_files(self.scan_id, &records)?;
-        store.commit()
+        store.commit()?;
+        let mut sigs = Vec::new();
+        for (candidate, outcome) in batch {
+            if let Outcome::Parsed { analysis, .. } = outcome {
+                sigs.clear();
+                for p in &analysis.patterns {
+                    let (Some(a), Some(s)) = (
+                        self.rows.sig(&p.abstract_hash),
+                        self.rows.sig(&p.semantic_hash),
+                    ) else {
+                        anyhow::bail!("{}: a signature was not stored", candidate.path.display());
+                    };
+                    sigs.push((a, s, p.occurrences));
+                }
+                self.counts.add_file(candidate.dialect, &mut sigs);
+            }
+        }
+        Ok(())
     }
 }

@@ -522,23 +522,40 @@ impl Store {
         rows.write(&self.conn)
     }
 
-    /// Closes a scan: totals, and the per-level, per-dialect pattern counts. Only a finished
-    /// scan has counts to rank.
-    pub fn finish_scan(&self, scan_id: i64) -> Result<()> {
-        // One transaction: a scan is finished, with all its counts, or not at all.
+    /// Closes a scan: its totals, and its per-level, per-dialect pattern counts, in one
+    /// transaction (only a finished scan has counts to rank). `counts` are the counts the writer
+    /// summed as it stored the files, complete when no file came from the cache; without them
+    /// the counts are summed here from the stored patterns of the scan's files.
+    pub fn finish_scan(
+        &self,
+        scan_id: i64,
+        totals: &ScanTotals,
+        counts: Option<&ScanCounts>,
+    ) -> Result<()> {
         self.begin()?;
         self.conn.execute(
-            "UPDATE scans SET finished_at = now(),
-                files = (SELECT count(*) FROM scan_files WHERE scan_id = ?1),
-                parsed = (SELECT count(*) FROM scan_files WHERE scan_id = ?1 AND status = 'parsed'),
-                cached = (SELECT count(*) FROM scan_files WHERE scan_id = ?1 AND status = 'cached'),
-                skipped = (SELECT count(*) FROM scan_files WHERE scan_id = ?1 AND status = 'skipped'),
-                failed = (SELECT count(*) FROM scan_files WHERE scan_id = ?1 AND status = 'failed')
-             WHERE scan_id = ?1",
-            params![scan_id],
+            "UPDATE scans SET finished_at = now(), files = ?, parsed = ?, cached = ?, skipped = ?,
+                failed = ? WHERE scan_id = ?",
+            params![
+                totals.files as i64,
+                totals.parsed as i64,
+                totals.cached as i64,
+                totals.skipped as i64,
+                totals.failed as i64,
+                scan_id
+            ],
         )?;
-        // Per blob first, then weighted by the paths holding that blob: integer keys only. (A
-        // blob row has one dialect; a file holds a pattern once however many variants it has.)
+        match counts {
+            Some(counts) => counts.write(&self.conn, scan_id)?,
+            None => self.sum_scan_counts(scan_id)?,
+        }
+        self.commit()
+    }
+
+    /// The counts of a scan from the stored patterns of its files: per blob first, then weighted
+    /// by the paths holding that blob, on integer keys only. (A blob row has one dialect; a file
+    /// holds a pattern once however many variants it has.)
+    fn sum_scan_counts(&self, scan_id: i64) -> Result<()> {
         for (level, column) in [("abstract", "abstract_sig"), ("semantic", "semantic_sig")] {
             self.conn.execute(
                 &format!(
@@ -557,7 +574,62 @@ impl Store {
                 params![scan_id],
             )?;
         }
-        self.commit()
+        Ok(())
+    }
+}
+
+/// How many files a scan looked at, by outcome.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ScanTotals {
+    pub files: usize,
+    pub parsed: usize,
+    pub cached: usize,
+    pub skipped: usize,
+    pub failed: usize,
+}
+
+/// A scan's pattern counts, summed file by file: per (level, signature number, dialect), the
+/// occurrences and the files holding the pattern. A file holds a pattern once however many
+/// variants (semantic signatures at the abstract level, kinds) it has of it.
+#[derive(Debug, Default)]
+pub struct ScanCounts {
+    by_pattern: HashMap<(usize, i32, Dialect), (i64, i64)>,
+}
+
+/// The levels of `ScanCounts`, by index.
+const LEVELS: [&str; 2] = ["abstract", "semantic"];
+
+impl ScanCounts {
+    /// Adds one file: its patterns as (abstract sig, semantic sig, occurrences), in any order.
+    pub fn add_file(&mut self, dialect: Dialect, patterns: &mut [(i32, i32, u32)]) {
+        for level in 0..LEVELS.len() {
+            let sig = |p: &(i32, i32, u32)| if level == 0 { p.0 } else { p.1 };
+            patterns.sort_unstable_by_key(sig);
+            for run in patterns.chunk_by(|a, b| sig(a) == sig(b)) {
+                let occurrences: i64 = run.iter().map(|p| i64::from(p.2)).sum();
+                let entry = self
+                    .by_pattern
+                    .entry((level, sig(&run[0]), dialect))
+                    .or_default();
+                entry.0 += occurrences;
+                entry.1 += 1;
+            }
+        }
+    }
+
+    fn write(&self, conn: &Connection, scan_id: i64) -> Result<()> {
+        use ColumnType::{Int32, Int64, Text};
+        let mut rows = Columns::new("scan_counts", &[Int64, Text, Int32, Text, Int64, Int64]);
+        for (&(level, sig, dialect), &(occurrences, files)) in &self.by_pattern {
+            rows.int64(Some(scan_id))?
+                .text(Some(LEVELS[level]))?
+                .int32(sig)?
+                .text(Some(dialect.name()))?
+                .int64(Some(occurrences))?
+                .int64(Some(files))?
+                .end_row()?;
+        }
+        rows.write(conn)
     }
 }
 

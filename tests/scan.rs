@@ -182,6 +182,111 @@ fn second_scan_parses_nothing_and_a_new_rulebook_invalidates() {
     );
 }
 
+/// Copies a directory tree (no symlinks in the fixtures), without recursion.
+fn copy_tree(from: &std::path::Path, to: &std::path::Path) {
+    let mut stack = vec![(from.to_path_buf(), to.to_path_buf())];
+    while let Some((src, dst)) = stack.pop() {
+        std::fs::create_dir_all(&dst).unwrap();
+        for entry in std::fs::read_dir(&src).unwrap() {
+            let entry = entry.unwrap();
+            let target = dst.join(entry.file_name());
+            if entry.file_type().unwrap().is_dir() {
+                stack.push((entry.path(), target));
+            } else {
+                std::fs::copy(entry.path(), target).unwrap();
+            }
+        }
+    }
+}
+
+/// A scan's stored counts: (level, pattern id, dialect) -> (occurrences, files).
+type Counts = HashMap<(String, String, String), (i64, i64)>;
+
+fn scan_counts(
+    db: &std::path::Path,
+    scan_id: i64,
+) -> HashMap<(String, String, String), (i64, i64)> {
+    let conn = duckdb::Connection::open(db).unwrap();
+    let mut stmt = conn
+        .prepare(
+            "SELECT c.level, s.sig_id, c.dialect, c.occurrences, c.files
+             FROM scan_counts c JOIN signatures s ON s.sig = c.sig WHERE c.scan_id = ?",
+        )
+        .unwrap();
+    let rows = stmt
+        .query_map([scan_id], |r| {
+            Ok(((r.get(0)?, r.get(1)?, r.get(2)?), (r.get(3)?, r.get(4)?)))
+        })
+        .unwrap();
+    let mut counts = HashMap::new();
+    for row in rows {
+        let (key, value) = row.unwrap();
+        assert!(
+            counts.insert(key, value).is_none(),
+            "one row per pattern and dialect"
+        );
+    }
+    counts
+}
+
+/// Equal counts, or a failure listing the first differences (not two whole maps).
+fn assert_same_counts(left: &Counts, right: &Counts) {
+    let mut keys: Vec<_> = left.keys().chain(right.keys()).collect();
+    keys.sort();
+    keys.dedup();
+    let differences: Vec<String> = keys
+        .into_iter()
+        .filter(|k| left.get(*k) != right.get(*k))
+        .map(|k| format!("{k:?}: {:?} vs {:?}", left.get(k), right.get(k)))
+        .collect();
+    assert!(
+        differences.is_empty(),
+        "{} differences, the first: {:#?}",
+        differences.len(),
+        &differences[..differences.len().min(5)]
+    );
+}
+
+/// A scan that parses every file has its counts summed by the writer as it stores them; one
+/// that finds files in the cache sums them from the stored patterns. Both must give the same
+/// counts, pattern by pattern, including a content held by two paths and a re-scan after an edit.
+#[test]
+fn counts_summed_while_writing_equal_those_summed_from_the_store() {
+    let tmp = tempfile::tempdir().unwrap();
+    let tree = tmp.path().join("tree");
+    copy_tree(&fixtures().join("sample"), &tree);
+    std::fs::copy(tree.join("server.js"), tree.join("server-copy.js")).unwrap();
+    let tree_arg = tree.to_str().unwrap();
+    let db = tmp.path().join("p.duckdb");
+    let first = json(&patmine_ok(&db, &["scan", tree_arg, "--json"]));
+    assert_eq!(first["summary"]["cached"], 0);
+    let again = json(&patmine_ok(&db, &["scan", tree_arg, "--json"]));
+    assert_eq!(again["summary"]["parsed"], 0);
+    let written = scan_counts(&db, 1);
+    assert!(written.len() > 50, "{}", written.len());
+    assert_same_counts(&written, &scan_counts(&db, 2));
+    // Both paths of the copied content count.
+    let require_files = written
+        .iter()
+        .filter(|((level, _, dialect), _)| level == "abstract" && dialect == "js")
+        .map(|(_, &(_, files))| files)
+        .max()
+        .unwrap();
+    assert!(require_files >= 2, "{require_files}");
+
+    let server = tree.join("server.js");
+    let mut text = std::fs::read_to_string(&server).unwrap();
+    text.push_str("\nconst extra = require('./lib/util.cjs');\nnew Map();\n");
+    std::fs::write(&server, text).unwrap();
+    let mixed = json(&patmine_ok(&db, &["scan", tree_arg, "--json"]));
+    assert_eq!(mixed["summary"]["parsed"], 1);
+    let fresh_db = tmp.path().join("fresh.duckdb");
+    let fresh = json(&patmine_ok(&fresh_db, &["scan", tree_arg, "--json"]));
+    assert_eq!(fresh["summary"]["cached"], 0);
+    assert_same_counts(&scan_counts(&db, 3), &scan_counts(&fresh_db, 1));
+    assert_ne!(scan_counts(&db, 3), written);
+}
+
 #[test]
 fn results_do_not_depend_on_thread_count() {
     let tmp = tempfile::tempdir().unwrap();
