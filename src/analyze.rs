@@ -8,12 +8,13 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
-use tree_sitter::{Node, Parser, QueryCursor, StreamingIterator, Tree};
+use tree_sitter::{Node, Parser, QueryCursor, StreamingIterator, Tree, TreeCursor};
 
 use crate::dialect::{Dialect, Grammar};
 use crate::normalize::{self, NORMALIZER_VERSION, NormalizeOptions, Vocabulary};
 use crate::queries::QuerySet;
 use crate::rules::Rulebook;
+use crate::tree_walk::{self, FlatNode, FlattenError};
 
 pub use crate::queries::METRIC_KINDS;
 
@@ -31,6 +32,9 @@ pub const DEFAULT_FALLBACK_THRESHOLD: u32 = 5;
 
 /// Token buffers up to this many tokens (16 MiB) are kept from one file to the next.
 const MAX_KEPT_TOKENS: usize = 1 << 18;
+
+/// Flat node lists up to this many nodes (14 MiB) are kept from one file to the next.
+const MAX_KEPT_NODES: usize = 1 << 18;
 
 /// One pattern's counts within one file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -78,6 +82,8 @@ pub enum AnalyzeError {
     Language(Grammar, String),
     #[error("tree-sitter returned no tree ({0} grammar)")]
     NoTree(Grammar),
+    #[error(transparent)]
+    Walk(#[from] FlattenError),
 }
 
 /// The analysis configuration: queries, rulebook, normalizer options. Shared by all threads.
@@ -98,6 +104,8 @@ thread_local! {
     static PARSERS: RefCell<Vec<Option<Parser>>> = const { RefCell::new(Vec::new()) };
     /// The token buffer of this thread's last file, kept for the next (see `normalize::recycle`).
     static TOKENS: RefCell<Vec<normalize::Token<'static>>> = const { RefCell::new(Vec::new()) };
+    /// The flat node list of this thread's last file, kept for the next.
+    static NODES: RefCell<Vec<FlatNode>> = const { RefCell::new(Vec::new()) };
 }
 
 pub fn sha256(bytes: &[u8]) -> [u8; 32] {
@@ -174,7 +182,7 @@ impl Analyzer {
     /// Parses `source` as `dialect` and counts its patterns and node kinds.
     pub fn analyze(&self, source: &[u8], dialect: Dialect) -> Result<FileAnalysis, AnalyzeError> {
         let (grammar, tree, errors) = self.parse_best(source, dialect)?;
-        let (patterns, metrics, depth) = self.patterns(&tree, grammar, source);
+        let (patterns, metrics, depth) = self.patterns(&tree, grammar, source)?;
         Ok(FileAnalysis {
             grammar,
             error_nodes: errors,
@@ -217,7 +225,9 @@ impl Analyzer {
         grammar: Grammar,
         source: &[u8],
         mut found: impl FnMut(u32, u32, &str, &str),
-    ) -> (Metrics, usize) {
+    ) -> Result<(Metrics, usize), AnalyzeError> {
+        let mut nodes = NODES.with(|cell| std::mem::take(&mut *cell.borrow_mut()));
+        let flat = tree_walk::flatten(tree, &mut nodes)?;
         let root_query = self.queries.get(grammar);
         let vocabulary = &self.vocabularies[grammar.index()];
         let mut metrics = [0u32; METRIC_KINDS.len()];
@@ -228,7 +238,7 @@ impl Analyzer {
         let simple = root_query.simple.as_ref();
         let (tokens, mut roots, depth) = normalize::tokenize(
             buffer,
-            tree,
+            flat,
             source,
             vocabulary,
             &self.rules,
@@ -286,11 +296,14 @@ impl Analyzer {
             normalize::render(&tokens, root, self.options.max_len, &mut a, &mut s);
             found(root.capture, line, &a, &s);
         }
-        // Kept unless one huge file made it huge.
+        // Kept unless one huge file made them huge.
         if tokens.capacity() <= MAX_KEPT_TOKENS {
             TOKENS.with(|cell| *cell.borrow_mut() = normalize::recycle(tokens));
         }
-        (metrics, depth)
+        if nodes.capacity() <= MAX_KEPT_NODES {
+            NODES.with(|cell| *cell.borrow_mut() = nodes);
+        }
+        Ok((metrics, depth))
     }
 
     fn patterns(
@@ -298,22 +311,23 @@ impl Analyzer {
         tree: &Tree,
         grammar: Grammar,
         source: &[u8],
-    ) -> (Vec<PatternCount>, Metrics, usize) {
+    ) -> Result<(Vec<PatternCount>, Metrics, usize), AnalyzeError> {
         // Keyed by "capture:abstract_len:abstract semantic" in one string, so a repeated pattern
         // costs a lookup, not an allocation.
         let mut counts: HashMap<String, (u32, u32)> = HashMap::new();
         let mut key = String::with_capacity(384);
-        let (metrics, depth) = self.for_each_root(tree, grammar, source, |capture, line, a, s| {
-            use std::fmt::Write as _;
-            key.clear();
-            let _ = write!(key, "{capture}:{}:{a}{s}", a.len());
-            match counts.get_mut(key.as_str()) {
-                Some(entry) => entry.0 += 1,
-                None => {
-                    counts.insert(key.clone(), (1, line));
+        let (metrics, depth) =
+            self.for_each_root(tree, grammar, source, |capture, line, a, s| {
+                use std::fmt::Write as _;
+                key.clear();
+                let _ = write!(key, "{capture}:{}:{a}{s}", a.len());
+                match counts.get_mut(key.as_str()) {
+                    Some(entry) => entry.0 += 1,
+                    None => {
+                        counts.insert(key.clone(), (1, line));
+                    }
                 }
-            }
-        });
+            })?;
         let kinds = &self.queries.get(grammar).kinds;
         let mut patterns: Vec<PatternCount> = counts
             .into_iter()
@@ -341,7 +355,7 @@ impl Analyzer {
                 &b.kind,
             ))
         });
-        (patterns, metrics, depth)
+        Ok((patterns, metrics, depth))
     }
 
     /// Every pattern occurrence of `source`, in source order: what `patmine explain` prints.
@@ -353,7 +367,7 @@ impl Analyzer {
         let (grammar, tree, _) = self.parse_best(source, dialect)?;
         let kinds = &self.queries.get(grammar).kinds;
         let mut found = Vec::new();
-        let _ = self.for_each_root(&tree, grammar, source, |capture, line, a, s| {
+        self.for_each_root(&tree, grammar, source, |capture, line, a, s| {
             found.push(Occurrence {
                 kind: kinds[capture as usize].to_string(),
                 line,
@@ -362,7 +376,7 @@ impl Analyzer {
                     semantic_text: s.to_string(),
                 },
             })
-        });
+        })?;
         Ok((grammar, found))
     }
 }
@@ -428,7 +442,8 @@ fn count_errors(tree: &Tree) -> u32 {
         return 0;
     }
     let mut errors = 0;
-    walk_tree(tree, |node, _| {
+    walk_tree(tree, |cursor, _| {
+        let node = cursor.node();
         if node.is_error() || node.is_missing() {
             errors += 1;
         }
@@ -436,12 +451,12 @@ fn count_errors(tree: &Tree) -> u32 {
     errors
 }
 
-/// Pre-order walk with a cursor (no recursion): `visit(node, depth)`.
-fn walk_tree(tree: &Tree, mut visit: impl FnMut(Node<'_>, u32)) {
+/// Pre-order walk with tree-sitter's cursor (no recursion): `visit(cursor, depth)` at each node.
+pub(crate) fn walk_tree(tree: &Tree, mut visit: impl FnMut(&TreeCursor<'_>, u32)) {
     let mut cursor = tree.walk();
     let mut depth = 0u32;
     loop {
-        visit(cursor.node(), depth);
+        visit(&cursor, depth);
         if cursor.goto_first_child() {
             depth += 1;
             continue;

@@ -23,3 +23,4 @@ pub mod report;
 pub mod rules;
 pub mod scan;
 pub mod store;
+pub mod tree_walk;

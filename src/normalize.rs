@@ -1,17 +1,18 @@
 //! The normalizer: pattern roots in, their abstract and semantic signatures out, following
 //! `SIGNATURES.md`.
 //!
-//! One iterative walk over the whole tree (a `TreeCursor` and a heap stack of frames, never
-//! recursion) turns every leaf into a canonical token once. Whatever hides a subtree in a
+//! One iterative walk over the whole tree (its flat list of nodes from `tree_walk` and a heap
+//! stack of frames, never recursion) turns every leaf into a canonical token once. Whatever hides a subtree in a
 //! signature (a collapsed body, JSX, a template literal, the elided tail of a long list) gets a
 //! marker token that jumps over it. A root's signature is then its own slice of tokens, rendered
 //! until the length cap: nested roots share the work instead of walking their subtrees again.
 
 use std::borrow::Cow;
 
-use tree_sitter::{Language, Node, Tree};
+use tree_sitter::{Language, Node};
 
 use crate::rules::Rulebook;
+use crate::tree_walk::{FlatNode, FlatTree};
 
 /// Bumped whenever a signature could come out differently for the same code; part of the cache
 /// fingerprint, so an old cache is never served for a new normalizer.
@@ -190,6 +191,8 @@ struct Frame<'a> {
     marker: Option<usize>,
     /// Roots starting at this node (indexes into the roots), whose ends are set on leaving.
     roots: std::ops::Range<usize>,
+    /// Index of the first flat node after this node's subtree.
+    end: usize,
     /// The token of a `,` child, until the next child shows whether it trails (and goes).
     pending_comma: Option<usize>,
 }
@@ -285,7 +288,7 @@ fn declares_type_name(kind: &str) -> bool {
 /// token, such as strings, are not entered).
 pub fn tokenize<'tree, 'a>(
     mut tokens: Vec<Token<'a>>,
-    tree: &'tree Tree,
+    tree: FlatTree<'tree, '_>,
     source: &'a [u8],
     vocabulary: &'a Vocabulary,
     rules: &'a Rulebook,
@@ -298,35 +301,40 @@ pub fn tokenize<'tree, 'a>(
     let mut roots: Vec<Root<'tree>> = Vec::new();
     let mut captures: RootCaptures = Vec::new();
     let mut frames: Vec<Frame<'a>> = Vec::with_capacity(64);
-    let mut cursor = tree.walk();
+    let nodes = tree.nodes();
+    if nodes.is_empty() {
+        return (tokens, roots, deepest);
+    }
+    let mut at = 0;
     'walk: loop {
-        let node = cursor.node();
-        let kind_id = node.kind_id();
+        let flat = &nodes[at];
+        let node = tree.node(at);
+        let kind_id = flat.kind_id();
         let kind = vocabulary.kind_name(kind_id);
         if let Some(frame) = frames.last_mut()
             && let Some(comma) = frame.pending_comma.take()
             && is_closer(kind)
-            && !node.is_named()
+            && !flat.is_named()
         {
             // A trailing comma: `[a, b,]` is `[a, b]`.
             tokens.truncate(comma);
         }
         let parent = frames.last();
         // The field is read only for the few kinds whose signature depends on it.
-        let field = || vocabulary.field(cursor.field_id());
-        let visit = classify(node, kind, field, parent, source, vocabulary, rules);
+        let field = || vocabulary.field(std::num::NonZeroU16::new(flat.field_id()));
+        let visit = classify(node, flat, kind, field, parent, source, vocabulary, rules);
 
         // Element caps on lists: past `max_elements` named children, a marker emits `…` and
         // jumps to the list's closing token.
         if let Some(frame) = frames.last_mut()
             && frame.is_list
-            && node.is_named()
+            && flat.is_named()
             && !matches!(visit, Visit::Skip)
         {
             frame.elements_seen += 1;
             if frame.elements_seen == options.max_elements + 1 {
                 frame.elide_marker = Some(tokens.len());
-                tokens.push(marker(node, ELLIPSIS.into(), ELLIPSIS.into(), WORD));
+                tokens.push(marker(flat, ELLIPSIS.into(), ELLIPSIS.into(), WORD));
             }
         }
 
@@ -353,19 +361,20 @@ pub fn tokenize<'tree, 'a>(
         let mut opened_marker = None;
         match visit {
             Visit::Skip => {}
-            Visit::Atom(a, s, spacing) => tokens.push(token(node, a, s, spacing)),
+            Visit::Atom(a, s, spacing) => tokens.push(token(flat, a, s, spacing)),
             Visit::Marker(a, s, spacing) => {
                 opened_marker = Some(tokens.len());
-                tokens.push(marker(node, a, s, spacing));
+                tokens.push(marker(flat, a, s, spacing));
             }
             Visit::Descend => {}
         }
-        if descend && cursor.goto_first_child() {
+        // Visible descendants are visible children to the walk (hidden nodes are transparent).
+        if descend && flat.next() > at + 1 {
             frames.push(Frame {
                 kind_id,
                 kind,
                 index: 0,
-                child_count: node.child_count() as usize,
+                child_count: flat.child_count(),
                 is_list: is_list(kind),
                 elements_seen: 0,
                 elide_marker: None,
@@ -373,12 +382,14 @@ pub fn tokenize<'tree, 'a>(
                 marker: opened_marker,
                 roots: first_root..roots.len(),
                 pending_comma: None,
+                end: flat.next(),
             });
             deepest = deepest.max(frames.len());
+            at += 1;
             continue 'walk;
         }
         if leaf {
-            leaf_token(&mut tokens, &mut frames, node, kind, source);
+            leaf_token(&mut tokens, &mut frames, flat, kind, source);
         }
         let end = tokens.len() as u32;
         for root in &mut roots[first_root..] {
@@ -388,15 +399,16 @@ pub fn tokenize<'tree, 'a>(
             tokens[m].jump = end;
         }
         // Next sibling, or climb (closing frames) until one exists.
+        let next = flat.next();
         loop {
-            if cursor.goto_next_sibling() {
-                if let Some(frame) = frames.last_mut() {
+            match frames.last_mut() {
+                None => break 'walk,
+                Some(frame) if next < frame.end => {
                     frame.index += 1;
+                    at = next;
+                    continue 'walk;
                 }
-                continue 'walk;
-            }
-            if !cursor.goto_parent() {
-                break 'walk;
+                Some(_) => {}
             }
             let frame = frames.pop().expect("a frame per entered node");
             if let Some(comma) = frame.pending_comma {
@@ -418,7 +430,7 @@ pub fn tokenize<'tree, 'a>(
     (tokens, roots, deepest)
 }
 
-fn token<'a>(node: Node<'_>, a: Cow<'a, str>, s: Cow<'a, str>, spacing: Spacing) -> Token<'a> {
+fn token<'a>(node: &FlatNode, a: Cow<'a, str>, s: Cow<'a, str>, spacing: Spacing) -> Token<'a> {
     Token {
         start_byte: node.start_byte() as u32,
         abstract_text: a,
@@ -430,7 +442,7 @@ fn token<'a>(node: Node<'_>, a: Cow<'a, str>, s: Cow<'a, str>, spacing: Spacing)
     }
 }
 
-fn marker<'a>(node: Node<'_>, a: Cow<'a, str>, s: Cow<'a, str>, spacing: Spacing) -> Token<'a> {
+fn marker<'a>(node: &FlatNode, a: Cow<'a, str>, s: Cow<'a, str>, spacing: Spacing) -> Token<'a> {
     Token {
         marker: true,
         ..token(node, a, s, spacing)
@@ -496,7 +508,11 @@ pub fn render(
 }
 
 fn text<'a>(node: Node<'_>, source: &'a [u8]) -> &'a str {
-    std::str::from_utf8(&source[node.byte_range()]).unwrap_or("\u{FFFD}")
+    text_in(node.byte_range(), source)
+}
+
+fn text_in(range: std::ops::Range<usize>, source: &[u8]) -> &str {
+    std::str::from_utf8(&source[range]).unwrap_or("\u{FFFD}")
 }
 
 type Tok<'a> = Cow<'a, str>;
@@ -533,8 +549,10 @@ fn is_binding(kind: &str, field: Option<&str>, parent_kind: &str) -> bool {
         || (parent_kind == "pair_pattern" && field == Some("value"))
 }
 
+#[allow(clippy::too_many_arguments)]
 fn classify<'a, 'f>(
     node: Node<'_>,
+    flat: &FlatNode,
     kind: &'a str,
     field: impl Fn() -> Option<&'f str>,
     parent: Option<&Frame>,
@@ -543,10 +561,10 @@ fn classify<'a, 'f>(
     rules: &'a Rulebook,
 ) -> Visit<'a> {
     let parent_kind = parent.map_or("", |f| f.kind);
-    if node.is_extra() && (kind == "comment" || kind == "html_comment") {
+    if flat.is_extra() && (kind == "comment" || kind == "html_comment") {
         return Visit::Skip;
     }
-    if !node.is_named() {
+    if !flat.is_named() {
         return Visit::Descend;
     }
     match kind {
@@ -681,13 +699,13 @@ fn jsx(
 fn leaf_token<'a>(
     tokens: &mut Vec<Token<'a>>,
     frames: &mut [Frame<'a>],
-    node: Node<'_>,
+    node: &FlatNode,
     kind: &'a str,
     source: &'a [u8],
 ) {
     // An anonymous token's kind is its text; a zero-width one (MISSING, automatic `;`) has none.
     let tok: &'a str = if node.is_named() || node.start_byte() == node.end_byte() {
-        text(node, source)
+        text_in(node.start_byte()..node.end_byte(), source)
     } else {
         kind
     };

@@ -1,0 +1,188 @@
+// A flat, pre-order list of a tree's visible nodes, in one pass over tree-sitter's own subtrees.
+//
+// tree-sitter's public TreeCursor rebuilds a child iterator (alias sequence, visibility of the
+// parent, positions) on every step to a sibling, and every node property is another call. This
+// pass keeps one iterator per open node on its own stack and writes each visible node once, with
+// the properties the normalizer reads. It follows ts_tree_cursor_goto_first_child/_next_sibling,
+// ts_tree_cursor_current_node and ts_tree_cursor_current_field_id of the tree-sitter version it
+// is compiled against (the one in Cargo.lock), node for node; src/tree_walk.rs tests that it
+// agrees with the cursor.
+
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "tree_sitter/api.h"
+#include "./language.h"
+#include "./length.h"
+#include "./subtree.h"
+#include "./tree.h"
+
+// One visible node. Keep in sync with `FlatNode` in src/tree_walk.rs.
+typedef struct {
+  TSNode node;
+  uint32_t end_byte;
+  // Index of the first entry after this node's subtree.
+  uint32_t next;
+  // Visible children, as ts_node_child_count counts them.
+  uint32_t child_count;
+  // The public (aliased) symbol: ts_node_symbol.
+  uint16_t kind;
+  // Field of this node in its visible parent: ts_tree_cursor_current_field_id.
+  uint16_t field;
+  uint8_t named;
+  uint8_t extra;
+  uint8_t padding[2];
+} PatmineFlatNode;
+
+typedef struct {
+  Subtree parent;
+  const TSSymbol *alias_sequence;
+  Length position;
+  uint32_t child_index;
+  uint32_t structural_child_index;
+  uint32_t production_id;
+  // Field a child without a field of its own takes: that of a hidden parent, 0 for a visible one.
+  uint16_t inherited_field;
+  // Entry of the parent when it is visible, UINT32_MAX when hidden.
+  uint32_t entry;
+} Frame;
+
+static inline TSSymbol public_symbol(const TSLanguage *language, TSSymbol symbol) {
+  if (symbol == ts_builtin_sym_error) return symbol;
+  return language->public_symbol_map[symbol];
+}
+
+static inline bool symbol_is_named(const TSLanguage *language, TSSymbol symbol) {
+  if (symbol == ts_builtin_sym_error) return true;
+  if (symbol == ts_builtin_sym_error_repeat) return false;
+  return language->symbol_metadata[symbol].named;
+}
+
+static inline uint16_t own_field(const TSLanguage *language, uint32_t production_id, uint32_t structural_index) {
+  const TSFieldMapEntry *map, *end;
+  ts_language_field_map(language, production_id, &map, &end);
+  for (; map < end; map++) {
+    if (!map->inherited && map->child_index == structural_index) return map->field_id;
+  }
+  return 0;
+}
+
+static inline void write_entry(
+  PatmineFlatNode *out,
+  const TSTree *tree,
+  const Subtree *subtree,
+  Length position,
+  TSSymbol alias,
+  uint16_t field
+) {
+  const TSLanguage *language = tree->language;
+  Subtree self = *subtree;
+  out->node = (TSNode) {
+    {position.bytes, position.extent.row, position.extent.column, alias},
+    subtree,
+    tree,
+  };
+  out->end_byte = position.bytes + ts_subtree_size(self).bytes;
+  out->child_count = ts_subtree_visible_child_count(self);
+  out->kind = public_symbol(language, alias ? alias : ts_subtree_symbol(self));
+  out->named = alias ? symbol_is_named(language, alias) : ts_subtree_named(self);
+  out->extra = ts_subtree_extra(self);
+  out->field = field;
+  out->padding[0] = 0;
+  out->padding[1] = 0;
+}
+
+static inline Frame frame_of(const TSLanguage *language, const Subtree *subtree, Length position, uint16_t inherited_field, uint32_t entry) {
+  uint32_t production_id = subtree->ptr->production_id;
+  return (Frame) {
+    .parent = *subtree,
+    .alias_sequence = ts_language_alias_sequence(language, production_id),
+    .position = position,
+    .child_index = 0,
+    .structural_child_index = 0,
+    .production_id = production_id,
+    .inherited_field = inherited_field,
+    .entry = entry,
+  };
+}
+
+// Writes the visible nodes under `root` (itself first) to `out`, in pre-order. Returns how many,
+// or -1 when they would exceed `capacity`, -2 when memory runs out.
+int64_t patmine_flatten_tree(TSNode root, PatmineFlatNode *out, uint32_t capacity) {
+  const TSTree *tree = root.tree;
+  const TSLanguage *language = tree->language;
+  const Subtree *root_subtree = (const Subtree *)root.id;
+  if (capacity == 0) return -1;
+  Length root_position = {root.context[0], {root.context[1], root.context[2]}};
+  write_entry(&out[0], tree, root_subtree, root_position, (TSSymbol)root.context[3], 0);
+  uint32_t count = 1;
+  if (ts_subtree_child_count(*root_subtree) == 0) {
+    out[0].next = 1;
+    return 1;
+  }
+
+  uint32_t stack_capacity = 64, depth = 0;
+  Frame *stack = malloc(stack_capacity * sizeof(Frame));
+  if (!stack) return -2;
+  stack[depth++] = frame_of(language, root_subtree, root_position, 0, 0);
+
+  while (depth > 0) {
+    Frame *frame = &stack[depth - 1];
+    uint32_t child_count = frame->parent.ptr->child_count;
+    if (frame->child_index == child_count) {
+      if (frame->entry != UINT32_MAX) out[frame->entry].next = count;
+      depth--;
+      continue;
+    }
+    const Subtree *children = ts_subtree_children(frame->parent);
+    const Subtree *child = &children[frame->child_index];
+    Length position = frame->position;
+    bool extra = ts_subtree_extra(*child);
+    bool visible = ts_subtree_visible(*child);
+    TSSymbol alias = 0;
+    uint16_t field = 0;
+    if (!extra) {
+      if (frame->alias_sequence) {
+        alias = frame->alias_sequence[frame->structural_child_index];
+        visible |= alias != 0;
+      }
+      field = own_field(language, frame->production_id, frame->structural_child_index);
+      if (!field) field = frame->inherited_field;
+      frame->structural_child_index++;
+    }
+    frame->position = length_add(position, ts_subtree_size(*child));
+    frame->child_index++;
+    if (frame->child_index < child_count) {
+      frame->position = length_add(frame->position, ts_subtree_padding(children[frame->child_index]));
+    }
+
+    uint32_t entry = UINT32_MAX;
+    if (visible) {
+      if (count == capacity) {
+        free(stack);
+        return -1;
+      }
+      entry = count++;
+      write_entry(&out[entry], tree, child, position, alias, field);
+      if (ts_subtree_child_count(*child) == 0) {
+        out[entry].next = count;
+        continue;
+      }
+      field = 0;
+    } else if (ts_subtree_visible_child_count(*child) == 0) {
+      continue;
+    }
+    if (depth == stack_capacity) {
+      stack_capacity *= 2;
+      Frame *grown = realloc(stack, stack_capacity * sizeof(Frame));
+      if (!grown) {
+        free(stack);
+        return -2;
+      }
+      stack = grown;
+    }
+    stack[depth++] = frame_of(language, child, position, field, entry);
+  }
+  free(stack);
+  return count;
+}
