@@ -4,7 +4,6 @@
 //! Knows nothing of files, git or storage: bytes and a dialect in, a `FileAnalysis` out.
 
 use std::cell::RefCell;
-use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
@@ -15,6 +14,7 @@ use crate::normalize::{self, NORMALIZER_VERSION, NormalizeOptions, Vocabulary};
 use crate::queries::QuerySet;
 use crate::rules::Rulebook;
 use crate::tree_walk::{self, FlatNode, FlattenError};
+use crate::{FastMap, FastSet};
 
 pub use crate::queries::METRIC_KINDS;
 
@@ -272,17 +272,17 @@ impl Analyzer {
             }
         }
         // Outer nodes first, so a chain's outermost call marks the calls inside it.
-        roots.sort_by_key(|r| {
+        roots.sort_unstable_by_key(|r| {
             (
-                r.node.start_byte(),
-                std::cmp::Reverse(r.node.end_byte()),
+                r.bytes.0,
+                std::cmp::Reverse(r.bytes.1),
                 r.node.id(),
                 r.capture,
             )
         });
         roots.dedup_by_key(|r| (r.node.id(), r.capture));
 
-        let mut chain_inner: HashSet<usize> = HashSet::new();
+        let mut chain_inner: FastSet<usize> = FastSet::default();
         let (mut a, mut s) = (String::with_capacity(192), String::with_capacity(192));
         for root in &roots {
             let node = root.node;
@@ -314,7 +314,7 @@ impl Analyzer {
     ) -> Result<(Vec<PatternCount>, Metrics, usize), AnalyzeError> {
         // Keyed by "capture:abstract_len:abstract semantic" in one string, so a repeated pattern
         // costs a lookup, not an allocation.
-        let mut counts: HashMap<String, (u32, u32)> = HashMap::new();
+        let mut counts: FastMap<String, (u32, u32)> = FastMap::default();
         let mut key = String::with_capacity(384);
         let (metrics, depth) =
             self.for_each_root(tree, grammar, source, |capture, line, a, s| {
@@ -348,7 +348,7 @@ impl Analyzer {
                 }
             })
             .collect();
-        patterns.sort_by(|a, b| {
+        patterns.sort_unstable_by(|a, b| {
             (a.abstract_text(), a.semantic_text(), &a.kind).cmp(&(
                 b.abstract_text(),
                 b.semantic_text(),
@@ -392,7 +392,7 @@ pub struct Occurrence {
 
 /// Marks the calls on the callee side of `call` (`a.b()` in `a.b().c()`): they are links of
 /// one chain, counted once through the outermost call.
-fn mark_chain(call: Node<'_>, inner: &mut HashSet<usize>) {
+fn mark_chain(call: Node<'_>, inner: &mut FastSet<usize>) {
     let mut current = call.child_by_field_name("function");
     while let Some(node) = current {
         current = match node.kind() {

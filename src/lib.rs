@@ -7,6 +7,12 @@
 //! `scan` drives the stages over a directory; `history` over git history, through `git`, with
 //! per-commit `deltas`.
 
+/// The hash maps on the hot path: pattern texts, signature and content hashes, node ids. foldhash
+/// hashes these short keys several times faster than the standard SipHash, and is seeded per
+/// process, as SipHash is.
+pub type FastMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
+pub type FastSet<T> = std::collections::HashSet<T, foldhash::fast::RandomState>;
+
 pub mod analyze;
 mod columns;
 pub mod deltas;

@@ -223,6 +223,8 @@ pub fn recycle<'b>(mut buffer: Vec<Token<'_>>) -> Vec<Token<'b>> {
 pub struct Root<'tree> {
     pub node: Node<'tree>,
     pub capture: u32,
+    /// The node's byte range, kept here so that sorting roots asks tree-sitter nothing.
+    pub bytes: (u32, u32),
     start: u32,
     end: u32,
 }
@@ -352,6 +354,7 @@ pub fn tokenize<'tree, 'a>(
             roots.push(Root {
                 node,
                 capture,
+                bytes: (flat.start_byte() as u32, flat.end_byte() as u32),
                 start,
                 end: start,
             });
@@ -464,6 +467,7 @@ pub fn root_of<'tree>(tokens: &[Token<'_>], node: Node<'tree>, capture: u32) -> 
     Root {
         node,
         capture,
+        bytes: (from, to),
         start: start as u32,
         end: end as u32,
     }

@@ -2,7 +2,7 @@
 //! and store counts. Batches are written in transactions, so an interrupted scan keeps what it
 //! finished and a re-run parses only what is new.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
@@ -10,6 +10,7 @@ use std::time::Instant;
 use anyhow::Result;
 use rayon::prelude::*;
 
+use crate::FastMap;
 use crate::analyze::{Analyzer, FileAnalysis, sha256_hex};
 use crate::dialect::Dialect;
 use crate::filter::{Filter, SkipReason};
@@ -120,7 +121,7 @@ fn examine(
     candidate: &Candidate,
     filter: &Filter,
     analyzer: &Analyzer,
-    cache: &HashMap<(String, Dialect), i64>,
+    cache: &FastMap<(String, Dialect), i64>,
 ) -> Outcome {
     if let Some(reason) = filter.check_path(&candidate.rel) {
         return Outcome::Skipped(reason);

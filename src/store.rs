@@ -4,6 +4,8 @@
 //! leaves the database as it was after its last whole batch.
 
 use std::collections::HashMap;
+
+use crate::FastMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
@@ -331,7 +333,7 @@ impl Store {
         &self,
         config: &str,
         key_prefix: &str,
-    ) -> Result<HashMap<(String, Dialect), i64>> {
+    ) -> Result<FastMap<(String, Dialect), i64>> {
         let mut stmt = self
             .conn
             .prepare("SELECT content_key, dialect, blob_row FROM blobs WHERE config = ? AND starts_with(content_key, ?)")?;
@@ -342,7 +344,7 @@ impl Store {
                 r.get::<_, i64>(2)?,
             ))
         })?;
-        let mut map = HashMap::new();
+        let mut map = FastMap::default();
         for row in rows {
             let (key, dialect, blob_row) = row?;
             if let Some(d) = Dialect::from_name(&dialect) {
@@ -367,14 +369,14 @@ impl Store {
     }
 
     /// The signatures already stored for `config`: SHA-256 -> sig number.
-    pub fn load_signatures(&self, config: &str) -> Result<HashMap<[u8; 32], i32>> {
+    pub fn load_signatures(&self, config: &str) -> Result<FastMap<[u8; 32], i32>> {
         let mut stmt = self
             .conn
             .prepare("SELECT sig_id, sig FROM signatures WHERE config = ?")?;
         let rows = stmt.query_map(params![config], |r| {
             Ok((r.get::<_, String>(0)?, r.get::<_, i32>(1)?))
         })?;
-        let mut out = HashMap::new();
+        let mut out = FastMap::default();
         for row in rows {
             let (id, sig) = row?;
             let hash = unhex_sha256(&id)
@@ -593,7 +595,7 @@ pub struct ScanTotals {
 /// variants (semantic signatures at the abstract level, kinds) it has of it.
 #[derive(Debug, Default)]
 pub struct ScanCounts {
-    by_pattern: HashMap<(usize, i32, Dialect), (i64, i64)>,
+    by_pattern: FastMap<(usize, i32, Dialect), (i64, i64)>,
 }
 
 /// The levels of `ScanCounts`, by index.
@@ -636,7 +638,7 @@ impl ScanCounts {
 /// The blob rows of one configuration as a writer hands them out: which content sits in which
 /// row, which signatures are stored, and the next free row. Scan and history share it.
 pub struct BlobRows {
-    rows: HashMap<(String, Dialect), i64>,
+    rows: FastMap<(String, Dialect), i64>,
     signatures: SignatureRows,
     next_row: i64,
     config: String,
@@ -644,7 +646,7 @@ pub struct BlobRows {
 
 /// The signatures stored so far (SHA-256 -> sig number) and the next free number.
 pub struct SignatureRows {
-    known: HashMap<[u8; 32], i32>,
+    known: FastMap<[u8; 32], i32>,
     next: i32,
 }
 
@@ -653,7 +655,7 @@ impl BlobRows {
     pub fn new(
         store: &Store,
         config: &str,
-        rows: HashMap<(String, Dialect), i64>,
+        rows: FastMap<(String, Dialect), i64>,
     ) -> Result<BlobRows> {
         Ok(BlobRows {
             rows,
