@@ -171,13 +171,13 @@ impl Vocabulary {
     }
 }
 
-/// State kept for each node on the path from the tree's root to the cursor. Sibling questions
+/// State kept for each node on the path from the tree's root to the walk's node. Sibling questions
 /// ("is this the last child?") are answered from here: tree-sitter's `next_sibling` searches down
 /// from the tree's root, which is quadratic on deeply nested code.
 struct Frame<'a> {
     kind_id: u16,
     kind: &'a str,
-    /// Index of the child under the cursor, and the number of children.
+    /// Index of the child the walk is at, and the number of children.
     index: usize,
     child_count: usize,
     is_list: bool,
@@ -232,7 +232,7 @@ pub struct Root<'tree> {
 /// What the walk's caller says about each node: the root captures it gets.
 pub type RootCaptures = Vec<u32>;
 
-/// What to do with the node under the cursor.
+/// What to do with the node the walk is at.
 enum Visit<'a> {
     /// Emit nothing and do not descend.
     Skip,
