@@ -2,10 +2,11 @@
 //! `SIGNATURES.md`.
 //!
 //! One iterative walk over the whole tree (its flat list of nodes from `tree_walk` and a heap
-//! stack of frames, never recursion) turns every leaf into a canonical token once. Whatever hides a subtree in a
-//! signature (a collapsed body, JSX, a template literal, the elided tail of a long list) gets a
-//! marker token that jumps over it. A root's signature is then its own slice of tokens, rendered
-//! until the length cap: nested roots share the work instead of walking their subtrees again.
+//! stack of frames, never recursion) turns every leaf into a canonical token once. Whatever
+//! hides a subtree in a signature (a collapsed body, JSX, a template literal, the elided tail of
+//! a long list) gets a marker token that jumps over it. A root's signature is then its own slice
+//! of tokens, rendered until the length cap: nested roots share the work instead of walking their
+//! subtrees again.
 
 use std::borrow::Cow;
 

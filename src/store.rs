@@ -4,13 +4,12 @@
 //! leaves the database as it was after its last whole batch.
 
 use std::collections::HashMap;
-
-use crate::FastMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use duckdb::{Connection, params};
 
+use crate::FastMap;
 use crate::analyze::{FileAnalysis, METRIC_KINDS};
 use crate::columns::{ColumnType, Columns};
 use crate::deltas::{BlobCounts, CommitDeltas};
