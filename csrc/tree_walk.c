@@ -8,6 +8,7 @@
 // is compiled against (the one in Cargo.lock), node for node; src/tree_walk.rs tests that it
 // agrees with the cursor.
 
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 
@@ -33,6 +34,15 @@ typedef struct {
   uint8_t extra;
   uint8_t padding[2];
 } PatmineFlatNode;
+
+// The same offsets are asserted on the Rust side: both sides fail to build if they disagree.
+_Static_assert(offsetof(PatmineFlatNode, end_byte) == sizeof(TSNode), "FlatNode layout");
+_Static_assert(offsetof(PatmineFlatNode, next) == sizeof(TSNode) + 4, "FlatNode layout");
+_Static_assert(offsetof(PatmineFlatNode, child_count) == sizeof(TSNode) + 8, "FlatNode layout");
+_Static_assert(offsetof(PatmineFlatNode, kind) == sizeof(TSNode) + 12, "FlatNode layout");
+_Static_assert(offsetof(PatmineFlatNode, field) == sizeof(TSNode) + 14, "FlatNode layout");
+_Static_assert(offsetof(PatmineFlatNode, named) == sizeof(TSNode) + 16, "FlatNode layout");
+_Static_assert(offsetof(PatmineFlatNode, extra) == sizeof(TSNode) + 17, "FlatNode layout");
 
 typedef struct {
   Subtree parent;

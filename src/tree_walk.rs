@@ -24,6 +24,19 @@ pub struct FlatNode {
     padding: [u8; 2],
 }
 
+// The offsets `csrc/tree_walk.c` asserts too: neither side builds if they disagree.
+const _: () = {
+    use std::mem::{offset_of, size_of};
+    let node = size_of::<ffi::TSNode>();
+    assert!(offset_of!(FlatNode, end_byte) == node);
+    assert!(offset_of!(FlatNode, next) == node + 4);
+    assert!(offset_of!(FlatNode, child_count) == node + 8);
+    assert!(offset_of!(FlatNode, kind) == node + 12);
+    assert!(offset_of!(FlatNode, field) == node + 14);
+    assert!(offset_of!(FlatNode, named) == node + 16);
+    assert!(offset_of!(FlatNode, extra) == node + 17);
+};
+
 unsafe extern "C" {
     fn patmine_flatten_tree(root: ffi::TSNode, out: *mut FlatNode, capacity: u32) -> i64;
 }
