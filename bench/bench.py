@@ -2,9 +2,11 @@
 """patmine benchmarks: each figure is a ratio against a baseline measured in the same run.
 
   bench/bench.py scan CORPUS [--limit N]   parse-only floor, full scan, cached re-scan, the seed
-                                           pipeline (../shared/peers/seed_pipeline.py), and
-                                           ast-grep on the analysed files: its time, and its
-                                           counts of five node kinds as a recount of patmine's
+                                           pipeline (../shared/peers/seed_pipeline.py), medians of
+                                           alternating floor/scan runs (--rounds, and --compare
+                                           BINARY for a before/after), and ast-grep on the
+                                           analysed files: its time, and its counts of five node
+                                           kinds as a recount of patmine's
   bench/bench.py history REPO              parse-only floor of the unique blobs, full history,
                                            an update after one new commit, and GitEvo
 
@@ -12,7 +14,7 @@ Needs a release build (cargo build --release; PATMINE_BIN overrides the binary's
 pip install tree-sitter tree-sitter-javascript tree-sitter-typescript rapidfuzz networkx gitevo
 ast-grep-cli duckdb (duckdb reads the scan's database for the ast-grep recount).
 """
-import argparse, json, os, shutil, subprocess, sys, tempfile, time
+import argparse, json, os, resource, shutil, statistics, subprocess, sys, tempfile, time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.environ.get("PATMINE_BIN") or os.path.join(
@@ -63,6 +65,9 @@ def scan(args):
     corpus = limited_corpus(os.path.abspath(args.corpus), args.limit, work)
     db = os.path.join(work, "bench.duckdb")
     common = ["--keep-vendored"]
+    # One unmeasured pass first: a freshly linked tree's directories are not in the kernel's
+    # caches yet, and whichever command ran first would pay for that.
+    run([BIN, "floor", corpus] + common)
     s, r, out = run([BIN, "floor", corpus] + common)
     floor = json.loads(out)
     row("parse-only floor", floor["parsed"], s, r)
@@ -81,9 +86,45 @@ def scan(args):
         row("seed pipeline (Python)", res["ok"], s, r, floor_s)
         print(f"\npatmine scan vs seed pipeline: {(scan_files / scan_s) / (res['ok'] / s):.1f}x the files per second")
     print(f"patmine scan vs parse-only floor: {scan_s / floor_s:.2f}x the time")
+    if args.rounds:
+        alternating(corpus, os.path.join(work, "alternating.duckdb"), args.rounds, args.compare)
     if shutil.which("ast-grep") and not args.no_ast_grep:
         ast_grep(db, work)
     shutil.rmtree(work, ignore_errors=True)
+
+
+def timed(cmd):
+    """Runs cmd; returns (wall seconds, CPU seconds of the child)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+def alternating(corpus, db, rounds, others):
+    """The floor and the scan (of a fresh database), and the scan of each other build given,
+    in turn, `rounds` times: medians of wall and CPU time. On a noisy machine a single run's
+    ratio moves by 5-10%; alternating runs see the same noise."""
+    builds = [("patmine scan", BIN)] + [(f"scan by {b}", b) for b in others]
+    walls = {name: [] for name in ["parse-only floor"] + [n for n, _ in builds]}
+    cpus = {name: [] for name in walls}
+    for _ in range(rounds):
+        w, c = timed([BIN, "floor", corpus, "--keep-vendored"])
+        walls["parse-only floor"].append(w); cpus["parse-only floor"].append(c)
+        for name, build in builds:
+            for f in (db, db + ".wal"):
+                if os.path.exists(f):
+                    os.remove(f)
+            w, c = timed([build, "--db", db, "-q", "scan", corpus, "--json", "--top", "10",
+                          "--keep-vendored"])
+            walls[name].append(w); cpus[name].append(c)
+    floor = statistics.median(walls["parse-only floor"])
+    print(f"\n{rounds} alternating runs, medians:")
+    for name in walls:
+        w, c = statistics.median(walls[name]), statistics.median(cpus[name])
+        print(f"{name:<40} wall {w:6.2f} s {w / floor:6.2f}x the floor   CPU {c:6.2f} s")
 
 
 # patmine root kind -> the node kinds its queries capture for it (queries/*.scm): roots that are
@@ -163,6 +204,7 @@ def history(args):
     repo = os.path.join(work, "repo")
     subprocess.run(["git", "clone", "-q", "--no-local", os.path.abspath(args.repo), repo], check=True)
     db = os.path.join(work, "h.duckdb")
+    run([BIN, "floor", "--git", repo])  # unmeasured: warms the caches for every measured run
     s, r, out = run([BIN, "floor", "--git", repo])
     floor = json.loads(out)
     floor_s = s
@@ -189,6 +231,10 @@ def main():
     a = sub.add_parser("scan"); a.add_argument("corpus"); a.add_argument("--limit", type=int, default=0)
     a.add_argument("--no-seed", action="store_true")
     a.add_argument("--no-ast-grep", action="store_true")
+    a.add_argument("--rounds", type=int, default=5,
+                   help="alternating floor/scan runs whose medians are reported (0: none)")
+    a.add_argument("--compare", action="append", default=[], metavar="BINARY",
+                   help="another patmine build to scan in the alternating runs (repeatable)")
     b = sub.add_parser("history"); b.add_argument("repo"); b.add_argument("--no-gitevo", action="store_true")
     b.add_argument("--gitevo-report", default="javascript", choices=["javascript", "typescript"],
                    help="GitEvo's report: javascript (the issue's command) or typescript (for TS repositories)")
