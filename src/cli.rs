@@ -340,11 +340,20 @@ fn summary_line(root: &Path, s: &ScanSummary) -> String {
     } else {
         format!(" ({})", reasons.join(", "))
     };
+    let same_content = if s.same_content > 0 {
+        format!(
+            " ({} with the content of another file, analysed once)",
+            s.same_content
+        )
+    } else {
+        String::new()
+    };
     format!(
-        "scanned {}: {} files, {} parsed, {} from cache, {} skipped{}, {} failed in {:.2}s",
+        "scanned {}: {} files, {} parsed{}, {} from cache, {} skipped{}, {} failed in {:.2}s",
         root.display(),
         s.files,
         s.parsed,
+        same_content,
         s.cached,
         skipped,
         reasons,
@@ -363,6 +372,7 @@ fn summary_json(s: &ScanSummary) -> serde_json::Value {
         "scan_id": s.scan_id,
         "files": s.files,
         "parsed": s.parsed,
+        "same_content": s.same_content,
         "cached": s.cached,
         "skipped": skipped,
         "failed": s.failed,

@@ -5,17 +5,18 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, PoisonError};
 use std::time::Instant;
 
 use anyhow::Result;
 use rayon::prelude::*;
 
-use crate::FastMap;
 use crate::analyze::{Analyzer, FileAnalysis, sha256_hex};
 use crate::dialect::Dialect;
 use crate::filter::{Filter, SkipReason};
 use crate::progress::Progress;
 use crate::store::{BlobRows, FileRecord, NewBlob, ScanCounts, ScanTotals, Store};
+use crate::{FastMap, FastSet};
 
 /// Files stored per transaction: bounds memory and the work an interruption can lose.
 const BATCH_FILES: usize = 2_000;
@@ -40,7 +41,11 @@ pub struct Candidate {
 pub struct ScanSummary {
     pub scan_id: i64,
     pub files: usize,
+    /// Files whose counts come from this run's analysis.
     pub parsed: usize,
+    /// Of `parsed`, files whose bytes and dialect another file of this run had: the content was
+    /// analysed once, for that file.
+    pub same_content: usize,
     pub cached: usize,
     pub skipped: BTreeMap<SkipReason, usize>,
     pub failed: usize,
@@ -55,12 +60,25 @@ enum Outcome {
         bytes: u64,
         analysis: FileAnalysis,
     },
+    /// Another file of this run has the same bytes and dialect, and analyses them.
+    SameContent {
+        key: String,
+    },
     Cached {
         blob_row: i64,
     },
     Skipped(SkipReason),
-    Failed(String),
+    Failed {
+        message: String,
+        /// The content key, when the content was claimed for analysis: files with the same
+        /// content fail with it.
+        key: Option<String>,
+    },
 }
+
+/// The contents (key and dialect) claimed for analysis in this run: the first file with some
+/// bytes and dialect analyses them, the others wait for its counts.
+type Claims = Mutex<FastSet<(String, Dialect)>>;
 
 /// Walks `root` without following symlinks or entering version-control directories. Vendored
 /// directories are walked too, so that each of their files is recorded as skipped with its reason.
@@ -122,6 +140,7 @@ fn examine(
     filter: &Filter,
     analyzer: &Analyzer,
     cache: &FastMap<(String, Dialect), i64>,
+    claims: &Claims,
 ) -> Outcome {
     if let Some(reason) = filter.check_path(&candidate.rel) {
         return Outcome::Skipped(reason);
@@ -129,14 +148,28 @@ fn examine(
     let bytes = match read_within(&candidate.path, filter) {
         Ok(Ok(bytes)) => bytes,
         Ok(Err(reason)) => return Outcome::Skipped(reason),
-        Err(e) => return Outcome::Failed(format!("cannot read: {e}")),
+        Err(e) => {
+            return Outcome::Failed {
+                message: format!("cannot read: {e}"),
+                key: None,
+            };
+        }
     };
     if let Some(reason) = filter.check_content(&bytes) {
         return Outcome::Skipped(reason);
     }
     let key = format!("sha256:{}", sha256_hex(&bytes));
-    if let Some(&blob_row) = cache.get(&(key.clone(), candidate.dialect)) {
+    let content = (key, candidate.dialect);
+    if let Some(&blob_row) = cache.get(&content) {
         return Outcome::Cached { blob_row };
+    }
+    let first = claims
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .insert(content.clone());
+    let (key, _) = content;
+    if !first {
+        return Outcome::SameContent { key };
     }
     match analyzer.analyze(&bytes, candidate.dialect) {
         Ok(analysis) => Outcome::Parsed {
@@ -144,7 +177,10 @@ fn examine(
             bytes: bytes.len() as u64,
             analysis,
         },
-        Err(e) => Outcome::Failed(e.to_string()),
+        Err(e) => Outcome::Failed {
+            message: e.to_string(),
+            key: Some(key),
+        },
     }
 }
 
@@ -190,6 +226,7 @@ pub fn scan(
     // Workers look up content stored by earlier runs here; the writer dedupes this run's own.
     let stored = store.load_cache(&config, "sha256:")?;
     let scan_id = store.start_scan(&root.display().to_string(), &config)?;
+    let claims = Claims::default();
     let bar = progress.bar(candidates.len() as u64, "files");
     let (sender, receiver) = std::sync::mpsc::sync_channel::<(usize, Vec<Outcome>)>(CHANNEL_CHUNKS);
     let writer_stopped = AtomicBool::new(false);
@@ -206,6 +243,9 @@ pub fn scan(
                 report,
                 summary: ScanSummary::default(),
                 counts: ScanCounts::default(),
+                sigs_of_row: FastMap::default(),
+                waiting: FastMap::default(),
+                failed_contents: FastMap::default(),
             };
             let mut batch: Vec<(&Candidate, Outcome)> = Vec::with_capacity(BATCH_FILES);
             for (start, outcomes) in receiver {
@@ -216,6 +256,7 @@ pub fn scan(
                 }
             }
             writer.write(&batch)?;
+            writer.finish_waiting()?;
             Ok::<_, anyhow::Error>((writer.summary, writer.counts))
         });
         candidates
@@ -227,7 +268,7 @@ pub fn scan(
                 }
                 let outcomes: Vec<Outcome> = chunk
                     .iter()
-                    .map(|candidate| examine(candidate, filter, analyzer, &stored))
+                    .map(|candidate| examine(candidate, filter, analyzer, &stored, &claims))
                     .collect();
                 bar.inc(chunk.len() as u64);
                 if sender.send((index * CHUNK_FILES, outcomes)).is_err() {
@@ -256,6 +297,9 @@ pub fn scan(
     Ok(summary)
 }
 
+/// A content's counted patterns: (abstract sig, semantic sig, occurrences).
+type PatternSigs = Box<[(i32, i32, u32)]>;
+
 /// Stores analysed batches: assigns blob rows (the same content twice in this run is stored
 /// once), writes blobs, signatures and file records, one transaction per batch, and sums the
 /// pattern counts of the parsed files as it goes.
@@ -268,16 +312,27 @@ struct BatchWriter<'a> {
     report: &'a mut (dyn FnMut(String) + Send),
     summary: ScanSummary,
     counts: ScanCounts,
+    /// The counted patterns of each blob row parsed in this run, for the files with the same
+    /// content that come later.
+    sigs_of_row: FastMap<i64, PatternSigs>,
+    /// Files whose content's first file has not reached the writer yet.
+    waiting: FastMap<(String, Dialect), Vec<&'a Candidate>>,
+    /// Contents whose analysis failed in this run, with the message.
+    failed_contents: FastMap<(String, Dialect), String>,
 }
 
-impl BatchWriter<'_> {
-    fn write(&mut self, batch: &[(&Candidate, Outcome)]) -> Result<()> {
+impl<'a> BatchWriter<'a> {
+    fn write(&mut self, batch: &[(&'a Candidate, Outcome)]) -> Result<()> {
         if batch.is_empty() {
             return Ok(());
         }
         let mut new_blobs: Vec<NewBlob<'_>> = Vec::new();
         let mut records: Vec<(String, Dialect, FileRecord<'_>)> = Vec::with_capacity(batch.len());
-        for (candidate, outcome) in batch {
+        // Files with the content of another file of this run: their blob row, counted below.
+        let mut same_content: Vec<(Dialect, i64)> = Vec::new();
+        // Files with the content of a file whose analysis failed, with its message.
+        let mut failed_with: Vec<(&Candidate, String)> = Vec::new();
+        for &(candidate, ref outcome) in batch {
             let record = match outcome {
                 Outcome::Parsed {
                     key,
@@ -300,9 +355,42 @@ impl BatchWriter<'_> {
                             analysis: Some(analysis),
                         });
                     }
+                    let content = (key.clone(), candidate.dialect);
+                    for waiting in self.waiting.remove(&content).unwrap_or_default() {
+                        self.summary.parsed += 1;
+                        self.summary.same_content += 1;
+                        same_content.push((waiting.dialect, blob_row));
+                        records.push((
+                            waiting.rel.clone(),
+                            waiting.dialect,
+                            FileRecord::Analysed {
+                                blob_row,
+                                cached: false,
+                            },
+                        ));
+                    }
                     FileRecord::Analysed {
                         blob_row,
                         cached: false,
+                    }
+                }
+                Outcome::SameContent { key } => {
+                    let content = (key.clone(), candidate.dialect);
+                    if let Some(blob_row) = self.rows.get(&content) {
+                        self.summary.parsed += 1;
+                        self.summary.same_content += 1;
+                        same_content.push((candidate.dialect, blob_row));
+                        FileRecord::Analysed {
+                            blob_row,
+                            cached: false,
+                        }
+                    } else if let Some(message) = self.failed_contents.get(&content) {
+                        failed_with.push((candidate, message.clone()));
+                        continue;
+                    } else {
+                        // Recorded when its content's first file arrives.
+                        self.waiting.entry(content).or_default().push(candidate);
+                        continue;
                     }
                 }
                 Outcome::Cached { blob_row } => {
@@ -316,14 +404,27 @@ impl BatchWriter<'_> {
                     *self.summary.skipped.entry(*reason).or_default() += 1;
                     FileRecord::Skipped(reason.name())
                 }
-                Outcome::Failed(message) => {
-                    self.summary.failed += 1;
-                    let line = format!("{}: {message}", candidate.path.display());
-                    self.progress.suspend(|| (self.report)(line));
+                Outcome::Failed { message, key } => {
+                    self.report_failure(candidate, message);
+                    if let Some(key) = key {
+                        let content = (key.clone(), candidate.dialect);
+                        for waiting in self.waiting.remove(&content).unwrap_or_default() {
+                            failed_with.push((waiting, message.clone()));
+                        }
+                        self.failed_contents.insert(content, message.clone());
+                    }
                     FileRecord::Failed(message)
                 }
             };
             records.push((candidate.rel.clone(), candidate.dialect, record));
+        }
+        for (candidate, message) in &failed_with {
+            self.report_failure(candidate, message);
+            records.push((
+                candidate.rel.clone(),
+                candidate.dialect,
+                FileRecord::Failed(message),
+            ));
         }
         let rules = self.analyzer.rules();
         let store = &*self.store;
@@ -334,7 +435,7 @@ impl BatchWriter<'_> {
         store.commit()?;
         let mut sigs = Vec::new();
         for (candidate, outcome) in batch {
-            if let Outcome::Parsed { analysis, .. } = outcome {
+            if let Outcome::Parsed { analysis, key, .. } = outcome {
                 sigs.clear();
                 for p in &analysis.patterns {
                     let (Some(a), Some(s)) = (
@@ -345,9 +446,193 @@ impl BatchWriter<'_> {
                     };
                     sigs.push((a, s, p.occurrences));
                 }
+                if let Some(blob_row) = self.rows.get(&(key.clone(), candidate.dialect)) {
+                    self.sigs_of_row.insert(blob_row, sigs.as_slice().into());
+                }
                 self.counts.add_file(candidate.dialect, &mut sigs);
             }
         }
+        for (dialect, blob_row) in same_content {
+            let Some(stored) = self.sigs_of_row.get(&blob_row) else {
+                anyhow::bail!("blob row {blob_row}: the counts of its content are not known");
+            };
+            sigs.clear();
+            sigs.extend_from_slice(stored);
+            self.counts.add_file(dialect, &mut sigs);
+        }
         Ok(())
+    }
+
+    /// Counts a failed file and reports it in one line.
+    fn report_failure(&mut self, candidate: &Candidate, message: &str) {
+        self.summary.failed += 1;
+        let line = format!("{}: {message}", candidate.path.display());
+        self.progress.suspend(|| (self.report)(line));
+    }
+
+    /// Records the files still waiting for their content's first file, which never came (it
+    /// cannot, unless a worker stopped early): failed, so that no file goes unrecorded.
+    fn finish_waiting(&mut self) -> Result<()> {
+        let waiting: Vec<&Candidate> = self.waiting.drain().flat_map(|(_, files)| files).collect();
+        if waiting.is_empty() {
+            return Ok(());
+        }
+        let message = "no file with its content was analysed".to_string();
+        let mut records = Vec::with_capacity(waiting.len());
+        for candidate in waiting {
+            self.report_failure(candidate, &message);
+            records.push((
+                candidate.rel.clone(),
+                candidate.dialect,
+                FileRecord::Failed(&message),
+            ));
+        }
+        let store = &*self.store;
+        store.begin()?;
+        store.write_scan_files(self.scan_id, &records)?;
+        store.commit()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SOURCE: &[u8] = b"const fs = require('fs');\nfs.readFileSync('x', 'utf8');\n";
+    const KEY: &str = "sha256:content";
+
+    fn files() -> Vec<Candidate> {
+        ["a/one.js", "b/two.js", "c/three.js"]
+            .iter()
+            .map(|rel| Candidate {
+                path: PathBuf::from(rel),
+                rel: rel.to_string(),
+                dialect: Dialect::from_path(rel.as_bytes()).expect("a .js path"),
+            })
+            .collect()
+    }
+
+    fn parsed(analyzer: &Analyzer) -> Outcome {
+        Outcome::Parsed {
+            key: KEY.to_string(),
+            bytes: SOURCE.len() as u64,
+            analysis: analyzer.analyze(SOURCE, Dialect::Js).expect("analyses"),
+        }
+    }
+
+    fn same() -> Outcome {
+        Outcome::SameContent {
+            key: KEY.to_string(),
+        }
+    }
+
+    /// What the writer made of `batches` (file index, outcome): the summary, the summed counts,
+    /// each file's (status, blob row) and the report lines.
+    type Written = (
+        ScanSummary,
+        ScanCounts,
+        Vec<(String, String, Option<i64>)>,
+        Vec<String>,
+    );
+
+    /// Batches of (file index, outcome), made with the analyzer of the run.
+    type Batches = Vec<Vec<(usize, Outcome)>>;
+
+    fn write(batches: impl FnOnce(&Analyzer) -> Batches) -> Written {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let db = dir.path().join("t.duckdb");
+        let analyzer = Analyzer::builtin();
+        let files = files();
+        let mut lines = Vec::new();
+        let (summary, counts) = {
+            let mut store = Store::open(&db).expect("store");
+            let config = analyzer.fingerprint();
+            let scan_id = store.start_scan("t", config).expect("scan row");
+            let rows = BlobRows::new(&store, config, FastMap::default()).expect("rows");
+            let progress = Progress::new(true);
+            let mut report = |line: String| lines.push(line);
+            let mut writer = BatchWriter {
+                store: &mut store,
+                rows,
+                scan_id,
+                analyzer: &analyzer,
+                progress: &progress,
+                report: &mut report,
+                summary: ScanSummary::default(),
+                counts: ScanCounts::default(),
+                sigs_of_row: FastMap::default(),
+                waiting: FastMap::default(),
+                failed_contents: FastMap::default(),
+            };
+            for batch in batches(&analyzer) {
+                let batch: Vec<(&Candidate, Outcome)> =
+                    batch.into_iter().map(|(i, o)| (&files[i], o)).collect();
+                writer.write(&batch).expect("batch written");
+            }
+            writer.finish_waiting().expect("waiting files written");
+            (writer.summary, writer.counts)
+        };
+        let conn = duckdb::Connection::open(&db).expect("reopened");
+        let mut stmt = conn
+            .prepare("SELECT path, status, blob_row FROM scan_files ORDER BY path")
+            .expect("query");
+        let records = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .expect("rows")
+            .map(|r| r.expect("row"))
+            .collect();
+        (summary, counts, records, lines)
+    }
+
+    #[test]
+    fn a_content_analysed_once_counts_for_every_file_holding_it_in_any_arrival_order() {
+        // Before: every file analysed its own copy. The counts must be the same.
+        let (_, analysed_twice, _, _) = write(|a| vec![vec![(0, parsed(a)), (1, parsed(a))]]);
+        let orders: [fn(&Analyzer) -> Batches; 3] = [
+            |a| vec![vec![(0, parsed(a)), (1, same())]],
+            |a| vec![vec![(1, same()), (0, parsed(a))]],
+            |a| vec![vec![(1, same())], vec![(0, parsed(a))]],
+        ];
+        for (i, order) in orders.into_iter().enumerate() {
+            let (summary, counts, records, lines) = write(order);
+            assert_eq!(counts, analysed_twice, "order {i}: counts");
+            assert_eq!(
+                (summary.parsed, summary.same_content, summary.failed),
+                (2, 1, 0),
+                "order {i}: summary"
+            );
+            assert_eq!(records.len(), 2, "order {i}: every file recorded once");
+            assert!(
+                records
+                    .iter()
+                    .all(|r| r.1 == "parsed" && r.2 == records[0].2),
+                "order {i}: both files hold one blob row: {records:?}"
+            );
+            assert!(lines.is_empty(), "order {i}: {lines:?}");
+        }
+    }
+
+    #[test]
+    fn files_sharing_a_failed_content_fail_with_it_and_none_goes_unrecorded() {
+        let failed = || Outcome::Failed {
+            message: "boom".to_string(),
+            key: Some(KEY.to_string()),
+        };
+        let (summary, _, records, lines) =
+            write(|_| vec![vec![(1, same())], vec![(0, failed())], vec![(2, same())]]);
+        assert_eq!((summary.parsed, summary.failed), (0, 3));
+        assert_eq!(records.len(), 3);
+        assert!(
+            records.iter().all(|r| r.1 == "failed" && r.2.is_none()),
+            "{records:?}"
+        );
+        assert_eq!(lines.len(), 3, "one line per file: {lines:?}");
+        assert!(lines.iter().all(|l| l.ends_with(": boom")), "{lines:?}");
+
+        // A content whose first file never reaches the writer: its other files still get a
+        // record and a line.
+        let (summary, _, records, lines) = write(|_| vec![vec![(1, same())]]);
+        assert_eq!((summary.failed, records.len(), lines.len()), (1, 1, 1));
+        assert!(lines[0].starts_with("b/two.js: "), "{lines:?}");
     }
 }

@@ -592,7 +592,7 @@ pub struct ScanTotals {
 /// A scan's pattern counts, summed file by file: per (level, signature number, dialect), the
 /// occurrences and the files holding the pattern. A file holds a pattern once however many
 /// variants (semantic signatures at the abstract level, kinds) it has of it.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, PartialEq)]
 pub struct ScanCounts {
     by_pattern: FastMap<(usize, i32, Dialect), (i64, i64)>,
 }
@@ -672,7 +672,7 @@ impl BlobRows {
         self.signatures.known.get(hash).copied()
     }
 
-    /// The row of content already stored (by an earlier run or batch).
+    /// The row of content already assigned (by an earlier run, or earlier in this one).
     pub fn get(&self, key: &(String, Dialect)) -> Option<i64> {
         self.rows.get(key).copied()
     }

@@ -260,6 +260,8 @@ fn counts_summed_while_writing_equal_those_summed_from_the_store() {
     let db = tmp.path().join("p.duckdb");
     let first = json(&patmine_ok(&db, &["scan", tree_arg, "--json"]));
     assert_eq!(first["summary"]["cached"], 0);
+    // The copy's content is analysed once, for one of its two paths.
+    assert_eq!(first["summary"]["same_content"], 1);
     let again = json(&patmine_ok(&db, &["scan", tree_arg, "--json"]));
     assert_eq!(again["summary"]["parsed"], 0);
     let written = scan_counts(&db, 1);
