@@ -244,22 +244,11 @@ fn a_killed_run_resumes_to_identical_counts() {
 
     for (round, delay_ms) in [30u64, 120, 400].into_iter().enumerate() {
         let db = tmp.path().join(format!("killed-{round}.duckdb"));
-        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_patmine"))
-            .args([
-                "--db",
-                db.to_str().unwrap(),
-                "history",
-                repo.to_str().unwrap(),
-                "--batch",
-                "1",
-            ])
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
-        std::thread::sleep(std::time::Duration::from_millis(delay_ms));
-        let _ = child.kill(); // SIGKILL
-        let _ = child.wait();
+        patmine_killed_after(
+            &db,
+            &["history", repo.to_str().unwrap(), "--batch", "1"],
+            delay_ms,
+        );
         patmine_ok(&db, &["history", repo.to_str().unwrap(), "--batch", "1"]);
         assert_eq!(dump(&db), expected, "after a kill at {delay_ms} ms");
     }

@@ -591,3 +591,48 @@ fn report_dir_gets_a_phrasebook() {
     let doc = json(&std::fs::read_to_string(reports.join("phrasebook.json")).unwrap());
     assert_eq!(doc["patterns"][0]["rank"], 1);
 }
+
+/// A scan killed at any moment, then run again, ends with the counts of a fresh scan: batches
+/// committed before the kill come back from the cache, the rest is analysed, nothing twice.
+/// Every content is held by two files, so files waiting for their content's first file are in
+/// flight when the kill comes.
+#[test]
+fn a_killed_scan_resumes_to_the_counts_of_a_fresh_one() {
+    let tmp = tempfile::tempdir().unwrap();
+    let tree = tmp.path().join("tree");
+    let versions: Vec<String> = ["server.v1.js", "server.v2.js", "util.v1.js", "api.v2.ts"]
+        .iter()
+        .map(|f| std::fs::read_to_string(fixtures().join("history/files").join(f)).unwrap())
+        .collect();
+    let (files, distinct) = (6000, 3000);
+    for i in 0..files {
+        let dir = tree.join(format!("d{}", i % 40));
+        std::fs::create_dir_all(&dir).unwrap();
+        let n = i % distinct;
+        let ext = if n % 3 == 0 { "ts" } else { "js" };
+        std::fs::write(
+            dir.join(format!("f{i}.{ext}")),
+            format!("{}\nconst n{n} = {n};\n", versions[n % versions.len()]),
+        )
+        .unwrap();
+    }
+    let tree_arg = tree.to_str().unwrap();
+    let fresh = tmp.path().join("fresh.duckdb");
+    let summary = json(&patmine_ok(&fresh, &["scan", tree_arg, "--json"]))["summary"].clone();
+    assert_eq!(summary["same_content"], files - distinct, "{summary}");
+    let expected = scan_counts(&fresh, last_scan(&fresh));
+
+    for (round, delay_ms) in [60u64, 150, 250, 600].into_iter().enumerate() {
+        let db = tmp.path().join(format!("killed-{round}.duckdb"));
+        patmine_killed_after(&db, &["-q", "scan", tree_arg], delay_ms);
+        let resumed = json(&patmine_ok(&db, &["scan", tree_arg, "--json"]))["summary"].clone();
+        assert_eq!(resumed["failed"], 0, "{resumed}");
+        assert_same_counts(&scan_counts(&db, last_scan(&db)), &expected);
+    }
+}
+
+fn last_scan(db: &std::path::Path) -> i64 {
+    let conn = duckdb::Connection::open(db).unwrap();
+    conn.query_row("SELECT max(scan_id) FROM scans", [], |r| r.get(0))
+        .unwrap()
+}

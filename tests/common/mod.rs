@@ -19,6 +19,22 @@ pub fn patmine(db: &Path, args: &[&str]) -> Output {
         .expect("patmine runs")
 }
 
+/// Starts patmine and kills it (SIGKILL) after `delay_ms`, finished or not.
+pub fn patmine_killed_after(db: &Path, args: &[&str], delay_ms: u64) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_patmine"))
+        .arg("--db")
+        .arg(db)
+        .args(args)
+        .env_remove("PATMINE_DB")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("patmine starts");
+    std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
 /// Runs patmine and expects success; returns stdout.
 pub fn patmine_ok(db: &Path, args: &[&str]) -> String {
     let out = patmine(db, args);
