@@ -332,6 +332,8 @@ impl<'a> BatchWriter<'a> {
         let mut same_content: Vec<(Dialect, i64)> = Vec::new();
         // Files with the content of a file whose analysis failed, with its message.
         let mut failed_with: Vec<(&Candidate, String)> = Vec::new();
+        // Parsed files with their analysis and blob row, counted below.
+        let mut parsed: Vec<(&Candidate, &FileAnalysis, i64)> = Vec::new();
         for &(candidate, ref outcome) in batch {
             let record = match outcome {
                 Outcome::Parsed {
@@ -345,6 +347,7 @@ impl<'a> BatchWriter<'a> {
                         self.progress.suspend(|| (self.report)(note));
                     }
                     let (blob_row, new) = self.rows.assign(key.clone(), candidate.dialect);
+                    parsed.push((candidate, analysis, blob_row));
                     if new {
                         new_blobs.push(NewBlob {
                             blob_row,
@@ -434,23 +437,19 @@ impl<'a> BatchWriter<'a> {
         store.write_scan_files(self.scan_id, &records)?;
         store.commit()?;
         let mut sigs = Vec::new();
-        for (candidate, outcome) in batch {
-            if let Outcome::Parsed { analysis, key, .. } = outcome {
-                sigs.clear();
-                for p in &analysis.patterns {
-                    let (Some(a), Some(s)) = (
-                        self.rows.sig(&p.abstract_hash),
-                        self.rows.sig(&p.semantic_hash),
-                    ) else {
-                        anyhow::bail!("{}: a signature was not stored", candidate.path.display());
-                    };
-                    sigs.push((a, s, p.occurrences));
-                }
-                if let Some(blob_row) = self.rows.get(&(key.clone(), candidate.dialect)) {
-                    self.sigs_of_row.insert(blob_row, sigs.as_slice().into());
-                }
-                self.counts.add_file(candidate.dialect, &mut sigs);
+        for (candidate, analysis, blob_row) in parsed {
+            sigs.clear();
+            for p in &analysis.patterns {
+                let (Some(a), Some(s)) = (
+                    self.rows.sig(&p.abstract_hash),
+                    self.rows.sig(&p.semantic_hash),
+                ) else {
+                    anyhow::bail!("{}: a signature was not stored", candidate.path.display());
+                };
+                sigs.push((a, s, p.occurrences));
             }
+            self.sigs_of_row.insert(blob_row, sigs.as_slice().into());
+            self.counts.add_file(candidate.dialect, &mut sigs);
         }
         for (dialect, blob_row) in same_content {
             let Some(stored) = self.sigs_of_row.get(&blob_row) else {
