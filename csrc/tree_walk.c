@@ -20,8 +20,12 @@
 
 // One visible node. Keep in sync with `FlatNode` in src/tree_walk.rs.
 typedef struct {
-  TSNode node;
+  // The node's identity: its subtree's address, as ts_node's `id` (what `Node::id` returns).
+  const void *id;
+  uint32_t start_byte;
   uint32_t end_byte;
+  // Row of the first byte, 0-based (ts_node_start_point).
+  uint32_t start_row;
   // Index of the first entry after this node's subtree.
   uint32_t next;
   // Visible children, as ts_node_child_count counts them.
@@ -32,17 +36,20 @@ typedef struct {
   uint16_t field;
   uint8_t named;
   uint8_t extra;
-  uint8_t padding[2];
+  uint8_t padding[6];
 } PatmineFlatNode;
 
-// The same offsets are asserted on the Rust side: both sides fail to build if they disagree.
-_Static_assert(offsetof(PatmineFlatNode, end_byte) == sizeof(TSNode), "FlatNode layout");
-_Static_assert(offsetof(PatmineFlatNode, next) == sizeof(TSNode) + 4, "FlatNode layout");
-_Static_assert(offsetof(PatmineFlatNode, child_count) == sizeof(TSNode) + 8, "FlatNode layout");
-_Static_assert(offsetof(PatmineFlatNode, kind) == sizeof(TSNode) + 12, "FlatNode layout");
-_Static_assert(offsetof(PatmineFlatNode, field) == sizeof(TSNode) + 14, "FlatNode layout");
-_Static_assert(offsetof(PatmineFlatNode, named) == sizeof(TSNode) + 16, "FlatNode layout");
-_Static_assert(offsetof(PatmineFlatNode, extra) == sizeof(TSNode) + 17, "FlatNode layout");
+// The same layout is asserted on the Rust side: both sides fail to build if they disagree.
+_Static_assert(sizeof(PatmineFlatNode) == 40, "FlatNode layout");
+_Static_assert(offsetof(PatmineFlatNode, start_byte) == 8, "FlatNode layout");
+_Static_assert(offsetof(PatmineFlatNode, end_byte) == 12, "FlatNode layout");
+_Static_assert(offsetof(PatmineFlatNode, start_row) == 16, "FlatNode layout");
+_Static_assert(offsetof(PatmineFlatNode, next) == 20, "FlatNode layout");
+_Static_assert(offsetof(PatmineFlatNode, child_count) == 24, "FlatNode layout");
+_Static_assert(offsetof(PatmineFlatNode, kind) == 28, "FlatNode layout");
+_Static_assert(offsetof(PatmineFlatNode, field) == 30, "FlatNode layout");
+_Static_assert(offsetof(PatmineFlatNode, named) == 32, "FlatNode layout");
+_Static_assert(offsetof(PatmineFlatNode, extra) == 33, "FlatNode layout");
 
 typedef struct {
   Subtree parent;
@@ -79,27 +86,23 @@ static inline uint16_t own_field(const TSLanguage *language, uint32_t production
 
 static inline void write_entry(
   PatmineFlatNode *out,
-  const TSTree *tree,
+  const TSLanguage *language,
   const Subtree *subtree,
   Length position,
   TSSymbol alias,
   uint16_t field
 ) {
-  const TSLanguage *language = tree->language;
   Subtree self = *subtree;
-  out->node = (TSNode) {
-    {position.bytes, position.extent.row, position.extent.column, alias},
-    subtree,
-    tree,
-  };
+  out->id = subtree;
+  out->start_byte = position.bytes;
   out->end_byte = position.bytes + ts_subtree_size(self).bytes;
+  out->start_row = position.extent.row;
   out->child_count = ts_subtree_visible_child_count(self);
   out->kind = public_symbol(language, alias ? alias : ts_subtree_symbol(self));
   out->named = alias ? symbol_is_named(language, alias) : ts_subtree_named(self);
   out->extra = ts_subtree_extra(self);
   out->field = field;
-  out->padding[0] = 0;
-  out->padding[1] = 0;
+  for (int i = 0; i < 6; i++) out->padding[i] = 0;
 }
 
 static inline Frame frame_of(const TSLanguage *language, const Subtree *subtree, Length position, uint16_t inherited_field, uint32_t entry) {
@@ -124,7 +127,7 @@ int64_t patmine_flatten_tree(TSNode root, PatmineFlatNode *out, uint32_t capacit
   const Subtree *root_subtree = (const Subtree *)root.id;
   if (capacity == 0) return -1;
   Length root_position = {root.context[0], {root.context[1], root.context[2]}};
-  write_entry(&out[0], tree, root_subtree, root_position, (TSSymbol)root.context[3], 0);
+  write_entry(&out[0], language, root_subtree, root_position, (TSSymbol)root.context[3], 0);
   uint32_t count = 1;
   if (ts_subtree_child_count(*root_subtree) == 0) {
     out[0].next = 1;
@@ -173,7 +176,7 @@ int64_t patmine_flatten_tree(TSNode root, PatmineFlatNode *out, uint32_t capacit
         return -1;
       }
       entry = count++;
-      write_entry(&out[entry], tree, child, position, alias, field);
+      write_entry(&out[entry], language, child, position, alias, field);
       if (ts_subtree_child_count(*child) == 0) {
         out[entry].next = count;
         continue;

@@ -7,13 +7,13 @@ use std::cell::RefCell;
 use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
-use tree_sitter::{Node, Parser, QueryCursor, StreamingIterator, Tree, TreeCursor};
+use tree_sitter::{Parser, QueryCursor, StreamingIterator, Tree, TreeCursor};
 
 use crate::dialect::{Dialect, Grammar};
 use crate::normalize::{self, NORMALIZER_VERSION, NormalizeOptions, Vocabulary};
 use crate::queries::QuerySet;
 use crate::rules::Rulebook;
-use crate::tree_walk::{self, FlatNode, FlattenError};
+use crate::tree_walk::{self, FlatNode, FlatTree, FlattenError};
 use crate::{FastMap, FastSet};
 
 pub use crate::queries::METRIC_KINDS;
@@ -94,8 +94,8 @@ pub struct Analyzer {
     /// A `.js` parse with more ERROR/MISSING nodes than this is retried with the fallback grammar.
     fallback_threshold: u32,
     fingerprint: String,
-    /// Per grammar: the kind id of `call_expression`.
-    call_kind: Vec<u16>,
+    /// Per grammar: the kinds and fields of call chains.
+    chains: Vec<ChainKinds>,
     /// Per grammar: its node-kind and field names.
     vocabularies: Vec<Vocabulary>,
 }
@@ -148,9 +148,9 @@ impl Analyzer {
             options,
             fallback_threshold,
             fingerprint,
-            call_kind: Grammar::ALL
+            chains: Grammar::ALL
                 .iter()
-                .map(|g| g.language().id_for_node_kind("call_expression", true))
+                .map(|g| ChainKinds::new(&g.language()))
                 .collect(),
             vocabularies: Grammar::ALL
                 .iter()
@@ -243,7 +243,7 @@ impl Analyzer {
             vocabulary,
             &self.rules,
             &self.options,
-            |_, kind_id, parent, depth, roots| {
+            |kind_id, parent, depth, roots| {
                 let Some(simple) = simple else { return };
                 if depth > MAX_ROOT_DEPTH as usize {
                     return;
@@ -264,37 +264,32 @@ impl Analyzer {
                 for capture in m.captures() {
                     match root_query.metric_of_capture[capture.index as usize] {
                         Some(metric) => metrics[metric as usize] += 1,
-                        None => {
-                            roots.push(normalize::root_of(&tokens, capture.node, capture.index))
-                        }
+                        None => roots.push(
+                            normalize::root_of(&tokens, flat, capture.node, capture.index)
+                                .ok_or(FlattenError::NotListed)?,
+                        ),
                     }
                 }
             }
         }
         // Outer nodes first, so a chain's outermost call marks the calls inside it.
         roots.sort_unstable_by_key(|r| {
-            (
-                r.bytes.0,
-                std::cmp::Reverse(r.bytes.1),
-                r.node.id(),
-                r.capture,
-            )
+            (r.bytes.0, std::cmp::Reverse(r.bytes.1), r.index, r.capture)
         });
-        roots.dedup_by_key(|r| (r.node.id(), r.capture));
+        roots.dedup_by_key(|r| (r.index, r.capture));
 
-        let mut chain_inner: FastSet<usize> = FastSet::default();
+        let chains = &self.chains[grammar.index()];
+        let mut chain_inner: FastSet<u32> = FastSet::default();
         let (mut a, mut s) = (String::with_capacity(192), String::with_capacity(192));
         for root in &roots {
-            let node = root.node;
-            if node.kind_id() == self.call_kind[grammar.index()] {
-                if chain_inner.contains(&node.id()) {
+            if flat.nodes()[root.index as usize].kind_id() == chains.call {
+                if chain_inner.contains(&root.index) {
                     continue;
                 }
-                mark_chain(node, &mut chain_inner);
+                chains.mark(flat, root.index as usize, &mut chain_inner);
             }
-            let line = node.start_position().row as u32 + 1;
             normalize::render(&tokens, root, self.options.max_len, &mut a, &mut s);
-            found(root.capture, line, &a, &s);
+            found(root.capture, root.line, &a, &s);
         }
         // Kept unless one huge file made them huge.
         if tokens.capacity() <= MAX_KEPT_TOKENS {
@@ -390,22 +385,49 @@ pub struct Occurrence {
     pub signature: normalize::Signature,
 }
 
-/// Marks the calls on the callee side of `call` (`a.b()` in `a.b().c()`): they are links of
-/// one chain, counted once through the outermost call.
-fn mark_chain(call: Node<'_>, inner: &mut FastSet<usize>) {
-    let mut current = call.child_by_field_name("function");
-    while let Some(node) = current {
-        current = match node.kind() {
-            "call_expression" => {
-                if !inner.insert(node.id()) {
+/// The node kinds and fields a call chain is made of, in one grammar.
+struct ChainKinds {
+    call: u16,
+    member: u16,
+    subscript: u16,
+    non_null: u16,
+    function_field: u16,
+    object_field: u16,
+}
+
+impl ChainKinds {
+    fn new(language: &tree_sitter::Language) -> ChainKinds {
+        let field = |name| language.field_id_for_name(name).map_or(0, |f| f.get());
+        ChainKinds {
+            call: language.id_for_node_kind("call_expression", true),
+            member: language.id_for_node_kind("member_expression", true),
+            subscript: language.id_for_node_kind("subscript_expression", true),
+            non_null: language.id_for_node_kind("non_null_expression", true),
+            function_field: field("function"),
+            object_field: field("object"),
+        }
+    }
+
+    /// Marks the calls on the callee side of the call at `call` (`a.b()` in `a.b().c()`): they
+    /// are links of one chain, counted once through the outermost call.
+    fn mark(&self, tree: FlatTree<'_, '_>, call: usize, inner: &mut FastSet<u32>) {
+        let nodes = tree.nodes();
+        let mut current = tree.child_with_field(call, self.function_field);
+        while let Some(at) = current {
+            let kind = nodes[at].kind_id();
+            current = if kind == self.call {
+                if !inner.insert(at as u32) {
                     break;
                 }
-                node.child_by_field_name("function")
-            }
-            "member_expression" | "subscript_expression" => node.child_by_field_name("object"),
-            "non_null_expression" => node.named_child(0),
-            _ => None,
-        };
+                tree.child_with_field(at, self.function_field)
+            } else if kind == self.member || kind == self.subscript {
+                tree.child_with_field(at, self.object_field)
+            } else if kind == self.non_null {
+                tree.children(at).find(|&c| nodes[c].is_named())
+            } else {
+                None
+            };
+        }
     }
 }
 

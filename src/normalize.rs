@@ -131,6 +131,9 @@ fn cap(text: &mut String, max_len: usize) {
 pub struct Vocabulary {
     kinds: Vec<Box<str>>,
     fields: Vec<Option<Box<str>>>,
+    /// The ids of the `name` and `open_tag` fields (0 if the grammar has none).
+    name_field: u16,
+    open_tag_field: u16,
 }
 
 impl Vocabulary {
@@ -153,17 +156,30 @@ impl Vocabulary {
                     .map(Into::into)
             })
             .collect();
-        Vocabulary { kinds, fields }
-    }
-
-    fn kind(&self, node: Node<'_>) -> &str {
-        self.kind_name(node.kind_id())
+        let mut vocabulary = Vocabulary {
+            kinds,
+            fields,
+            name_field: 0,
+            open_tag_field: 0,
+        };
+        vocabulary.name_field = vocabulary.field_id("name");
+        vocabulary.open_tag_field = vocabulary.field_id("open_tag");
+        vocabulary
     }
 
     /// The kind's name; ids outside the table are ERROR nodes (tree-sitter gives them
     /// `u16::MAX`), named "ERROR" as `Node::kind` does.
     fn kind_name(&self, kind_id: u16) -> &str {
         self.kinds.get(kind_id as usize).map_or("ERROR", |k| k)
+    }
+
+    /// The id of a field name, 0 (no field) if the grammar has none of that name.
+    pub fn field_id(&self, name: &str) -> u16 {
+        self.fields
+            .iter()
+            .position(|f| f.as_deref() == Some(name))
+            .and_then(|id| u16::try_from(id).ok())
+            .unwrap_or(0)
     }
 
     fn field(&self, id: Option<std::num::NonZeroU16>) -> Option<&str> {
@@ -220,12 +236,15 @@ pub fn recycle<'b>(mut buffer: Vec<Token<'_>>) -> Vec<Token<'b>> {
     buffer.into_iter().map_while(|_| None).collect()
 }
 
-/// A pattern root found during the walk: its node, capture index and token slice.
-pub struct Root<'tree> {
-    pub node: Node<'tree>,
+/// A pattern root found during the walk: its node (by index in the flat tree), capture index
+/// and token slice.
+pub struct Root {
+    pub index: u32,
     pub capture: u32,
     /// The node's byte range, kept here so that sorting roots asks tree-sitter nothing.
     pub bytes: (u32, u32),
+    /// 1-based line of the node's first byte.
+    pub line: u32,
     start: u32,
     end: u32,
 }
@@ -289,19 +308,19 @@ fn declares_type_name(kind: &str) -> bool {
 /// parent kind id, depth, &mut captures)` fills in the root captures of each node. Also returns
 /// the depth of the deepest node the walk entered (the root is at 0; subtrees that become one
 /// token, such as strings, are not entered).
-pub fn tokenize<'tree, 'a>(
+pub fn tokenize<'a>(
     mut tokens: Vec<Token<'a>>,
-    tree: FlatTree<'tree, '_>,
+    tree: FlatTree<'_, '_>,
     source: &'a [u8],
     vocabulary: &'a Vocabulary,
     rules: &'a Rulebook,
     options: &NormalizeOptions,
-    mut roots_of: impl FnMut(Node<'tree>, u16, Option<u16>, usize, &mut RootCaptures),
-) -> (Vec<Token<'a>>, Vec<Root<'tree>>, usize) {
+    mut roots_of: impl FnMut(u16, Option<u16>, usize, &mut RootCaptures),
+) -> (Vec<Token<'a>>, Vec<Root>, usize) {
     let mut deepest = 0;
     tokens.clear();
     tokens.reserve(source.len() / 8);
-    let mut roots: Vec<Root<'tree>> = Vec::new();
+    let mut roots: Vec<Root> = Vec::new();
     let mut captures: RootCaptures = Vec::new();
     let mut frames: Vec<Frame<'a>> = Vec::with_capacity(64);
     let nodes = tree.nodes();
@@ -311,7 +330,6 @@ pub fn tokenize<'tree, 'a>(
     let mut at = 0;
     'walk: loop {
         let flat = &nodes[at];
-        let node = tree.node(at);
         let kind_id = flat.kind_id();
         let kind = vocabulary.kind_name(kind_id);
         if let Some(frame) = frames.last_mut()
@@ -325,7 +343,7 @@ pub fn tokenize<'tree, 'a>(
         let parent = frames.last();
         // The field is read only for the few kinds whose signature depends on it.
         let field = || vocabulary.field(std::num::NonZeroU16::new(flat.field_id()));
-        let visit = classify(node, flat, kind, field, parent, source, vocabulary, rules);
+        let visit = classify(tree, at, kind, field, parent, source, vocabulary, rules);
 
         // Element caps on lists: past `max_elements` named children, a marker emits `…` and
         // jumps to the list's closing token.
@@ -343,7 +361,6 @@ pub fn tokenize<'tree, 'a>(
 
         captures.clear();
         roots_of(
-            node,
             kind_id,
             frames.last().map(|f| f.kind_id),
             frames.len(),
@@ -353,9 +370,10 @@ pub fn tokenize<'tree, 'a>(
         let start = tokens.len() as u32;
         for &capture in &captures {
             roots.push(Root {
-                node,
+                index: at as u32,
                 capture,
                 bytes: (flat.start_byte() as u32, flat.end_byte() as u32),
+                line: flat.start_row() as u32 + 1,
                 start,
                 end: start,
             });
@@ -453,9 +471,16 @@ fn marker<'a>(node: &FlatNode, a: Cow<'a, str>, s: Cow<'a, str>, spacing: Spacin
     }
 }
 
-/// The token slice of a node found outside the walk (by a query cursor): from the first token
-/// at or after its start that is not a marker opening there, to the first token at its end.
-pub fn root_of<'tree>(tokens: &[Token<'_>], node: Node<'tree>, capture: u32) -> Root<'tree> {
+/// The root of a node found outside the walk (by a query cursor), or `None` if the flat tree
+/// does not list it. Its token slice runs from the first token at or after its start that is
+/// not a marker opening there, to the first token at its end.
+pub fn root_of(
+    tokens: &[Token<'_>],
+    tree: FlatTree<'_, '_>,
+    node: Node<'_>,
+    capture: u32,
+) -> Option<Root> {
+    let index = tree.index_of(node)?;
     let (from, to) = (node.start_byte() as u32, node.end_byte() as u32);
     let mut start = tokens.partition_point(|t| t.start_byte < from);
     while tokens
@@ -465,19 +490,20 @@ pub fn root_of<'tree>(tokens: &[Token<'_>], node: Node<'tree>, capture: u32) -> 
         start += 1;
     }
     let end = tokens.partition_point(|t| t.start_byte < to).max(start);
-    Root {
-        node,
+    Some(Root {
+        index: index as u32,
         capture,
         bytes: (from, to),
+        line: tree.nodes()[index].start_row() as u32 + 1,
         start: start as u32,
         end: end as u32,
-    }
+    })
 }
 
 /// Renders a root's signatures from its token slice into the two buffers.
 pub fn render(
     tokens: &[Token<'_>],
-    root: &Root<'_>,
+    root: &Root,
     max_len: usize,
     abstract_text: &mut String,
     semantic_text: &mut String,
@@ -512,8 +538,8 @@ pub fn render(
     out.finish();
 }
 
-fn text<'a>(node: Node<'_>, source: &'a [u8]) -> &'a str {
-    text_in(node.byte_range(), source)
+fn text<'a>(node: &FlatNode, source: &'a [u8]) -> &'a str {
+    text_in(node.start_byte()..node.end_byte(), source)
 }
 
 fn text_in(range: std::ops::Range<usize>, source: &[u8]) -> &str {
@@ -522,7 +548,7 @@ fn text_in(range: std::ops::Range<usize>, source: &[u8]) -> &str {
 
 type Tok<'a> = Cow<'a, str>;
 
-fn identifier<'a>(node: Node<'_>, source: &[u8], rules: &'a Rulebook) -> (Tok<'a>, Tok<'a>) {
+fn identifier<'a>(node: &FlatNode, source: &[u8], rules: &'a Rulebook) -> (Tok<'a>, Tok<'a>) {
     let name = text(node, source);
     let semantic = rules.identifier(name).unwrap_or("IDENTIFIER");
     (Cow::Borrowed("IDENTIFIER"), Cow::Borrowed(semantic))
@@ -556,8 +582,8 @@ fn is_binding(kind: &str, field: Option<&str>, parent_kind: &str) -> bool {
 
 #[allow(clippy::too_many_arguments)]
 fn classify<'a, 'f>(
-    node: Node<'_>,
-    flat: &FlatNode,
+    tree: FlatTree<'_, '_>,
+    at: usize,
     kind: &'a str,
     field: impl Fn() -> Option<&'f str>,
     parent: Option<&Frame>,
@@ -565,6 +591,7 @@ fn classify<'a, 'f>(
     vocabulary: &Vocabulary,
     rules: &'a Rulebook,
 ) -> Visit<'a> {
+    let flat = &tree.nodes()[at];
     let parent_kind = parent.map_or("", |f| f.kind);
     if flat.is_extra() && (kind == "comment" || kind == "html_comment") {
         return Visit::Skip;
@@ -581,7 +608,7 @@ fn classify<'a, 'f>(
             let (a, s) = if is_binding(kind, field, parent_kind) {
                 same("IDENTIFIER")
             } else {
-                identifier(node, source, rules)
+                identifier(flat, source, rules)
             };
             if field == Some("parameter") && parent_kind == "arrow_function" {
                 // `x => …` is printed as `(x) => …`, the way a formatter does.
@@ -595,7 +622,7 @@ fn classify<'a, 'f>(
             Visit::Atom(a, s, WORD)
         }
         "property_identifier" => {
-            let name = text(node, source);
+            let name = text(flat, source);
             let semantic = rules.method(name).unwrap_or(name);
             Visit::Atom(Cow::Borrowed(name), Cow::Borrowed(semantic), WORD)
         }
@@ -608,7 +635,7 @@ fn classify<'a, 'f>(
         | "meta_property"
         | "predefined_type"
         | "this_type" => {
-            let t = text(node, source);
+            let t = text(flat, source);
             Visit::Atom(Cow::Borrowed(t), Cow::Borrowed(t), WORD)
         }
         "type_identifier" | "nested_type_identifier" => {
@@ -644,20 +671,15 @@ fn classify<'a, 'f>(
             Visit::Atom(a, s, WORD)
         }
         "jsx_element" | "jsx_self_closing_element" => {
-            let (a, s) = jsx(node, kind, source, vocabulary, rules);
+            let (a, s) = jsx(tree, at, kind, source, vocabulary, rules);
             Visit::Marker(a.into(), s.into(), WORD)
         }
         _ if is_collapsed_body(kind) => {
-            // Empty unless it has a named child that is not a comment. The first named child
-            // usually settles it; only a body that starts with a comment needs a cursor.
-            let empty = match node.named_child(0) {
-                None => true,
-                Some(first) if !first.is_extra() => false,
-                Some(_) => {
-                    let mut c = node.walk();
-                    !node.named_children(&mut c).any(|n| !n.is_extra())
-                }
-            };
+            // Empty unless it has a named child that is not a comment.
+            let nodes = tree.nodes();
+            let empty = !tree
+                .children(at)
+                .any(|c| nodes[c].is_named() && !nodes[c].is_extra());
             let (a, s) = same(if empty { "{}" } else { COLLAPSED_BODY });
             Visit::Marker(a, s, SPACED)
         }
@@ -668,22 +690,25 @@ fn classify<'a, 'f>(
 /// JSX collapses to its tag: `<div>…</div>`, `<IDENTIFIER />`, `<>…</>`. Lowercase tags are the
 /// platform's elements and stay; component names are identifiers the code chose.
 fn jsx(
-    node: Node<'_>,
+    tree: FlatTree<'_, '_>,
+    at: usize,
     kind: &str,
     source: &[u8],
     vocabulary: &Vocabulary,
     rules: &Rulebook,
 ) -> (String, String) {
     let self_closing = kind == "jsx_self_closing_element";
+    let name_field = vocabulary.name_field;
     let name_node = if self_closing {
-        node.child_by_field_name("name")
+        tree.child_with_field(at, name_field)
     } else {
-        node.child_by_field_name("open_tag")
-            .and_then(|t| t.child_by_field_name("name"))
+        tree.child_with_field(at, vocabulary.open_tag_field)
+            .and_then(|t| tree.child_with_field(t, name_field))
     };
-    let (a, s) = match name_node {
+    let nodes = tree.nodes();
+    let (a, s) = match name_node.map(|n| &nodes[n]) {
         None => same(""),
-        Some(n) if vocabulary.kind(n) == "identifier" => {
+        Some(n) if vocabulary.kind_name(n.kind_id()) == "identifier" => {
             let name = text(n, source);
             if name.starts_with(|c: char| c.is_ascii_lowercase()) {
                 (Cow::Borrowed(name), Cow::Borrowed(name))

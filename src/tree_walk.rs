@@ -13,28 +13,32 @@ use tree_sitter::{Node, Tree, ffi};
 #[repr(C)]
 #[derive(Clone, Copy)]
 pub struct FlatNode {
-    raw: ffi::TSNode,
+    id: *const std::ffi::c_void,
+    start_byte: u32,
     end_byte: u32,
+    start_row: u32,
     next: u32,
     child_count: u32,
     kind: u16,
     field: u16,
     named: u8,
     extra: u8,
-    padding: [u8; 2],
+    padding: [u8; 6],
 }
 
-// The offsets `csrc/tree_walk.c` asserts too: neither side builds if they disagree.
+// The layout `csrc/tree_walk.c` asserts too: neither side builds if they disagree.
 const _: () = {
     use std::mem::{offset_of, size_of};
-    let node = size_of::<ffi::TSNode>();
-    assert!(offset_of!(FlatNode, end_byte) == node);
-    assert!(offset_of!(FlatNode, next) == node + 4);
-    assert!(offset_of!(FlatNode, child_count) == node + 8);
-    assert!(offset_of!(FlatNode, kind) == node + 12);
-    assert!(offset_of!(FlatNode, field) == node + 14);
-    assert!(offset_of!(FlatNode, named) == node + 16);
-    assert!(offset_of!(FlatNode, extra) == node + 17);
+    assert!(size_of::<FlatNode>() == 40);
+    assert!(offset_of!(FlatNode, start_byte) == 8);
+    assert!(offset_of!(FlatNode, end_byte) == 12);
+    assert!(offset_of!(FlatNode, start_row) == 16);
+    assert!(offset_of!(FlatNode, next) == 20);
+    assert!(offset_of!(FlatNode, child_count) == 24);
+    assert!(offset_of!(FlatNode, kind) == 28);
+    assert!(offset_of!(FlatNode, field) == 30);
+    assert!(offset_of!(FlatNode, named) == 32);
+    assert!(offset_of!(FlatNode, extra) == 33);
 };
 
 unsafe extern "C" {
@@ -49,6 +53,8 @@ pub enum FlattenError {
     Miscount,
     #[error("the flat tree walk ran out of memory")]
     OutOfMemory,
+    #[error("a query captured a node the flat tree walk did not list")]
+    NotListed,
 }
 
 /// The visible nodes of one tree, root first, in pre-order (the order of a `TreeCursor` walk).
@@ -59,20 +65,49 @@ pub struct FlatTree<'tree, 'list> {
     nodes: &'list [FlatNode],
 }
 
-impl<'tree> FlatTree<'tree, '_> {
+impl FlatTree<'_, '_> {
     pub fn nodes(&self) -> &[FlatNode] {
         self.nodes
     }
 
-    /// The `index`th node as a `Node`, for what the list does not hold.
-    pub fn node(&self, index: usize) -> Node<'tree> {
-        // SAFETY: every entry was written by `patmine_flatten_tree` from a node of `_tree`,
-        // which `'tree` keeps alive.
-        unsafe { Node::from_raw(self.nodes[index].raw) }
+    /// The indexes of the visible children of the node at `index`, in order.
+    pub fn children(&self, index: usize) -> impl Iterator<Item = usize> + '_ {
+        let end = self.nodes[index].next();
+        let mut at = index + 1;
+        std::iter::from_fn(move || {
+            (at < end).then(|| {
+                let child = at;
+                at = self.nodes[child].next();
+                child
+            })
+        })
+    }
+
+    /// The first visible child of the node at `index` with this field.
+    pub fn child_with_field(&self, index: usize, field: u16) -> Option<usize> {
+        self.children(index)
+            .find(|&c| field != 0 && self.nodes[c].field_id() == field)
+    }
+
+    /// The index of `node`, a node of this tree, or `None` if it is not a visible node.
+    /// Entries are in order of their start byte (pre-order), so this is a binary search.
+    pub fn index_of(&self, node: Node<'_>) -> Option<usize> {
+        let (start, id) = (node.start_byte(), node.id());
+        let first = self.nodes.partition_point(|n| n.start_byte() < start);
+        self.nodes[first..]
+            .iter()
+            .take_while(|n| n.start_byte() == start)
+            .position(|n| n.id() == id)
+            .map(|i| first + i)
     }
 }
 
 impl FlatNode {
+    /// The node's identity, as `Node::id` gives it.
+    pub fn id(&self) -> usize {
+        self.id as usize
+    }
+
     pub fn kind_id(&self) -> u16 {
         self.kind
     }
@@ -91,11 +126,16 @@ impl FlatNode {
     }
 
     pub fn start_byte(&self) -> usize {
-        self.raw.context[0] as usize
+        self.start_byte as usize
     }
 
     pub fn end_byte(&self) -> usize {
         self.end_byte as usize
+    }
+
+    /// 0-based row of the node's first byte.
+    pub fn start_row(&self) -> usize {
+        self.start_row as usize
     }
 
     /// Visible children (as `Node::child_count`).
@@ -139,8 +179,20 @@ mod tests {
     use super::*;
     use crate::dialect::Grammar;
 
-    /// What a walk sees of a node: depth, kind, named, extra, field, start, end, child count.
-    type Seen = (usize, u16, bool, bool, u16, usize, usize, usize);
+    /// What a walk sees of a node: depth, id, kind, named, extra, field, start, end, start row,
+    /// child count.
+    type Seen = (
+        usize,
+        usize,
+        u16,
+        bool,
+        bool,
+        u16,
+        usize,
+        usize,
+        usize,
+        usize,
+    );
 
     fn cursor_walk(tree: &Tree) -> Vec<Seen> {
         let mut out = Vec::new();
@@ -148,12 +200,14 @@ mod tests {
             let node = cursor.node();
             out.push((
                 depth as usize,
+                node.id(),
                 node.kind_id(),
                 node.is_named(),
                 node.is_extra(),
                 cursor.field_id().map_or(0, |f| f.get()),
                 node.start_byte(),
                 node.end_byte(),
+                node.start_position().row,
                 node.child_count() as usize,
             ));
         });
@@ -171,25 +225,16 @@ mod tests {
             }
             out.push((
                 open.len(),
+                n.id(),
                 n.kind_id(),
                 n.is_named(),
                 n.is_extra(),
                 n.field_id(),
                 n.start_byte(),
                 n.end_byte(),
+                n.start_row(),
                 n.child_count(),
             ));
-            let node = flat.node(i);
-            assert_eq!(
-                (
-                    node.kind_id(),
-                    node.start_byte(),
-                    node.end_byte(),
-                    node.is_named()
-                ),
-                (n.kind_id(), n.start_byte(), n.end_byte(), n.is_named()),
-                "the entry's node is the node it describes"
-            );
             open.push(n.next());
         }
         out
@@ -208,6 +253,44 @@ mod tests {
         for (i, (c, f)) in cursor.iter().zip(&flat).enumerate() {
             assert_eq!(c, f, "{grammar:?}: node {i} differs");
         }
+        assert_same_structure(&tree);
+    }
+
+    /// `children`, `child_with_field` and `index_of` answer as tree-sitter's `Node` does.
+    fn assert_same_structure(tree: &Tree) {
+        let mut buffer = Vec::new();
+        let flat = flatten(tree, &mut buffer).expect("flattens");
+        let nodes = flat.nodes();
+        let language = tree.language();
+        let mut index = 0;
+        crate::analyze::walk_tree(tree, |cursor, _| {
+            let node = cursor.node();
+            assert_eq!(flat.index_of(node), Some(index), "index of node {index}");
+            let mut c = node.walk();
+            let children: Vec<usize> = node.children(&mut c).map(|n| n.id()).collect();
+            let listed: Vec<usize> = flat.children(index).map(|i| nodes[i].id()).collect();
+            assert_eq!(children, listed, "children of node {index}");
+            for field in 1..=language.field_count() as u16 {
+                let name = language.field_name_for_id(field).expect("field name");
+                assert_eq!(
+                    node.child_by_field_name(name).map(|n| n.id()),
+                    flat.child_with_field(index, field).map(|i| nodes[i].id()),
+                    "field {name} of node {index}"
+                );
+            }
+            assert_eq!(
+                flat.child_with_field(index, 0),
+                None,
+                "no child has field 0"
+            );
+            index += 1;
+        });
+        let elsewhere = parse(Grammar::JavaScript, "x;");
+        assert_eq!(
+            flat.index_of(elsewhere.root_node()),
+            None,
+            "another tree's node"
+        );
     }
 
     #[test]
