@@ -9,6 +9,8 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use crate::FastMap;
+
 /// The rulebook compiled into the binary; documented in the README.
 pub const DEFAULT_RULES_YAML: &str = include_str!("default_rules.yaml");
 
@@ -41,11 +43,17 @@ struct RulebookFile {
 #[serde(deny_unknown_fields)]
 pub struct Rules {
     /// Identifier text -> role (`document: DOM_OBJECT`), or itself to keep it (`require: require`).
-    #[serde(default)]
-    pub identifier: BTreeMap<String, String>,
+    /// (Hash maps: the normalizer looks up every identifier and property name. They serialize
+    /// sorted, so the configuration fingerprint does not depend on their order.)
+    #[serde(default, serialize_with = "sorted")]
+    pub identifier: FastMap<String, String>,
     /// Property name -> replacement at the semantic level (`.on` -> `.EVENT_SUBSCRIBE`).
-    #[serde(default)]
-    pub method: BTreeMap<String, String>,
+    #[serde(default, serialize_with = "sorted")]
+    pub method: FastMap<String, String>,
+}
+
+fn sorted<S: serde::Serializer>(map: &FastMap<String, String>, out: S) -> Result<S::Ok, S::Error> {
+    map.iter().collect::<BTreeMap<_, _>>().serialize(out)
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
