@@ -105,18 +105,19 @@ static inline void write_entry(
   for (int i = 0; i < 6; i++) out->padding[i] = 0;
 }
 
-static inline Frame frame_of(const TSLanguage *language, const Subtree *subtree, Length position, uint16_t inherited_field, uint32_t entry) {
+// Opens a frame for `subtree`'s children. The fields are written one by one into the stack:
+// building the frame as a value and copying it made the compiler read it back before its
+// stores had landed, a store-forwarding stall that was a quarter of this pass's time.
+static inline void push_frame(Frame *frame, const TSLanguage *language, const Subtree *subtree, Length position, uint16_t inherited_field, uint32_t entry) {
   uint32_t production_id = subtree->ptr->production_id;
-  return (Frame) {
-    .parent = *subtree,
-    .alias_sequence = ts_language_alias_sequence(language, production_id),
-    .position = position,
-    .child_index = 0,
-    .structural_child_index = 0,
-    .production_id = production_id,
-    .inherited_field = inherited_field,
-    .entry = entry,
-  };
+  frame->parent = *subtree;
+  frame->alias_sequence = ts_language_alias_sequence(language, production_id);
+  frame->position = position;
+  frame->child_index = 0;
+  frame->structural_child_index = 0;
+  frame->production_id = production_id;
+  frame->inherited_field = inherited_field;
+  frame->entry = entry;
 }
 
 // Writes the visible nodes under `root` (itself first) to `out`, in pre-order. Returns how many,
@@ -137,7 +138,7 @@ int64_t patmine_flatten_tree(TSNode root, PatmineFlatNode *out, uint32_t capacit
   uint32_t stack_capacity = 64, depth = 0;
   Frame *stack = malloc(stack_capacity * sizeof(Frame));
   if (!stack) return -2;
-  stack[depth++] = frame_of(language, root_subtree, root_position, 0, 0);
+  push_frame(&stack[depth++], language, root_subtree, root_position, 0, 0);
 
   while (depth > 0) {
     Frame *frame = &stack[depth - 1];
@@ -194,7 +195,7 @@ int64_t patmine_flatten_tree(TSNode root, PatmineFlatNode *out, uint32_t capacit
       }
       stack = grown;
     }
-    stack[depth++] = frame_of(language, child, position, field, entry);
+    push_frame(&stack[depth++], language, child, position, field, entry);
   }
   free(stack);
   return count;

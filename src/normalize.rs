@@ -130,7 +130,11 @@ fn cap(text: &mut String, max_len: usize) {
 /// `TreeCursor::field_name` measure and validate a C string on every call.)
 pub struct Vocabulary {
     kinds: Vec<Box<str>>,
+    /// Per kind id: what the normalizer asks of the kind, answered once from its name.
+    infos: Vec<KindInfo>,
     fields: Vec<Option<Box<str>>>,
+    /// Per field id: the field's `FIELD_*` bits.
+    field_flags: Vec<u8>,
     /// The ids of the `name` and `open_tag` fields (0 if the grammar has none).
     name_field: u16,
     open_tag_field: u16,
@@ -138,7 +142,7 @@ pub struct Vocabulary {
 
 impl Vocabulary {
     pub fn new(language: &Language) -> Vocabulary {
-        let kinds = (0..language.node_kind_count())
+        let kinds: Vec<Box<str>> = (0..language.node_kind_count())
             .map(|id| {
                 u16::try_from(id)
                     .ok()
@@ -148,7 +152,7 @@ impl Vocabulary {
             })
             .collect();
         // Field ids start at 1.
-        let fields = (0..=language.field_count())
+        let fields: Vec<Option<Box<str>>> = (0..=language.field_count())
             .map(|id| {
                 u16::try_from(id)
                     .ok()
@@ -156,9 +160,16 @@ impl Vocabulary {
                     .map(Into::into)
             })
             .collect();
+        let infos = kinds.iter().map(|k| KindInfo::of(k)).collect();
+        let field_flags = fields
+            .iter()
+            .map(|f| f.as_deref().map_or(0, field_flags_of))
+            .collect();
         let mut vocabulary = Vocabulary {
             kinds,
+            infos,
             fields,
+            field_flags,
             name_field: 0,
             open_tag_field: 0,
         };
@@ -182,18 +193,249 @@ impl Vocabulary {
             .unwrap_or(0)
     }
 
-    fn field(&self, id: Option<std::num::NonZeroU16>) -> Option<&str> {
-        let id = id?.get() as usize;
-        self.fields.get(id)?.as_deref()
+    /// What the normalizer asks of a kind; ids outside the table (ERROR nodes) are plain kinds.
+    fn info(&self, kind_id: u16) -> KindInfo {
+        self.infos
+            .get(kind_id as usize)
+            .copied()
+            .unwrap_or_default()
+    }
+
+    /// The `FIELD_*` bits of a field id (0 for none).
+    fn field_flags(&self, field_id: u16) -> u8 {
+        self.field_flags
+            .get(field_id as usize)
+            .copied()
+            .unwrap_or(0)
+    }
+}
+
+/// How `classify` treats a named node of a kind.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+enum Class {
+    #[default]
+    Descend,
+    Skip,
+    /// `identifier`, `shorthand_property_identifier`; `pattern` for
+    /// `shorthand_property_identifier_pattern`, always a binding.
+    Identifier {
+        pattern: bool,
+    },
+    StatementIdentifier,
+    PropertyIdentifier,
+    /// Kept as written: `this`, `null`, `import`, predefined types, ...
+    OwnText,
+    TypeIdentifier,
+    String,
+    Template,
+    Number,
+    Regex,
+    Boolean,
+    JsxElement,
+    JsxSelfClosing,
+    CollapsedBody,
+}
+
+/// The token a leaf's text is, for its spacing.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+enum TokClass {
+    #[default]
+    Other,
+    Semicolon,
+    Comma,
+    /// `(` or `[`
+    Open,
+    /// `)` or `]`
+    Close,
+    CloseBrace,
+    /// `.` or `?.`
+    Dot,
+    /// `...` or `@`
+    SpreadOrAt,
+    Colon,
+    Question,
+    Bang,
+    /// `++` or `--`
+    IncDec,
+    /// `-`, `+` or `~`
+    Sign,
+    Lt,
+    Gt,
+    Star,
+}
+
+impl TokClass {
+    fn of(tok: &str) -> TokClass {
+        match tok {
+            ";" => TokClass::Semicolon,
+            "," => TokClass::Comma,
+            "(" | "[" => TokClass::Open,
+            ")" | "]" => TokClass::Close,
+            "}" => TokClass::CloseBrace,
+            "." | "?." => TokClass::Dot,
+            "..." | "@" => TokClass::SpreadOrAt,
+            ":" => TokClass::Colon,
+            "?" => TokClass::Question,
+            "!" => TokClass::Bang,
+            "++" | "--" => TokClass::IncDec,
+            "-" | "+" | "~" => TokClass::Sign,
+            "<" => TokClass::Lt,
+            ">" => TokClass::Gt,
+            "*" => TokClass::Star,
+            _ => TokClass::Other,
+        }
+    }
+
+    /// `)`, `]`, `}` or `>`: a token that closes a list.
+    fn is_closer(self) -> bool {
+        matches!(self, TokClass::Close | TokClass::CloseBrace | TokClass::Gt)
+    }
+}
+
+// A kind's roles as the parent of the node the walk is at (`KindInfo::parent`).
+const PARENT_LIST: u16 = 1;
+const PARENT_BINDING: u16 = 1 << 1;
+const PARENT_ASSIGNMENT_PATTERN: u16 = 1 << 2;
+const PARENT_PAIR_PATTERN: u16 = 1 << 3;
+const PARENT_ARROW_FUNCTION: u16 = 1 << 4;
+const PARENT_DECLARES_TYPE_NAME: u16 = 1 << 5;
+const PARENT_CALL: u16 = 1 << 6;
+const PARENT_FOR: u16 = 1 << 7;
+const PARENT_TERNARY: u16 = 1 << 8;
+const PARENT_NON_NULL: u16 = 1 << 9;
+const PARENT_UNARY: u16 = 1 << 10;
+const PARENT_TYPE_LIST: u16 = 1 << 11;
+const PARENT_GENERATOR: u16 = 1 << 12;
+const PARENT_METHOD: u16 = 1 << 13;
+
+// A field's roles (`Vocabulary::field_flags`).
+/// A field whose identifier is a name the code binds: `name`, `parameter`, `pattern`, `alias`,
+/// `label`.
+const FIELD_BINDING: u8 = 1;
+const FIELD_NAME: u8 = 1 << 1;
+const FIELD_PARAMETER: u8 = 1 << 2;
+const FIELD_LEFT: u8 = 1 << 3;
+const FIELD_VALUE: u8 = 1 << 4;
+
+fn field_flags_of(name: &str) -> u8 {
+    let mut flags = 0;
+    if matches!(name, "name" | "parameter" | "pattern" | "alias" | "label") {
+        flags |= FIELD_BINDING;
+    }
+    for (field, flag) in [
+        ("name", FIELD_NAME),
+        ("parameter", FIELD_PARAMETER),
+        ("left", FIELD_LEFT),
+        ("value", FIELD_VALUE),
+    ] {
+        if name == field {
+            flags |= flag;
+        }
+    }
+    flags
+}
+
+/// What the normalizer asks of a node kind, answered once per kind id from its name, so the
+/// walk compares no strings.
+#[derive(Debug, Clone, Copy, Default)]
+struct KindInfo {
+    /// How a named node of this kind is treated.
+    class: Class,
+    /// A comment (skipped where it is an extra, named or not).
+    comment: bool,
+    /// The kind's `PARENT_*` roles.
+    parent: u16,
+    /// The token an anonymous node of this kind is (its name is its text).
+    tok: TokClass,
+}
+
+impl KindInfo {
+    fn of(kind: &str) -> KindInfo {
+        let class = match kind {
+            "comment" | "html_comment" | "hash_bang_line" => Class::Skip,
+            "identifier" | "shorthand_property_identifier" => Class::Identifier { pattern: false },
+            "shorthand_property_identifier_pattern" => Class::Identifier { pattern: true },
+            "statement_identifier" => Class::StatementIdentifier,
+            "property_identifier" => Class::PropertyIdentifier,
+            "private_property_identifier"
+            | "this"
+            | "super"
+            | "null"
+            | "undefined"
+            | "import"
+            | "meta_property"
+            | "predefined_type"
+            | "this_type" => Class::OwnText,
+            "type_identifier" | "nested_type_identifier" => Class::TypeIdentifier,
+            "string" => Class::String,
+            "template_string" => Class::Template,
+            "number" => Class::Number,
+            "regex" => Class::Regex,
+            "true" | "false" => Class::Boolean,
+            "jsx_element" => Class::JsxElement,
+            "jsx_self_closing_element" => Class::JsxSelfClosing,
+            _ if is_collapsed_body(kind) => Class::CollapsedBody,
+            _ => Class::Descend,
+        };
+        let roles: [(bool, u16); 14] = [
+            (is_list(kind), PARENT_LIST),
+            (
+                matches!(
+                    kind,
+                    "array_pattern"
+                        | "formal_parameters"
+                        | "rest_pattern"
+                        | "import_clause"
+                        | "import_specifier"
+                        | "namespace_import"
+                        | "export_specifier"
+                ),
+                PARENT_BINDING,
+            ),
+            (kind == "assignment_pattern", PARENT_ASSIGNMENT_PATTERN),
+            (kind == "pair_pattern", PARENT_PAIR_PATTERN),
+            (kind == "arrow_function", PARENT_ARROW_FUNCTION),
+            (declares_type_name(kind), PARENT_DECLARES_TYPE_NAME),
+            (kind == "call_expression", PARENT_CALL),
+            (kind == "for_statement", PARENT_FOR),
+            (
+                matches!(kind, "ternary_expression" | "conditional_type"),
+                PARENT_TERNARY,
+            ),
+            (kind == "non_null_expression", PARENT_NON_NULL),
+            (kind == "unary_expression", PARENT_UNARY),
+            (
+                matches!(kind, "type_arguments" | "type_parameters"),
+                PARENT_TYPE_LIST,
+            ),
+            (
+                matches!(
+                    kind,
+                    "generator_function_declaration" | "generator_function" | "yield_expression"
+                ),
+                PARENT_GENERATOR,
+            ),
+            (kind == "method_definition", PARENT_METHOD),
+        ];
+        KindInfo {
+            class,
+            comment: matches!(kind, "comment" | "html_comment"),
+            parent: roles
+                .iter()
+                .filter(|(has, _)| *has)
+                .fold(0, |flags, (_, flag)| flags | flag),
+            tok: TokClass::of(kind),
+        }
     }
 }
 
 /// State kept for each node on the path from the tree's root to the walk's node. Sibling questions
 /// ("is this the last child?") are answered from here: tree-sitter's `next_sibling` searches down
 /// from the tree's root, which is quadratic on deeply nested code.
-struct Frame<'a> {
+struct Frame {
     kind_id: u16,
-    kind: &'a str,
+    /// The kind's `PARENT_*` roles.
+    roles: u16,
     /// Index of the child the walk is at, and the number of children.
     index: usize,
     child_count: usize,
@@ -322,7 +564,7 @@ pub fn tokenize<'a>(
     tokens.reserve(source.len() / 8);
     let mut roots: Vec<Root> = Vec::new();
     let mut captures: RootCaptures = Vec::new();
-    let mut frames: Vec<Frame<'a>> = Vec::with_capacity(64);
+    let mut frames: Vec<Frame> = Vec::with_capacity(64);
     let nodes = tree.nodes();
     if nodes.is_empty() {
         return (tokens, roots, deepest);
@@ -331,19 +573,17 @@ pub fn tokenize<'a>(
     'walk: loop {
         let flat = &nodes[at];
         let kind_id = flat.kind_id();
-        let kind = vocabulary.kind_name(kind_id);
+        let info = vocabulary.info(kind_id);
         if let Some(frame) = frames.last_mut()
             && let Some(comma) = frame.pending_comma.take()
-            && is_closer(kind)
+            && info.tok.is_closer()
             && !flat.is_named()
         {
             // A trailing comma: `[a, b,]` is `[a, b]`.
             tokens.truncate(comma);
         }
-        let parent = frames.last();
-        // The field is read only for the few kinds whose signature depends on it.
-        let field = || vocabulary.field(std::num::NonZeroU16::new(flat.field_id()));
-        let visit = classify(tree, at, kind, field, parent, source, vocabulary, rules);
+        let parent_roles = frames.last().map_or(0, |f| f.roles);
+        let visit = classify(tree, at, info, parent_roles, source, vocabulary, rules);
 
         // Element caps on lists: past `max_elements` named children, a marker emits `…` and
         // jumps to the list's closing token.
@@ -394,10 +634,10 @@ pub fn tokenize<'a>(
         if descend && flat.next() > at + 1 {
             frames.push(Frame {
                 kind_id,
-                kind,
+                roles: info.parent,
                 index: 0,
                 child_count: flat.child_count(),
-                is_list: is_list(kind),
+                is_list: info.parent & PARENT_LIST != 0,
                 elements_seen: 0,
                 elide_marker: None,
                 closer: None,
@@ -411,7 +651,7 @@ pub fn tokenize<'a>(
             continue 'walk;
         }
         if leaf {
-            leaf_token(&mut tokens, &mut frames, flat, kind, source);
+            leaf_token(&mut tokens, &mut frames, flat, vocabulary, source);
         }
         let end = tokens.len() as u32;
         for root in &mut roots[first_root..] {
@@ -560,95 +800,73 @@ fn same(tok: &'static str) -> (Tok<'static>, Tok<'static>) {
 
 /// An identifier that introduces a name (`const fs = …`, a parameter, an import binding) is the
 /// code's own choice even when it spells a well-known name, so the rulebook does not apply.
-fn is_binding(kind: &str, field: Option<&str>, parent_kind: &str) -> bool {
-    kind == "shorthand_property_identifier_pattern"
-        || matches!(
-            field,
-            Some("name" | "parameter" | "pattern" | "alias" | "label")
-        )
-        || matches!(
-            parent_kind,
-            "array_pattern"
-                | "formal_parameters"
-                | "rest_pattern"
-                | "import_clause"
-                | "import_specifier"
-                | "namespace_import"
-                | "export_specifier"
-        )
-        || (parent_kind == "assignment_pattern" && field == Some("left"))
-        || (parent_kind == "pair_pattern" && field == Some("value"))
+fn is_binding(pattern: bool, field: u8, parent: u16) -> bool {
+    pattern
+        || field & FIELD_BINDING != 0
+        || parent & PARENT_BINDING != 0
+        || (parent & PARENT_ASSIGNMENT_PATTERN != 0 && field & FIELD_LEFT != 0)
+        || (parent & PARENT_PAIR_PATTERN != 0 && field & FIELD_VALUE != 0)
 }
 
-#[allow(clippy::too_many_arguments)]
-fn classify<'a, 'f>(
+/// What to do with the node at `at`, of kind `info`, whose parent has the roles `parent`.
+fn classify<'a>(
     tree: FlatTree<'_, '_>,
     at: usize,
-    kind: &'a str,
-    field: impl Fn() -> Option<&'f str>,
-    parent: Option<&Frame>,
+    info: KindInfo,
+    parent: u16,
     source: &'a [u8],
     vocabulary: &Vocabulary,
     rules: &'a Rulebook,
 ) -> Visit<'a> {
     let flat = &tree.nodes()[at];
-    let parent_kind = parent.map_or("", |f| f.kind);
-    if flat.is_extra() && (kind == "comment" || kind == "html_comment") {
+    if flat.is_extra() && info.comment {
         return Visit::Skip;
     }
     if !flat.is_named() {
         return Visit::Descend;
     }
-    match kind {
-        "comment" | "html_comment" | "hash_bang_line" => Visit::Skip,
-        "identifier"
-        | "shorthand_property_identifier"
-        | "shorthand_property_identifier_pattern" => {
-            let field = field();
-            let (a, s) = if is_binding(kind, field, parent_kind) {
+    match info.class {
+        Class::Descend => Visit::Descend,
+        Class::Skip => Visit::Skip,
+        Class::Identifier { pattern } => {
+            let field = vocabulary.field_flags(flat.field_id());
+            let (a, s) = if is_binding(pattern, field, parent) {
                 same("IDENTIFIER")
             } else {
                 identifier(flat, source, rules)
             };
-            if field == Some("parameter") && parent_kind == "arrow_function" {
+            if field & FIELD_PARAMETER != 0 && parent & PARENT_ARROW_FUNCTION != 0 {
                 // `x => …` is printed as `(x) => …`, the way a formatter does.
                 Visit::Atom(format!("({a})").into(), format!("({s})").into(), WORD)
             } else {
                 Visit::Atom(a, s, WORD)
             }
         }
-        "statement_identifier" => {
+        Class::StatementIdentifier => {
             let (a, s) = same("IDENTIFIER");
             Visit::Atom(a, s, WORD)
         }
-        "property_identifier" => {
+        Class::PropertyIdentifier => {
             let name = text(flat, source);
             let semantic = rules.method(name).unwrap_or(name);
             Visit::Atom(Cow::Borrowed(name), Cow::Borrowed(semantic), WORD)
         }
-        "private_property_identifier"
-        | "this"
-        | "super"
-        | "null"
-        | "undefined"
-        | "import"
-        | "meta_property"
-        | "predefined_type"
-        | "this_type" => {
+        Class::OwnText => {
             let t = text(flat, source);
             Visit::Atom(Cow::Borrowed(t), Cow::Borrowed(t), WORD)
         }
-        "type_identifier" | "nested_type_identifier" => {
-            let declared = declares_type_name(parent_kind) && field() == Some("name");
+        Class::TypeIdentifier => {
+            let declared = parent & PARENT_DECLARES_TYPE_NAME != 0
+                && vocabulary.field_flags(flat.field_id()) & FIELD_NAME != 0;
             let (a, s) = same(if declared { "IDENTIFIER" } else { "TYPE" });
             Visit::Atom(a, s, WORD)
         }
-        "string" => {
+        Class::String => {
             let (a, s) = same("STRING");
             Visit::Atom(a, s, WORD)
         }
-        "template_string" => {
-            let spacing = if parent_kind == "call_expression" {
+        Class::Template => {
+            let spacing = if parent & PARENT_CALL != 0 {
                 // A tagged template: html`…`.
                 Spacing {
                     glue_before: true,
@@ -661,20 +879,21 @@ fn classify<'a, 'f>(
             let (a, s) = same("STRING");
             Visit::Marker(a, s, spacing)
         }
-        "number" | "true" | "false" | "regex" => {
-            let placeholder = match kind {
-                "number" => "NUMBER",
-                "regex" => "REGEX",
+        Class::Number | Class::Regex | Class::Boolean => {
+            let placeholder = match info.class {
+                Class::Number => "NUMBER",
+                Class::Regex => "REGEX",
                 _ => "BOOLEAN",
             };
             let (a, s) = same(placeholder);
             Visit::Atom(a, s, WORD)
         }
-        "jsx_element" | "jsx_self_closing_element" => {
-            let (a, s) = jsx(tree, at, kind, source, vocabulary, rules);
+        Class::JsxElement | Class::JsxSelfClosing => {
+            let self_closing = info.class == Class::JsxSelfClosing;
+            let (a, s) = jsx(tree, at, self_closing, source, vocabulary, rules);
             Visit::Marker(a.into(), s.into(), WORD)
         }
-        _ if is_collapsed_body(kind) => {
+        Class::CollapsedBody => {
             // Empty unless it has a named child that is not a comment.
             let nodes = tree.nodes();
             let empty = !tree
@@ -683,7 +902,6 @@ fn classify<'a, 'f>(
             let (a, s) = same(if empty { "{}" } else { COLLAPSED_BODY });
             Visit::Marker(a, s, SPACED)
         }
-        _ => Visit::Descend,
     }
 }
 
@@ -692,12 +910,11 @@ fn classify<'a, 'f>(
 fn jsx(
     tree: FlatTree<'_, '_>,
     at: usize,
-    kind: &str,
+    self_closing: bool,
     source: &[u8],
     vocabulary: &Vocabulary,
     rules: &Rulebook,
 ) -> (String, String) {
-    let self_closing = kind == "jsx_self_closing_element";
     let name_field = vocabulary.name_field;
     let name_node = if self_closing {
         tree.child_with_field(at, name_field)
@@ -728,30 +945,36 @@ fn jsx(
 /// The token of an anonymous leaf or a named leaf that `classify` left to its text.
 fn leaf_token<'a>(
     tokens: &mut Vec<Token<'a>>,
-    frames: &mut [Frame<'a>],
+    frames: &mut [Frame],
     node: &FlatNode,
-    kind: &'a str,
+    vocabulary: &'a Vocabulary,
     source: &'a [u8],
 ) {
     // An anonymous token's kind is its text; a zero-width one (MISSING, automatic `;`) has none.
-    let tok: &'a str = if node.is_named() || node.start_byte() == node.end_byte() {
-        text_in(node.start_byte()..node.end_byte(), source)
+    let anonymous = !(node.is_named() || node.start_byte() == node.end_byte());
+    let tok: &'a str = if anonymous {
+        vocabulary.kind_name(node.kind_id())
     } else {
-        kind
+        text_in(node.start_byte()..node.end_byte(), source)
     };
     if tok.is_empty() {
         // Zero-width tokens: MISSING nodes and automatic semicolons.
         return;
     }
+    let class = if anonymous {
+        vocabulary.info(node.kind_id()).tok
+    } else {
+        TokClass::of(tok)
+    };
     let parent = frames.last();
-    let parent_kind = parent.map_or("", |f| f.kind);
-    let grandparent_kind = frames.len().checked_sub(2).map_or("", |i| frames[i].kind);
+    let roles = parent.map_or(0, |f| f.roles);
+    let grandparent_roles = frames.len().checked_sub(2).map_or(0, |i| frames[i].roles);
     let is_last = parent.is_none_or(|f| f.index + 1 >= f.child_count);
     let is_first = parent.is_none_or(|f| f.index == 0);
-    let spacing = match tok {
-        ";" => {
+    let spacing = match class {
+        TokClass::Semicolon => {
             // A statement-ending `;` goes; the ones inside a `for (…;…;…)` header stay.
-            if is_last && parent_kind != "for_statement" && grandparent_kind != "for_statement" {
+            if is_last && roles & PARENT_FOR == 0 && grandparent_roles & PARENT_FOR == 0 {
                 return;
             }
             Spacing {
@@ -760,46 +983,46 @@ fn leaf_token<'a>(
             }
         }
         // Kept for now; dropped if the next child closes the list (or there is none).
-        "," => Spacing {
+        TokClass::Comma => Spacing {
             glue_before: true,
             ..SPACED
         },
-        "(" | "[" => Spacing {
+        TokClass::Open => Spacing {
             glue_after: true,
             opener: true,
             ..SPACED
         },
-        ")" | "]" => Spacing {
+        TokClass::Close => Spacing {
             glue_before: true,
             callable: true,
             ..SPACED
         },
-        "." | "?." => Spacing {
+        TokClass::Dot => Spacing {
             glue_before: true,
             glue_after: true,
             callable: false,
             opener: false,
         },
-        "..." | "@" => Spacing {
+        TokClass::SpreadOrAt => Spacing {
             glue_after: true,
             ..SPACED
         },
-        ":" | "?" if matches!(parent_kind, "ternary_expression" | "conditional_type") => SPACED,
-        ":" => Spacing {
+        TokClass::Colon | TokClass::Question if roles & PARENT_TERNARY != 0 => SPACED,
+        TokClass::Colon => Spacing {
             glue_before: true,
             ..SPACED
         },
-        "?" => Spacing {
+        TokClass::Question => Spacing {
             glue_before: true,
             glue_after: true,
             ..SPACED
         },
-        "!" if parent_kind == "non_null_expression" => Spacing {
+        TokClass::Bang if roles & PARENT_NON_NULL != 0 => Spacing {
             glue_before: true,
             callable: true,
             ..SPACED
         },
-        "++" | "--" => {
+        TokClass::IncDec => {
             if is_first {
                 Spacing {
                     glue_after: true,
@@ -813,31 +1036,25 @@ fn leaf_token<'a>(
                 }
             }
         }
-        "!" | "-" | "+" | "~" if parent_kind == "unary_expression" => Spacing {
+        TokClass::Bang | TokClass::Sign if roles & PARENT_UNARY != 0 => Spacing {
             glue_after: true,
             ..SPACED
         },
-        "<" if matches!(parent_kind, "type_arguments" | "type_parameters") => Spacing {
+        TokClass::Lt if roles & PARENT_TYPE_LIST != 0 => Spacing {
             glue_before: true,
             glue_after: true,
             ..SPACED
         },
-        ">" if matches!(parent_kind, "type_arguments" | "type_parameters") => Spacing {
+        TokClass::Gt if roles & PARENT_TYPE_LIST != 0 => Spacing {
             glue_before: true,
             callable: true,
             ..SPACED
         },
-        "*" if matches!(
-            parent_kind,
-            "generator_function_declaration" | "generator_function" | "yield_expression"
-        ) =>
-        {
-            Spacing {
-                glue_before: true,
-                ..SPACED
-            }
-        }
-        "*" if parent_kind == "method_definition" => Spacing {
+        TokClass::Star if roles & PARENT_GENERATOR != 0 => Spacing {
+            glue_before: true,
+            ..SPACED
+        },
+        TokClass::Star if roles & PARENT_METHOD != 0 => Spacing {
             glue_after: true,
             ..SPACED
         },
@@ -847,20 +1064,16 @@ fn leaf_token<'a>(
     };
     let index = tokens.len();
     tokens.push(Token {
-        semicolon: tok == ";",
+        semicolon: class == TokClass::Semicolon,
         ..token(node, Cow::Borrowed(tok), Cow::Borrowed(tok), spacing)
     });
     if let Some(frame) = frames.last_mut() {
-        if tok == "," {
+        if class == TokClass::Comma {
             frame.pending_comma = Some(index);
-        } else if frame.is_list && is_closer(tok) {
+        } else if frame.is_list && class.is_closer() {
             frame.closer = Some(index);
         }
     }
-}
-
-fn is_closer(tok: &str) -> bool {
-    matches!(tok, ")" | "]" | "}" | ">")
 }
 
 #[cfg(test)]
