@@ -185,7 +185,7 @@ impl Vocabulary {
     }
 
     /// The id of a field name, 0 (no field) if the grammar has none of that name.
-    pub fn field_id(&self, name: &str) -> u16 {
+    fn field_id(&self, name: &str) -> u16 {
         self.fields
             .iter()
             .position(|f| f.as_deref() == Some(name))
@@ -546,8 +546,8 @@ fn declares_type_name(kind: &str) -> bool {
 }
 
 /// Walks the whole tree once: every leaf becomes a token (appended to `tokens`, which the caller
-/// passes empty, so that one allocation serves file after file), and `roots_of(node, kind id,
-/// parent kind id, depth, &mut captures)` fills in the root captures of each node. Also returns
+/// passes empty, so that one allocation serves file after file), and `roots_of(kind id, parent
+/// kind id, depth, &mut captures)` fills in the root captures of each node. Also returns
 /// the depth of the deepest node the walk entered (the root is at 0; subtrees that become one
 /// token, such as strings, are not entered).
 pub fn tokenize<'a>(
