@@ -132,7 +132,6 @@ pub struct Vocabulary {
     kinds: Vec<Box<str>>,
     /// Per kind id: what the normalizer asks of the kind, answered once from its name.
     infos: Vec<KindInfo>,
-    fields: Vec<Option<Box<str>>>,
     /// Per field id: the field's `FIELD_*` bits.
     field_flags: Vec<u8>,
     /// The ids of the `name` and `open_tag` fields (0 if the grammar has none).
@@ -151,46 +150,30 @@ impl Vocabulary {
                     .into()
             })
             .collect();
+        let infos = kinds.iter().map(|k| KindInfo::of(k)).collect();
         // Field ids start at 1.
-        let fields: Vec<Option<Box<str>>> = (0..=language.field_count())
+        let field_flags = (0..=language.field_count())
             .map(|id| {
                 u16::try_from(id)
                     .ok()
                     .and_then(|id| language.field_name_for_id(id))
-                    .map(Into::into)
+                    .map_or(0, field_flags_of)
             })
             .collect();
-        let infos = kinds.iter().map(|k| KindInfo::of(k)).collect();
-        let field_flags = fields
-            .iter()
-            .map(|f| f.as_deref().map_or(0, field_flags_of))
-            .collect();
-        let mut vocabulary = Vocabulary {
+        let field_id = |name| language.field_id_for_name(name).map_or(0, |f| f.get());
+        Vocabulary {
             kinds,
             infos,
-            fields,
             field_flags,
-            name_field: 0,
-            open_tag_field: 0,
-        };
-        vocabulary.name_field = vocabulary.field_id("name");
-        vocabulary.open_tag_field = vocabulary.field_id("open_tag");
-        vocabulary
+            name_field: field_id("name"),
+            open_tag_field: field_id("open_tag"),
+        }
     }
 
     /// The kind's name; ids outside the table are ERROR nodes (tree-sitter gives them
     /// `u16::MAX`), named "ERROR" as `Node::kind` does.
     fn kind_name(&self, kind_id: u16) -> &str {
         self.kinds.get(kind_id as usize).map_or("ERROR", |k| k)
-    }
-
-    /// The id of a field name, 0 (no field) if the grammar has none of that name.
-    fn field_id(&self, name: &str) -> u16 {
-        self.fields
-            .iter()
-            .position(|f| f.as_deref() == Some(name))
-            .and_then(|id| u16::try_from(id).ok())
-            .unwrap_or(0)
     }
 
     /// What the normalizer asks of a kind; ids outside the table (ERROR nodes) are plain kinds.

@@ -85,8 +85,11 @@ impl FlatTree<'_, '_> {
 
     /// The first visible child of the node at `index` with this field.
     pub fn child_with_field(&self, index: usize, field: u16) -> Option<usize> {
+        if field == 0 {
+            return None;
+        }
         self.children(index)
-            .find(|&c| field != 0 && self.nodes[c].field_id() == field)
+            .find(|&c| self.nodes[c].field_id() == field)
     }
 
     /// The index of `node`, a node of this tree, or `None` if it is not a visible node.
