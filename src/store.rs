@@ -550,7 +550,19 @@ impl Store {
             Some(counts) => counts.write(&self.conn, scan_id)?,
             None => self.sum_scan_counts(scan_id)?,
         }
-        self.commit()
+        self.commit_with_checkpoint()
+    }
+
+    /// Commits the last transaction of a run as a checkpoint: DuckDB then writes the changes to
+    /// the database file once, instead of to its log first and to the file again when the
+    /// connection closes. (A commit checkpoints when the log would pass `checkpoint_threshold`,
+    /// and a large one skips the log; the threshold is restored afterwards.)
+    fn commit_with_checkpoint(&self) -> Result<()> {
+        self.conn.execute_batch("SET checkpoint_threshold = '0b'")?;
+        let committed = self.commit();
+        let restored = self.conn.execute_batch("RESET checkpoint_threshold");
+        committed?;
+        Ok(restored?)
     }
 
     /// The counts of a scan from the stored patterns of its files: per blob first, then weighted
