@@ -385,20 +385,24 @@ fn run_scan(db: &Path, quiet: bool, args: ScanArgs) -> Result<ExitCode> {
     if !args.dir.is_dir() {
         anyhow::bail!("{}: not a directory", args.dir.display());
     }
-    // Walking the tree needs neither the analyzer nor the database: it runs meanwhile.
+    // The directory walk, the database's opening and the analyzer's construction (which
+    // compiles the queries) need nothing from each other: they run at once.
     let (analyzer, filter, mut store, candidates) = std::thread::scope(|scope| {
         let discovery = scope.spawn(|| {
             let mut report = report_line;
             scan::discover(&args.dir, &mut report)
         });
-        let opened = build_analyzer(&args.analysis).and_then(|analyzer| {
-            let filter = build_filter(&args.filter)?;
-            Ok((analyzer, filter, Store::open(db)?))
-        });
+        let opening = scope.spawn(|| Store::open(db));
+        let built = build_analyzer(&args.analysis)
+            .and_then(|analyzer| Ok((analyzer, build_filter(&args.filter)?)));
+        let store = opening
+            .join()
+            .map_err(|_| anyhow::anyhow!("opening the database panicked"));
         let candidates = discovery
             .join()
             .map_err(|_| anyhow::anyhow!("the directory walk panicked"));
-        opened.and_then(|(analyzer, filter, store)| Ok((analyzer, filter, store, candidates?)))
+        let (analyzer, filter) = built?;
+        Ok::<_, anyhow::Error>((analyzer, filter, store??, candidates?))
     })?;
     let progress = Progress::new(quiet || args.output.json);
     let mut report = report_line;
