@@ -286,6 +286,25 @@ fn set_jobs(jobs: Option<usize>) -> Result<()> {
     Ok(())
 }
 
+/// The analyzer, the filter and the store of a run that writes. The database opens on another
+/// thread while the analyzer is built (it compiles the queries): neither needs the other. An
+/// analyzer error is reported before a database error.
+fn build_and_open(
+    db: &Path,
+    analysis: &AnalysisArgs,
+    filter: &FilterArgs,
+) -> Result<(Analyzer, Filter, Store)> {
+    std::thread::scope(|scope| {
+        let opening = scope.spawn(|| Store::open(db));
+        let built = build_analyzer(analysis).and_then(|a| Ok((a, build_filter(filter)?)));
+        let store = opening
+            .join()
+            .map_err(|_| anyhow::anyhow!("opening the database panicked"));
+        let (analyzer, filter) = built?;
+        Ok((analyzer, filter, store??))
+    })
+}
+
 fn build_analyzer(args: &AnalysisArgs) -> Result<Analyzer> {
     set_jobs(args.jobs)?;
     let rules = match &args.rules {
@@ -385,24 +404,17 @@ fn run_scan(db: &Path, quiet: bool, args: ScanArgs) -> Result<ExitCode> {
     if !args.dir.is_dir() {
         anyhow::bail!("{}: not a directory", args.dir.display());
     }
-    // The directory walk, the database's opening and the analyzer's construction (which
-    // compiles the queries) need nothing from each other: they run at once.
+    // The directory walk needs neither the analyzer nor the database: it runs meanwhile.
     let (analyzer, filter, mut store, candidates) = std::thread::scope(|scope| {
         let discovery = scope.spawn(|| {
             let mut report = report_line;
             scan::discover(&args.dir, &mut report)
         });
-        let opening = scope.spawn(|| Store::open(db));
-        let built = build_analyzer(&args.analysis)
-            .and_then(|analyzer| Ok((analyzer, build_filter(&args.filter)?)));
-        let store = opening
-            .join()
-            .map_err(|_| anyhow::anyhow!("opening the database panicked"));
+        let opened = build_and_open(db, &args.analysis, &args.filter);
         let candidates = discovery
             .join()
             .map_err(|_| anyhow::anyhow!("the directory walk panicked"));
-        let (analyzer, filter) = built?;
-        Ok::<_, anyhow::Error>((analyzer, filter, store??, candidates?))
+        opened.and_then(|(analyzer, filter, store)| Ok((analyzer, filter, store, candidates?)))
     })?;
     let progress = Progress::new(quiet || args.output.json);
     let mut report = report_line;
@@ -513,8 +525,6 @@ fn history_summary_line(repo: &Path, s: &HistorySummary) -> String {
 }
 
 fn run_history(db: &Path, quiet: bool, args: HistoryArgs) -> Result<ExitCode> {
-    let analyzer = build_analyzer(&args.analysis)?;
-    let filter = build_filter(&args.filter)?;
     let since = args
         .since
         .as_deref()
@@ -525,7 +535,7 @@ fn run_history(db: &Path, quiet: bool, args: HistoryArgs) -> Result<ExitCode> {
         .as_deref()
         .map(patmine::git::parse_date)
         .transpose()?;
-    let mut store = Store::open(db)?;
+    let (analyzer, filter, mut store) = build_and_open(db, &args.analysis, &args.filter)?;
     let progress = Progress::new(quiet || args.output.json);
     let options = HistoryOptions {
         rev: args.rev.clone(),

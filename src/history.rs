@@ -549,9 +549,13 @@ impl HistoryWriter<'_> {
         store.write_changes(self.repo_id, &change_rows)?;
         store.write_commits(self.repo_id, &commit_rows)?;
         store.write_deltas(self.repo_id, &deltas)?;
-        store
-            .commit()
-            .with_context(|| format!("committing commits {}..{}", batch.seq, batch.end))?;
+        // The run's last batch commits as a checkpoint: its rows reach the database file once.
+        let committed = if batch.end == commits.len() {
+            store.commit_with_checkpoint()
+        } else {
+            store.commit()
+        };
+        committed.with_context(|| format!("committing commits {}..{}", batch.seq, batch.end))?;
         self.tree.evict_unheld();
         self.counts.cached += batch.cached;
         self.counts.analysed += batch.end - batch.seq;

@@ -557,7 +557,7 @@ impl Store {
     /// the database file once, instead of to its log first and to the file again when the
     /// connection closes. (A commit checkpoints when the log would pass `checkpoint_threshold`,
     /// and a large one skips the log; the threshold is restored afterwards.)
-    fn commit_with_checkpoint(&self) -> Result<()> {
+    pub fn commit_with_checkpoint(&self) -> Result<()> {
         self.conn.execute_batch("SET checkpoint_threshold = '0b'")?;
         let committed = self.commit();
         let restored = self.conn.execute_batch("RESET checkpoint_threshold");
