@@ -228,7 +228,7 @@ pub fn scan(
     let scan_id = store.start_scan(&root.display().to_string(), &config)?;
     let claims = Claims::default();
     let bar = progress.bar(candidates.len() as u64, "files");
-    let (sender, receiver) = std::sync::mpsc::sync_channel::<(usize, Vec<Outcome>)>(CHANNEL_CHUNKS);
+    let (sender, receiver) = std::sync::mpsc::sync_channel::<Vec<(usize, Outcome)>>(CHANNEL_CHUNKS);
     let writer_stopped = AtomicBool::new(false);
 
     let (mut summary, counts) = std::thread::scope(|scope| -> Result<(ScanSummary, ScanCounts)> {
@@ -248,8 +248,12 @@ pub fn scan(
                 failed_contents: FastMap::default(),
             };
             let mut batch: Vec<(&Candidate, Outcome)> = Vec::with_capacity(BATCH_FILES);
-            for (start, outcomes) in receiver {
-                batch.extend(candidates[start..].iter().zip(outcomes));
+            for outcomes in receiver {
+                batch.extend(
+                    outcomes
+                        .into_iter()
+                        .map(|(index, outcome)| (&candidates[index], outcome)),
+                );
                 if batch.len() >= BATCH_FILES {
                     writer.write(&batch)?;
                     batch.clear();
@@ -259,23 +263,41 @@ pub fn scan(
             writer.finish_waiting()?;
             Ok::<_, anyhow::Error>((writer.summary, writer.counts))
         });
+        // Files are handed out one at a time (rayon splits the range as threads run dry), so
+        // the run ends within one file of both workers finishing; a worker's outcomes travel
+        // in messages of up to `CHUNK_FILES`, the last one of each rayon job shorter.
+        let send = |chunk: Vec<(usize, Outcome)>| {
+            bar.inc(chunk.len() as u64);
+            if sender.send(chunk).is_err() {
+                // The writer stopped; its error is returned below.
+                writer_stopped.store(true, Ordering::Relaxed);
+            }
+        };
         candidates
-            .par_chunks(CHUNK_FILES)
+            .par_iter()
             .enumerate()
-            .for_each_with(sender, |sender, (index, chunk)| {
+            .fold(Vec::new, |mut chunk, (index, candidate)| {
                 if writer_stopped.load(Ordering::Relaxed) {
-                    return;
+                    return chunk;
                 }
-                let outcomes: Vec<Outcome> = chunk
-                    .iter()
-                    .map(|candidate| examine(candidate, filter, analyzer, &stored, &claims))
-                    .collect();
-                bar.inc(chunk.len() as u64);
-                if sender.send((index * CHUNK_FILES, outcomes)).is_err() {
-                    // The writer stopped; its error is returned below.
-                    writer_stopped.store(true, Ordering::Relaxed);
+                if chunk.capacity() == 0 {
+                    chunk.reserve_exact(CHUNK_FILES);
+                }
+                chunk.push((
+                    index,
+                    examine(candidate, filter, analyzer, &stored, &claims),
+                ));
+                if chunk.len() == CHUNK_FILES {
+                    send(std::mem::take(&mut chunk));
+                }
+                chunk
+            })
+            .for_each(|chunk| {
+                if !chunk.is_empty() {
+                    send(chunk);
                 }
             });
+        drop(sender);
         writer
             .join()
             .map_err(|_| anyhow::anyhow!("the database writer thread panicked"))?
