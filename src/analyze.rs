@@ -235,7 +235,7 @@ impl Analyzer {
             normalize::recycle(TOKENS.with(|cell| std::mem::take(&mut *cell.borrow_mut())));
         // With the simple matcher, the walk finds the roots and counts the metrics as it goes;
         // otherwise the query cursor does, over the tokenized tree.
-        let simple = root_query.simple.as_ref();
+        let simple = root_query.simple();
         let (tokens, mut roots, depth) = normalize::tokenize(
             buffer,
             flat,
@@ -256,10 +256,10 @@ impl Analyzer {
                 }
             },
         );
-        if simple.is_none() {
+        if let Some(query) = root_query.cursor_query() {
             let mut cursor = QueryCursor::new();
             cursor.set_max_start_depth(Some(MAX_ROOT_DEPTH));
-            let mut matches = cursor.matches(&root_query.query, tree.root_node(), source);
+            let mut matches = cursor.matches(query, tree.root_node(), source);
             while let Some(m) = matches.next() {
                 for capture in m.captures() {
                     match root_query.metric_of_capture[capture.index as usize] {

@@ -51,19 +51,37 @@ pub const METRIC_KINDS: [&str; 19] = [
     "comment",
 ];
 
-/// The compiled root query of one grammar, with the node-kind metrics appended as captures
-/// named `metric.<kind>`, so one pass of the query cursor finds roots and counts kinds.
+/// The root query of one grammar, with the node-kind metrics appended as captures named
+/// `metric.<kind>`, so one pass finds roots and counts kinds.
 pub struct RootQuery {
-    pub query: Query,
+    grammar: Grammar,
+    matcher: Matcher,
     /// Capture index -> root kind (the capture's name: `call`, `declaration`, ...).
     pub kinds: Vec<std::sync::Arc<str>>,
     /// Capture index -> index into `METRIC_KINDS` for the appended metric captures.
     pub metric_of_capture: Vec<Option<u8>>,
     /// The query file's own text (what the fingerprint covers).
     pub source_text: String,
-    /// Set when every pattern is a plain `(kind) @c`, `"token" @c` or `(parent (kind) @c)`: then
-    /// one cursor walk finds the captures, at a fraction of the query cursor's cost.
-    pub simple: Option<SimpleMatcher>,
+}
+
+/// How the roots of a query are found.
+enum Matcher {
+    /// Every pattern is a plain `(kind) @c`, `"token" @c` or `(parent (kind) @c)`: the walk over
+    /// the tree finds the captures, at a fraction of the query cursor's cost.
+    Simple(SimpleMatcher),
+    /// Any other query: tree-sitter's query cursor.
+    Cursor(Query),
+}
+
+/// Whether a query text is known to compile.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Source {
+    /// The built-in queries (tests compile them): a simple one is not compiled again at run time,
+    /// since tree-sitter's query analysis was most of patmine's start-up and its result would go
+    /// unused.
+    BuiltIn,
+    /// A query file: compiled, so that a bad one is reported with its line and column.
+    File,
 }
 
 /// The captures of a query made only of single-node patterns (optionally with a parent), indexed
@@ -88,8 +106,18 @@ impl SimpleMatcher {
             .map(|(_, capture)| *capture)
     }
 
-    /// Reads the query text; `None` when any pattern is more than a simple one.
-    fn parse(text: &str, language: &tree_sitter::Language, query: &Query) -> Option<SimpleMatcher> {
+    /// Reads the query text; `None` when any pattern is more than a simple one. Returns the
+    /// matcher and the capture names by index, numbered as tree-sitter numbers them: in order of
+    /// first appearance.
+    fn parse(text: &str, language: &tree_sitter::Language) -> Option<(SimpleMatcher, Vec<String>)> {
+        let mut names: Vec<String> = Vec::new();
+        let mut capture_index = |name: &str| -> u32 {
+            let index = names.iter().position(|n| n == name).unwrap_or_else(|| {
+                names.push(name.to_string());
+                names.len() - 1
+            });
+            index as u32
+        };
         let mut tokens: Vec<String> = Vec::new();
         for line in text.lines() {
             let line = line.split(';').next().unwrap_or("");
@@ -154,7 +182,7 @@ impl SimpleMatcher {
                     return None;
                 }
                 let capture = tokens.get(capture_at)?.strip_prefix('@')?;
-                let index = query.capture_index_for_name(capture)?;
+                let index = capture_index(capture);
                 for kind in &kinds {
                     for parent in &parents {
                         by_kind[*kind as usize].push((*parent, index));
@@ -166,7 +194,7 @@ impl SimpleMatcher {
                 return None;
             };
             let capture = tokens.get(i + used)?.strip_prefix('@')?;
-            let index = query.capture_index_for_name(capture)?;
+            let index = capture_index(capture);
             for kind in &kinds {
                 for parent in &parents {
                     by_kind[*kind as usize].push((*parent, index));
@@ -174,7 +202,7 @@ impl SimpleMatcher {
             }
             i += used + 1;
         }
-        Some(SimpleMatcher { by_kind })
+        Some((SimpleMatcher { by_kind }, names))
     }
 }
 
@@ -196,20 +224,35 @@ fn metric_patterns(language: &tree_sitter::Language) -> String {
 }
 
 impl RootQuery {
-    fn compile(grammar: Grammar, file: &str, text: String) -> Result<RootQuery, QueryLoadError> {
+    fn compile(
+        grammar: Grammar,
+        file: &str,
+        text: String,
+        source: Source,
+    ) -> Result<RootQuery, QueryLoadError> {
         let language = grammar.language();
         // The metric patterns go after the file's own text, so error positions stay its own.
         let full_text = format!("{text}{}", metric_patterns(&language));
-        let query = Query::new(&language, &full_text).map_err(|e| QueryLoadError::Compile {
-            file: file.to_string(),
-            line: e.row + 1,
-            column: e.column + 1,
-            kind: format!("{:?}", e.kind).to_lowercase(),
-            message: e.message.clone(),
-        })?;
-        let kinds: Vec<std::sync::Arc<str>> =
-            query.capture_names().iter().map(|n| (*n).into()).collect();
-        let metric_of_capture = kinds
+        let (matcher, names) = match SimpleMatcher::parse(&full_text, &language) {
+            Some((simple, names)) if source == Source::BuiltIn => (Matcher::Simple(simple), names),
+            simple => {
+                let query = compile_query(&language, file, &full_text)?;
+                let names: Vec<String> = query
+                    .capture_names()
+                    .iter()
+                    .map(|n| n.to_string())
+                    .collect();
+                match simple {
+                    // Numbered as tree-sitter numbers them; were they ever not, the cursor
+                    // would still be right.
+                    Some((simple, simple_names)) if simple_names == names => {
+                        (Matcher::Simple(simple), names)
+                    }
+                    _ => (Matcher::Cursor(query), names),
+                }
+            }
+        };
+        let metric_of_capture = names
             .iter()
             .map(|name| {
                 let kind = name.strip_prefix("metric.")?;
@@ -219,15 +262,44 @@ impl RootQuery {
                     .map(|i| i as u8)
             })
             .collect();
-        let simple = SimpleMatcher::parse(&full_text, &language, &query);
         Ok(RootQuery {
-            query,
-            kinds,
+            grammar,
+            matcher,
+            kinds: names.iter().map(|n| n.as_str().into()).collect(),
             metric_of_capture,
             source_text: text,
-            simple,
         })
     }
+
+    /// The matcher of a query whose patterns are all simple ones.
+    pub fn simple(&self) -> Option<&SimpleMatcher> {
+        match &self.matcher {
+            Matcher::Simple(simple) => Some(simple),
+            Matcher::Cursor(_) => None,
+        }
+    }
+
+    /// The compiled query, for tree-sitter's query cursor, when the query is not a simple one.
+    pub fn cursor_query(&self) -> Option<&Query> {
+        match &self.matcher {
+            Matcher::Simple(_) => None,
+            Matcher::Cursor(query) => Some(query),
+        }
+    }
+}
+
+fn compile_query(
+    language: &tree_sitter::Language,
+    file: &str,
+    full_text: &str,
+) -> Result<Query, QueryLoadError> {
+    Query::new(language, full_text).map_err(|e| QueryLoadError::Compile {
+        file: file.to_string(),
+        line: e.row + 1,
+        column: e.column + 1,
+        kind: format!("{:?}", e.kind).to_lowercase(),
+        message: e.message.clone(),
+    })
 }
 
 /// One root query per grammar, indexed by `Grammar::index`.
@@ -245,7 +317,7 @@ fn builtin_text(grammar: Grammar) -> &'static str {
 
 impl QuerySet {
     pub fn builtin() -> Result<QuerySet, QueryLoadError> {
-        Self::build(|g| {
+        Self::build(Source::BuiltIn, |g| {
             Ok((
                 format!("<built-in>/{}", g.query_file()),
                 builtin_text(g).to_string(),
@@ -254,7 +326,7 @@ impl QuerySet {
     }
 
     pub fn load_dir(dir: &Path) -> Result<QuerySet, QueryLoadError> {
-        Self::build(|g| {
+        Self::build(Source::File, |g| {
             let path = dir.join(g.query_file());
             let text = std::fs::read_to_string(&path).map_err(|source| QueryLoadError::Read {
                 path: path.clone(),
@@ -265,9 +337,10 @@ impl QuerySet {
     }
 
     /// Reads the three query texts in order, then compiles them in parallel (tree-sitter's
-    /// query analysis is most of patmine's start-up). The first file that fails, in grammar
-    /// order, is the error.
+    /// query analysis takes tens of milliseconds). The first file that fails, in grammar order,
+    /// is the error.
     fn build(
+        source: Source,
         mut read: impl FnMut(Grammar) -> Result<(String, String), QueryLoadError>,
     ) -> Result<QuerySet, QueryLoadError> {
         let mut texts = Vec::with_capacity(Grammar::ALL.len());
@@ -276,7 +349,7 @@ impl QuerySet {
         }
         let compiled: Vec<Result<RootQuery, QueryLoadError>> = texts
             .into_par_iter()
-            .map(|(grammar, (file, text))| RootQuery::compile(grammar, &file, text))
+            .map(|(grammar, (file, text))| RootQuery::compile(grammar, &file, text, source))
             .collect();
         let by_grammar = compiled.into_iter().collect::<Result<_, _>>()?;
         Ok(QuerySet { by_grammar })
@@ -284,11 +357,13 @@ impl QuerySet {
 
     /// The same queries, always run through tree-sitter's query cursor (to test the simple path
     /// against it).
-    pub fn without_simple_matchers(mut self) -> QuerySet {
+    pub fn without_simple_matchers(mut self) -> Result<QuerySet, QueryLoadError> {
         for q in &mut self.by_grammar {
-            q.simple = None;
+            let language = q.grammar.language();
+            let full_text = format!("{}{}", q.source_text, metric_patterns(&language));
+            q.matcher = Matcher::Cursor(compile_query(&language, "<cursor>", &full_text)?);
         }
-        self
+        Ok(self)
     }
 
     pub fn get(&self, grammar: Grammar) -> &RootQuery {
@@ -309,22 +384,58 @@ mod tests {
     fn builtin_queries_take_the_simple_path_and_others_do_not() {
         let set = QuerySet::builtin().unwrap();
         for g in Grammar::ALL {
-            assert!(set.get(g).simple.is_some(), "{g}");
+            assert!(set.get(g).simple().is_some(), "{g}");
         }
         let language = Grammar::JavaScript.language();
         let text = "(call_expression function: (identifier) @f) @call\n";
-        let query = Query::new(&language, text).unwrap();
-        assert!(SimpleMatcher::parse(text, &language, &query).is_none());
+        assert!(SimpleMatcher::parse(text, &language).is_none());
         let text = "((identifier) @i (#eq? @i \"x\"))\n";
-        let query = Query::new(&language, text).unwrap();
-        assert!(SimpleMatcher::parse(text, &language, &query).is_none());
+        assert!(SimpleMatcher::parse(text, &language).is_none());
     }
 
     #[test]
-    fn builtin_queries_compile() {
+    fn builtin_queries_compile_and_number_their_captures_as_tree_sitter_does() {
+        // At run time the built-in queries are not compiled: this is the check that they would.
         let set = QuerySet::builtin().unwrap();
         assert!(set.get(Grammar::JavaScript).kinds.contains(&"call".into()));
         assert!(set.get(Grammar::Tsx).kinds.contains(&"type".into()));
+        let compiled = QuerySet::builtin()
+            .unwrap()
+            .without_simple_matchers()
+            .unwrap();
+        for g in Grammar::ALL {
+            let query = compiled.get(g).cursor_query().expect("compiled");
+            let names: Vec<&str> = query.capture_names().to_vec();
+            let simple: Vec<&str> = set.get(g).kinds.iter().map(|k| &**k).collect();
+            assert_eq!(simple, names, "{g}");
+            assert_eq!(
+                set.get(g).metric_of_capture,
+                compiled.get(g).metric_of_capture
+            );
+        }
+    }
+
+    #[test]
+    fn query_files_are_compiled_and_simple_ones_still_take_the_simple_path() {
+        let dir = tempfile::tempdir().unwrap();
+        for g in Grammar::ALL {
+            std::fs::write(dir.path().join(g.query_file()), builtin_text(g)).unwrap();
+        }
+        let set = QuerySet::load_dir(dir.path()).unwrap();
+        let builtin = QuerySet::builtin().unwrap();
+        for g in Grammar::ALL {
+            assert!(set.get(g).simple().is_some(), "{g}");
+            assert_eq!(set.get(g).kinds, builtin.get(g).kinds, "{g}");
+        }
+        std::fs::write(
+            dir.path().join("javascript.scm"),
+            "(call_expression function: (identifier) @f) @call\n",
+        )
+        .unwrap();
+        let set = QuerySet::load_dir(dir.path()).unwrap();
+        let query = set.get(Grammar::JavaScript);
+        assert!(query.simple().is_none() && query.cursor_query().is_some());
+        assert_eq!(&*query.kinds[0], "f");
     }
 
     #[test]

@@ -324,7 +324,10 @@ fn the_simple_root_matcher_finds_what_the_query_cursor_finds() {
     use patmine::queries::QuerySet;
     use patmine::rules::Rulebook;
     let fast = Analyzer::builtin();
-    let queries = QuerySet::builtin().unwrap().without_simple_matchers();
+    let queries = QuerySet::builtin()
+        .unwrap()
+        .without_simple_matchers()
+        .unwrap();
     let slow = Analyzer::new(queries, Rulebook::builtin(), NormalizeOptions::default(), 5);
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
     let mut checked = 0;
