@@ -27,32 +27,23 @@ pub struct BlobCounts {
 }
 
 impl BlobCounts {
-    /// The counts of a parsed blob, its signatures numbered by `sig_of` (SHA-256 -> sig).
-    pub fn from_analysis(
-        analysis: &FileAnalysis,
-        sig_of: impl Fn(&[u8; 32]) -> Option<i32>,
-    ) -> Result<BlobCounts> {
+    /// The counts of a parsed blob, from its patterns as signature numbers (abstract sig,
+    /// semantic sig, occurrences), as `BlobRows::write` returns them.
+    pub fn from_analysis(analysis: &FileAnalysis, sigs: &[(i32, i32, u32)]) -> BlobCounts {
         let mut abstract_sigs: HashMap<i32, u32> = HashMap::new();
         let mut semantic_sigs: HashMap<i32, u32> = HashMap::new();
-        for p in &analysis.patterns {
-            for (sigs, hash, text) in [
-                (&mut abstract_sigs, &p.abstract_hash, p.abstract_text()),
-                (&mut semantic_sigs, &p.semantic_hash, p.semantic_text()),
-            ] {
-                let Some(sig) = sig_of(hash) else {
-                    bail!("signature `{text}` has no number: it was not stored");
-                };
-                *sigs.entry(sig).or_default() += p.occurrences;
-            }
+        for &(abstract_sig, semantic_sig, occurrences) in sigs {
+            *abstract_sigs.entry(abstract_sig).or_default() += occurrences;
+            *semantic_sigs.entry(semantic_sig).or_default() += occurrences;
         }
-        Ok(BlobCounts {
+        BlobCounts {
             parsed: true,
             has_errors: analysis.error_nodes > 0,
             loc: analysis.loc,
             metrics: analysis.metrics,
             abstract_sigs: sorted(abstract_sigs),
             semantic_sigs: sorted(semantic_sigs),
-        })
+        }
     }
 }
 

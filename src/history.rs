@@ -493,12 +493,13 @@ impl HistoryWriter<'_> {
         let rules = self.analyzer.rules();
         let store = &*self.store;
         store.begin()?;
-        self.rows
+        let sigs_of_blobs = self
+            .rows
             .write(store, &blob_rows, &|t| rules.categorize(t))?;
         // The counts of this batch's new blobs, then of older blobs its commits bring back.
-        for (blob_row, _, _, _, _, analysis) in &new_blobs {
+        for ((blob_row, _, _, _, _, analysis), sigs) in new_blobs.iter().zip(&sigs_of_blobs) {
             let counts = match analysis {
-                Some(analysis) => BlobCounts::from_analysis(analysis, |h| self.rows.sig(h))?,
+                Some(analysis) => BlobCounts::from_analysis(analysis, sigs),
                 None => BlobCounts::default(),
             };
             self.tree.insert(*blob_row, counts);

@@ -15,7 +15,7 @@ use crate::analyze::{Analyzer, FileAnalysis, sha256_hex};
 use crate::dialect::Dialect;
 use crate::filter::{Filter, SkipReason};
 use crate::progress::Progress;
-use crate::store::{BlobRows, FileRecord, NewBlob, ScanCounts, ScanTotals, Store};
+use crate::store::{BlobRows, FileRecord, NewBlob, PatternSigs, ScanCounts, ScanTotals, Store};
 use crate::{FastMap, FastSet};
 
 /// Files stored per transaction: bounds memory and the work an interruption can lose.
@@ -319,9 +319,6 @@ pub fn scan(
     Ok(summary)
 }
 
-/// A content's counted patterns: (abstract sig, semantic sig, occurrences).
-type PatternSigs = Box<[(i32, i32, u32)]>;
-
 /// Stores analysed batches: assigns blob rows (the same content twice in this run is stored
 /// once), writes blobs, signatures and file records, one transaction per batch, and sums the
 /// pattern counts of the parsed files as it goes.
@@ -354,8 +351,8 @@ impl<'a> BatchWriter<'a> {
         let mut same_content: Vec<(Dialect, i64)> = Vec::new();
         // Files with the content of a file whose analysis failed, with its message.
         let mut failed_with: Vec<(&Candidate, String)> = Vec::new();
-        // Parsed files with their analysis and blob row, counted below.
-        let mut parsed: Vec<(&Candidate, &FileAnalysis, i64)> = Vec::new();
+        // Parsed files with their blob row, counted below.
+        let mut parsed: Vec<(&Candidate, i64)> = Vec::new();
         for &(candidate, ref outcome) in batch {
             let record = match outcome {
                 Outcome::Parsed {
@@ -369,7 +366,7 @@ impl<'a> BatchWriter<'a> {
                         self.progress.suspend(|| (self.report)(note));
                     }
                     let (blob_row, new) = self.rows.assign(key.clone(), candidate.dialect);
-                    parsed.push((candidate, analysis, blob_row));
+                    parsed.push((candidate, blob_row));
                     if new {
                         new_blobs.push(NewBlob {
                             blob_row,
@@ -454,23 +451,21 @@ impl<'a> BatchWriter<'a> {
         let rules = self.analyzer.rules();
         let store = &*self.store;
         store.begin()?;
-        self.rows
+        let sigs_of_blobs = self
+            .rows
             .write(store, &new_blobs, &|t| rules.categorize(t))?;
         store.write_scan_files(self.scan_id, &records)?;
         store.commit()?;
+        for (blob, sigs) in new_blobs.iter().zip(sigs_of_blobs) {
+            self.sigs_of_row.insert(blob.blob_row, sigs);
+        }
         let mut sigs = Vec::new();
-        for (candidate, analysis, blob_row) in parsed {
+        for (candidate, blob_row) in parsed {
+            let Some(stored) = self.sigs_of_row.get(&blob_row) else {
+                anyhow::bail!("{}: its patterns were not stored", candidate.path.display());
+            };
             sigs.clear();
-            for p in &analysis.patterns {
-                let (Some(a), Some(s)) = (
-                    self.rows.sig(&p.abstract_hash),
-                    self.rows.sig(&p.semantic_hash),
-                ) else {
-                    anyhow::bail!("{}: a signature was not stored", candidate.path.display());
-                };
-                sigs.push((a, s, p.occurrences));
-            }
-            self.sigs_of_row.insert(blob_row, sigs.as_slice().into());
+            sigs.extend_from_slice(stored);
             self.counts.add_file(candidate.dialect, &mut sigs);
         }
         for (dialect, blob_row) in same_content {

@@ -409,14 +409,15 @@ impl Store {
     }
 
     /// Writes new blobs, their patterns, and any signatures not stored yet. Call inside a
-    /// transaction; `signatures` is updated.
+    /// transaction; `signatures` is updated. Returns each blob's patterns as signature numbers,
+    /// in the order of `blobs` (none for a blob without analysis).
     pub fn write_blobs(
         &self,
         blobs: &[NewBlob<'_>],
         config: &str,
         signatures: &mut SignatureRows,
         categorize: &dyn Fn(&str) -> String,
-    ) -> Result<()> {
+    ) -> Result<Vec<PatternSigs>> {
         use ColumnType::{Int32, Int64, Text};
         let mut blob_types = vec![Int64, Text, Text, Text, Text, Text, Int32, Int32, Int64];
         blob_types.extend([Int32; METRIC_KINDS.len()]);
@@ -424,6 +425,8 @@ impl Store {
         let mut pattern_rows =
             Columns::new("blob_patterns", &[Int64, Int32, Int32, Text, Int32, Int32]);
         let mut signature_rows = Columns::new("signatures", &[Int32, Text, Text, Text, Text]);
+        let mut sigs_of_blobs = Vec::with_capacity(blobs.len());
+        let mut blob_sigs = Vec::new();
         for blob in blobs {
             let (grammar, error_nodes, loc) = match blob.analysis {
                 Some(a) => (a.grammar.name(), a.error_nodes, a.loc),
@@ -444,7 +447,11 @@ impl Store {
                 blob_rows.int32(metric)?;
             }
             blob_rows.end_row()?;
-            let Some(a) = blob.analysis else { continue };
+            let Some(a) = blob.analysis else {
+                sigs_of_blobs.push(PatternSigs::default());
+                continue;
+            };
+            blob_sigs.clear();
             for p in &a.patterns {
                 let mut sigs = [0i32; 2];
                 for (sig, (hash, text)) in sigs.iter_mut().zip([
@@ -478,12 +485,14 @@ impl Store {
                     .int32(p.occurrences)?
                     .int32(p.first_line)?
                     .end_row()?;
+                blob_sigs.push((sigs[0], sigs[1], p.occurrences));
             }
+            sigs_of_blobs.push(blob_sigs.as_slice().into());
         }
         for rows in [&mut blob_rows, &mut pattern_rows, &mut signature_rows] {
             rows.write(&self.conn)?;
         }
-        Ok(())
+        Ok(sigs_of_blobs)
     }
 
     pub fn start_scan(&self, root: &str, config: &str) -> Result<i64> {
@@ -646,6 +655,9 @@ impl ScanCounts {
     }
 }
 
+/// A content's counted patterns as signature numbers: (abstract sig, semantic sig, occurrences).
+pub type PatternSigs = Box<[(i32, i32, u32)]>;
+
 /// The blob rows of one configuration as a writer hands them out: which content sits in which
 /// row, which signatures are stored, and the next free row. Scan and history share it.
 pub struct BlobRows {
@@ -679,11 +691,6 @@ impl BlobRows {
         })
     }
 
-    /// The number of a stored signature.
-    pub fn sig(&self, hash: &[u8; 32]) -> Option<i32> {
-        self.signatures.known.get(hash).copied()
-    }
-
     /// The row of content already assigned (by an earlier run, or earlier in this one).
     pub fn get(&self, key: &(String, Dialect)) -> Option<i64> {
         self.rows.get(key).copied()
@@ -701,12 +708,13 @@ impl BlobRows {
     }
 
     /// Writes new blobs and the signatures not stored yet (inside the caller's transaction).
+    /// Returns each blob's patterns as signature numbers, in the order of `blobs`.
     pub fn write(
         &mut self,
         store: &Store,
         blobs: &[NewBlob<'_>],
         categorize: &dyn Fn(&str) -> String,
-    ) -> Result<()> {
+    ) -> Result<Vec<PatternSigs>> {
         store.write_blobs(blobs, &self.config, &mut self.signatures, categorize)
     }
 }
