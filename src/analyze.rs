@@ -307,30 +307,37 @@ impl Analyzer {
         grammar: Grammar,
         source: &[u8],
     ) -> Result<(Vec<PatternCount>, Metrics, usize), AnalyzeError> {
-        // Keyed by "capture:abstract_len:abstract semantic" in one string, so a repeated pattern
-        // costs a lookup, not an allocation.
-        let mut counts: FastMap<String, (u32, u32)> = FastMap::default();
-        let mut key = String::with_capacity(384);
+        // Keyed by the capture and the abstract text's length (4 bytes each), then both texts,
+        // in one buffer, so a repeated pattern costs a lookup, not an allocation.
+        let mut counts: FastMap<Box<[u8]>, (u32, u32)> = FastMap::default();
+        let mut key: Vec<u8> = Vec::with_capacity(384);
         let (metrics, depth) =
             self.for_each_root(tree, grammar, source, |capture, line, a, s| {
-                use std::fmt::Write as _;
                 key.clear();
-                let _ = write!(key, "{capture}:{}:{a}{s}", a.len());
-                match counts.get_mut(key.as_str()) {
+                key.extend_from_slice(&capture.to_le_bytes());
+                key.extend_from_slice(&(a.len() as u32).to_le_bytes());
+                key.extend_from_slice(a.as_bytes());
+                key.extend_from_slice(s.as_bytes());
+                match counts.get_mut(key.as_slice()) {
                     Some(entry) => entry.0 += 1,
                     None => {
-                        counts.insert(key.clone(), (1, line));
+                        counts.insert(key.as_slice().into(), (1, line));
                     }
                 }
             })?;
         let kinds = &self.queries.get(grammar).kinds;
+        let word = |key: &[u8], at: usize| {
+            let mut bytes = [0u8; 4];
+            bytes.copy_from_slice(&key[at..at + 4]);
+            u32::from_le_bytes(bytes)
+        };
         let mut patterns: Vec<PatternCount> = counts
             .into_iter()
             .map(|(key, (occurrences, first_line))| {
-                let mut parts = key.splitn(3, ':');
-                let capture: usize = parts.next().and_then(|c| c.parse().ok()).unwrap_or(0);
-                let abstract_len: u32 = parts.next().and_then(|c| c.parse().ok()).unwrap_or(0);
-                let texts: Box<str> = parts.next().unwrap_or("").into();
+                let capture = word(&key, 0) as usize;
+                let abstract_len = word(&key, 4);
+                // Two `str`s end to end: valid UTF-8, so this borrows and copies once.
+                let texts: Box<str> = String::from_utf8_lossy(&key[8..]).into();
                 let (a, s) = texts.split_at(abstract_len as usize);
                 PatternCount {
                     abstract_hash: sha256(a.as_bytes()),
@@ -495,16 +502,43 @@ pub(crate) fn walk_tree(tree: &Tree, mut visit: impl FnMut(&TreeCursor<'_>, u32)
     }
 }
 
-/// Lines with something other than whitespace on them.
+/// Lines with something other than whitespace on them. A line's check stops at its first such
+/// byte, and the line ends are found with `memchr`: most bytes are never looked at one by one.
 fn count_loc(source: &[u8]) -> u32 {
-    let (mut lines, mut blank) = (0u32, true);
-    for &b in source {
-        if b == b'\n' {
-            lines += u32::from(!blank);
-            blank = true;
-        } else if blank && !b.is_ascii_whitespace() {
-            blank = false;
+    let has_text = |line: &[u8]| line.iter().any(|b| !b.is_ascii_whitespace());
+    let mut lines = 0u32;
+    let mut start = 0;
+    for end in memchr::memchr_iter(b'\n', source) {
+        lines += u32::from(has_text(&source[start..end]));
+        start = end + 1;
+    }
+    lines + u32::from(has_text(&source[start..]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::count_loc;
+
+    #[test]
+    fn lines_of_code_are_the_lines_with_more_than_whitespace() {
+        let cases: [(&[u8], u32); 9] = [
+            (b"", 0),
+            (b"\n\n\n", 0),
+            (b"a", 1),
+            (b"a\n", 1),
+            (b"a\n\nb", 2),
+            (b"  \t\r\n x \r\n\x0c\n", 1),
+            (b"a;\r\nb;\r\n", 2),
+            (b"\n\n  }", 1),
+            (b"\xff\xfe\n \n\x00", 2),
+        ];
+        for (source, lines) in cases {
+            assert_eq!(
+                count_loc(source),
+                lines,
+                "{:?}",
+                String::from_utf8_lossy(source)
+            );
         }
     }
-    lines + u32::from(!blank)
 }
