@@ -36,13 +36,10 @@ const MAX_KEPT_TOKENS: usize = 1 << 18;
 /// Flat node lists up to this many nodes (14 MiB) are kept from one file to the next.
 const MAX_KEPT_NODES: usize = 1 << 18;
 
-/// One pattern's counts within one file.
+/// One pattern's counts within one file. (The pattern id, the SHA-256 of a signature, is
+/// computed where a signature is first stored, not for every file that has it.)
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PatternCount {
-    /// SHA-256 of the abstract signature: the pattern id.
-    pub abstract_hash: [u8; 32],
-    /// SHA-256 of the semantic signature.
-    pub semantic_hash: [u8; 32],
     /// The abstract signature followed by the semantic one (one allocation for both).
     texts: Box<str>,
     abstract_len: u32,
@@ -338,10 +335,7 @@ impl Analyzer {
                 let abstract_len = word(&key, 4);
                 // Two `str`s end to end: valid UTF-8, so this borrows and copies once.
                 let texts: Box<str> = String::from_utf8_lossy(&key[8..]).into();
-                let (a, s) = texts.split_at(abstract_len as usize);
                 PatternCount {
-                    abstract_hash: sha256(a.as_bytes()),
-                    semantic_hash: sha256(s.as_bytes()),
                     abstract_len,
                     kind: kinds[capture].clone(),
                     texts,

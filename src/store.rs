@@ -367,22 +367,15 @@ impl Store {
         self.next_number("blobs", "blob_row")
     }
 
-    /// The signatures already stored for `config`: SHA-256 -> sig number.
-    pub fn load_signatures(&self, config: &str) -> Result<FastMap<[u8; 32], i32>> {
+    /// The signatures already stored for `config`: text -> sig number.
+    pub fn load_signatures(&self, config: &str) -> Result<FastMap<Box<str>, i32>> {
         let mut stmt = self
             .conn
-            .prepare("SELECT sig_id, sig FROM signatures WHERE config = ?")?;
+            .prepare("SELECT text, sig FROM signatures WHERE config = ?")?;
         let rows = stmt.query_map(params![config], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, i32>(1)?))
+            Ok((r.get::<_, String>(0)?.into_boxed_str(), r.get::<_, i32>(1)?))
         })?;
-        let mut out = FastMap::default();
-        for row in rows {
-            let (id, sig) = row?;
-            let hash = unhex_sha256(&id)
-                .ok_or_else(|| anyhow::anyhow!("signature {sig} has a malformed id `{id}`"))?;
-            out.insert(hash, sig);
-        }
-        Ok(out)
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     pub fn next_sig(&self) -> Result<i32> {
@@ -454,21 +447,19 @@ impl Store {
             blob_sigs.clear();
             for p in &a.patterns {
                 let mut sigs = [0i32; 2];
-                for (sig, (hash, text)) in sigs.iter_mut().zip([
-                    (&p.abstract_hash, p.abstract_text()),
-                    (&p.semantic_hash, p.semantic_text()),
-                ]) {
-                    *sig = match signatures.known.get(hash) {
+                for (sig, text) in sigs.iter_mut().zip([p.abstract_text(), p.semantic_text()]) {
+                    *sig = match signatures.known.get(text) {
                         Some(&sig) => sig,
                         None => {
                             let new = signatures.next;
                             signatures.next = new.checked_add(1).context(
                                 "more than 2^31 signatures: the signature numbers ran out",
                             )?;
-                            signatures.known.insert(*hash, new);
+                            signatures.known.insert(text.into(), new);
+                            // The pattern id, computed once per signature a database stores.
                             signature_rows
                                 .int32(new)?
-                                .text(Some(&crate::analyze::hex(hash)))?
+                                .text(Some(&crate::analyze::sha256_hex(text.as_bytes())))?
                                 .text(Some(config))?
                                 .text(Some(text))?
                                 .text(Some(&categorize(text)))?
@@ -667,9 +658,9 @@ pub struct BlobRows {
     config: String,
 }
 
-/// The signatures stored so far (SHA-256 -> sig number) and the next free number.
+/// The signatures stored so far (text -> sig number) and the next free number.
 pub struct SignatureRows {
-    known: FastMap<[u8; 32], i32>,
+    known: FastMap<Box<str>, i32>,
     next: i32,
 }
 
@@ -1345,18 +1336,4 @@ impl Store {
         })?;
         Ok(names.collect::<Result<_, _>>()?)
     }
-}
-
-/// The 32 bytes of a 64-digit lowercase hex SHA-256.
-fn unhex_sha256(hex: &str) -> Option<[u8; 32]> {
-    let digits = hex.as_bytes();
-    if digits.len() != 64 {
-        return None;
-    }
-    let value = |d: u8| (d as char).to_digit(16).map(|v| v as u8);
-    let mut out = [0u8; 32];
-    for (byte, pair) in out.iter_mut().zip(digits.chunks_exact(2)) {
-        *byte = value(pair[0])? << 4 | value(pair[1])?;
-    }
-    Some(out)
 }
