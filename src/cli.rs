@@ -287,8 +287,8 @@ fn set_jobs(jobs: Option<usize>) -> Result<()> {
 }
 
 /// The analyzer, the filter and the store of a run that writes. The database opens on another
-/// thread while the analyzer is built (it compiles the queries): neither needs the other. An
-/// analyzer error is reported before a database error.
+/// thread while the analyzer is built (query files are compiled then): neither needs the other.
+/// An analyzer error is reported before a database error.
 fn build_and_open(
     db: &Path,
     analysis: &AnalysisArgs,
