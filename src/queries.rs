@@ -76,7 +76,7 @@ enum Matcher {
 /// Whether a query text is known to compile.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Source {
-    /// The built-in queries (tests compile them): a simple one is not compiled again at run time,
+    /// The built-in queries (tests compile them): a simple one is not compiled at run time,
     /// since tree-sitter's query analysis was most of patmine's start-up and its result would go
     /// unused.
     BuiltIn,
