@@ -336,9 +336,9 @@ impl QuerySet {
         })
     }
 
-    /// Reads the three query texts in order, then compiles them in parallel (tree-sitter's
-    /// query analysis takes tens of milliseconds). The first file that fails, in grammar order,
-    /// is the error.
+    /// Reads the three query texts in order, then builds them in parallel (compiling a query
+    /// file takes tree-sitter tens of milliseconds; the built-in queries are not compiled). The
+    /// first file that fails, in grammar order, is the error.
     fn build(
         source: Source,
         mut read: impl FnMut(Grammar) -> Result<(String, String), QueryLoadError>,
