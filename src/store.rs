@@ -13,10 +13,10 @@ use crate::FastMap;
 use crate::analyze::{FileAnalysis, METRIC_KINDS};
 use crate::columns::{ColumnType, Columns};
 use crate::deltas::{BlobCounts, CommitDeltas};
-use crate::dialect::Dialect;
+use crate::dialect::{DIALECTS, Dialect};
 
 /// Schema version: bump on any change below.
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 fn schema_sql() -> String {
     let metric_columns: String = METRIC_KINDS
@@ -27,6 +27,15 @@ fn schema_sql() -> String {
         .iter()
         .map(|k| format!(", \"{k}\" BIGINT NOT NULL"))
         .collect();
+    // The high-volume count tables hold levels and dialects as ENUMs: a byte each, where a
+    // VARCHAR costs DuckDB string handling on every append and dictionary compression at every
+    // checkpoint (17 ms of a 20,000-file scan's final commit). They read and compare as text.
+    let enum_of = |names: &mut dyn Iterator<Item = &str>| {
+        let quoted: Vec<String> = names.map(|n| format!("'{n}'")).collect();
+        format!("ENUM({})", quoted.join(", "))
+    };
+    let level_type = enum_of(&mut LEVELS.iter().copied());
+    let dialect_type = enum_of(&mut DIALECTS.iter().map(|d| d.extension));
     format!(
         r#"
 -- One row: a fact about the database itself (`schema_version`).
@@ -98,9 +107,9 @@ CREATE TABLE IF NOT EXISTS scan_files (
 -- One row: one pattern's counts in one scan, per level and dialect.
 CREATE TABLE IF NOT EXISTS scan_counts (
     scan_id BIGINT NOT NULL,
-    level VARCHAR NOT NULL,
+    level {level_type} NOT NULL,
     sig INTEGER NOT NULL,
-    dialect VARCHAR NOT NULL,
+    dialect {dialect_type} NOT NULL,
     occurrences BIGINT NOT NULL,
     files BIGINT NOT NULL
 );
@@ -146,7 +155,7 @@ CREATE TABLE IF NOT EXISTS commit_changes (
 CREATE TABLE IF NOT EXISTS commit_pattern_deltas (
     repo_id BIGINT NOT NULL,
     seq INTEGER NOT NULL,
-    level VARCHAR NOT NULL,
+    level {level_type} NOT NULL,
     sig INTEGER NOT NULL,
     d_occurrences BIGINT NOT NULL,
     d_files BIGINT NOT NULL
