@@ -426,16 +426,20 @@ fn run_scan(db: &Path, quiet: bool, args: ScanArgs) -> Result<ExitCode> {
         &mut store,
         &progress,
         &mut report,
+        Some((args.output.level, args.output.top)),
     )?;
     // The figure users see covers the directory walk and the database's opening too.
     summary.seconds = started.elapsed().as_secs_f64();
-    let rows = phrasebook::top_patterns(
-        &store,
-        Snapshot::Scan(summary.scan_id),
-        analyzer.fingerprint(),
-        args.output.level,
-        args.output.top,
-    )?;
+    let rows = match summary.top.take() {
+        Some(rows) => rows,
+        None => phrasebook::top_patterns(
+            &store,
+            Snapshot::Scan(summary.scan_id),
+            analyzer.fingerprint(),
+            args.output.level,
+            args.output.top,
+        )?,
+    };
     let title = format!("Phrasebook of {}", args.dir.display());
     print_result(
         &args.output,

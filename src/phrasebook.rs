@@ -2,11 +2,14 @@
 //! from the store, and its printers (terminal table, JSON, Markdown).
 
 use std::fmt::Write as _;
+use std::sync::Arc;
 
 use anyhow::Result;
 use duckdb::params;
 use serde::Serialize;
 
+use crate::FastMap;
+use crate::analyze::sha256_hex;
 use crate::store::{Snapshot, Store};
 
 /// Which signature level patterns are grouped by.
@@ -113,6 +116,154 @@ pub fn top_patterns(
         row.rank = i + 1;
     }
     Ok(out)
+}
+
+/// One counted pattern of a file, as a run that analysed the file keeps it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FilePattern {
+    pub abstract_sig: i32,
+    pub semantic_sig: i32,
+    pub occurrences: u32,
+    /// Index in the run's list of kinds.
+    pub kind: u16,
+    pub first_line: u32,
+}
+
+impl FilePattern {
+    fn sig(&self, level: Level) -> i32 {
+        match level {
+            Level::Abstract => self.abstract_sig,
+            Level::Semantic => self.semantic_sig,
+        }
+    }
+}
+
+/// What a run that analysed every file of its snapshot knows, enough to rank the snapshot's
+/// patterns without reading them back from the store.
+pub struct RunPatterns<'a> {
+    /// `(sig, occurrences, files)` of every pattern at the level ranked.
+    pub counts: Vec<(i32, i64, i64)>,
+    /// Every analysed file: its path and its counted patterns.
+    pub files: Vec<(&'a str, &'a [FilePattern])>,
+    /// The kinds `FilePattern::kind` indexes.
+    pub kinds: &'a [Arc<str>],
+    /// Signature texts by number (text -> sig, as the writer keeps them).
+    pub signatures: &'a FastMap<Box<str>, i32>,
+    /// The categories of a signature text, as stored with it.
+    pub categorize: &'a (dyn Fn(&str) -> String + Sync),
+}
+
+/// `top_patterns` for a run that analysed every file of its snapshot, from what it kept in
+/// memory: the same rows in the same order, ties broken the same way, without a query. (A test
+/// holds the two to each other.)
+pub fn rank_run(run: &RunPatterns<'_>, level: Level, limit: usize) -> Vec<PatternRow> {
+    // The leaders: rank (occurrences, files) <= limit, ties at the cut included.
+    let mut counts = run.counts.clone();
+    counts.sort_unstable_by_key(|c| std::cmp::Reverse((c.1, c.2)));
+    let cut = match limit.checked_sub(1).map(|last| counts.get(last)) {
+        None => 0,
+        Some(None) => counts.len(),
+        Some(Some(last)) => counts
+            .iter()
+            .take_while(|c| (c.1, c.2) >= (last.1, last.2))
+            .count(),
+    };
+    let leaders = &counts[..cut];
+    let leader_of: FastMap<i32, usize> =
+        leaders.iter().enumerate().map(|(i, c)| (c.0, i)).collect();
+
+    // Per leader: occurrences by variant (abstract sig, semantic sig, kind), and the first
+    // (path, line) in order.
+    let mut variants: Vec<FastMap<(i32, i32, u16), i64>> = vec![FastMap::default(); cut];
+    let mut examples: Vec<Option<(&str, u32)>> = vec![None; cut];
+    for &(path, patterns) in &run.files {
+        for p in patterns {
+            let Some(&leader) = leader_of.get(&p.sig(level)) else {
+                continue;
+            };
+            *variants[leader]
+                .entry((p.abstract_sig, p.semantic_sig, p.kind))
+                .or_default() += i64::from(p.occurrences);
+            let example = &mut examples[leader];
+            if example.is_none_or(|e| (path, p.first_line) < e) {
+                *example = Some((path, p.first_line));
+            }
+        }
+    }
+
+    // The texts of the leaders and of their most frequent variants.
+    let mut top_variants: Vec<Vec<(i32, i32, u16)>> = Vec::with_capacity(cut);
+    let mut wanted: FastMap<i32, &str> = FastMap::default();
+    for (leader, by_variant) in leaders.iter().zip(&variants) {
+        let most = by_variant.values().copied().max().unwrap_or(0);
+        let tied: Vec<(i32, i32, u16)> = by_variant
+            .iter()
+            .filter(|&(_, &occ)| occ == most)
+            .map(|(&v, _)| v)
+            .collect();
+        wanted.insert(leader.0, "");
+        for &(a, s, _) in &tied {
+            wanted.insert(a, "");
+            wanted.insert(s, "");
+        }
+        top_variants.push(tied);
+    }
+    let mut missing = wanted.len();
+    for (text, sig) in run.signatures {
+        if missing == 0 {
+            break;
+        }
+        if let Some(slot) = wanted.get_mut(sig) {
+            *slot = text;
+            missing -= 1;
+        }
+    }
+
+    let mut rows: Vec<PatternRow> = Vec::with_capacity(cut);
+    for ((&(pid, occurrences, files), tied), example) in
+        leaders.iter().zip(top_variants).zip(examples)
+    {
+        // Ties between variants: by the ids of their texts, then by kind, as the query does.
+        let best = tied
+            .into_iter()
+            .map(|(a, s, kind)| {
+                let (a, s) = (wanted[&a], wanted[&s]);
+                let kind: &str = &run.kinds[kind as usize];
+                (
+                    (sha256_hex(a.as_bytes()), sha256_hex(s.as_bytes()), kind),
+                    a,
+                    s,
+                )
+            })
+            .min_by(|x, y| x.0.cmp(&y.0));
+        let (Some(((_, _, kind), abstract_text, semantic_text)), Some((path, line))) =
+            (best, example)
+        else {
+            continue;
+        };
+        rows.push(PatternRow {
+            rank: 0,
+            id: sha256_hex(wanted[&pid].as_bytes()),
+            abstract_text: abstract_text.to_string(),
+            semantic_text: semantic_text.to_string(),
+            category: (run.categorize)(semantic_text),
+            kind: kind.to_string(),
+            occurrences,
+            files,
+            example: format!("{path}:{line}"),
+        });
+    }
+    rows.sort_by(|a, b| {
+        (b.occurrences, b.files)
+            .cmp(&(a.occurrences, a.files))
+            .then_with(|| a.abstract_text.cmp(&b.abstract_text))
+            .then_with(|| a.semantic_text.cmp(&b.semantic_text))
+    });
+    rows.truncate(limit);
+    for (i, row) in rows.iter_mut().enumerate() {
+        row.rank = i + 1;
+    }
+    rows
 }
 
 /// A terminal table: rank, occurrences, files, category, signature at the chosen level.

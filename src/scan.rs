@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
 use anyhow::Result;
@@ -14,8 +14,9 @@ use rayon::prelude::*;
 use crate::analyze::{Analyzer, FileAnalysis, sha256_hex};
 use crate::dialect::Dialect;
 use crate::filter::{Filter, SkipReason};
+use crate::phrasebook::{self, FilePattern, Level, PatternRow, RunPatterns};
 use crate::progress::Progress;
-use crate::store::{BlobRows, FileRecord, NewBlob, PatternSigs, ScanCounts, ScanTotals, Store};
+use crate::store::{BlobRows, FileRecord, NewBlob, ScanCounts, ScanTotals, Store};
 use crate::{FastMap, FastSet};
 
 /// Files stored per transaction: bounds memory and the work an interruption can lose.
@@ -51,6 +52,9 @@ pub struct ScanSummary {
     pub failed: usize,
     /// Wall time of `scan` itself (the CLI reports its whole run, from the directory walk on).
     pub seconds: f64,
+    /// The ranked patterns asked for, when the run analysed every file itself and could rank
+    /// them from memory (see `phrasebook::rank_run`); otherwise they are read from the store.
+    pub top: Option<Vec<PatternRow>>,
 }
 
 /// The outcome of one file, before storage.
@@ -211,15 +215,18 @@ pub fn too_deep_note(what: &str) -> String {
 /// the store), into `store`. Per-file problems go to `report` as one line each and the scan goes
 /// on; only storage errors stop it. Files are analysed in parallel and streamed in small chunks,
 /// as they finish, to a writer thread that owns the store and commits every `BATCH_FILES`
-/// outcomes: no worker waits for a batch's slowest file.
-pub fn scan(
+/// outcomes: no worker waits for a batch's slowest file. `ranking` (level, how many) asks for the
+/// top patterns in the summary, when the run can rank them from memory.
+#[allow(clippy::too_many_arguments)]
+pub fn scan<'c>(
     root: &Path,
-    candidates: &[Candidate],
+    candidates: &'c [Candidate],
     analyzer: &Analyzer,
     filter: &Filter,
     store: &mut Store,
     progress: &Progress,
     report: &mut (dyn FnMut(String) + Send),
+    ranking: Option<(Level, usize)>,
 ) -> Result<ScanSummary> {
     let started = Instant::now();
     let config = analyzer.fingerprint().to_string();
@@ -231,77 +238,79 @@ pub fn scan(
     let (sender, receiver) = std::sync::mpsc::sync_channel::<Vec<(usize, Outcome)>>(CHANNEL_CHUNKS);
     let writer_stopped = AtomicBool::new(false);
 
-    let (mut summary, counts) = std::thread::scope(|scope| -> Result<(ScanSummary, ScanCounts)> {
-        let writer = scope.spawn(|| {
-            let rows = BlobRows::new(store, &config, stored.clone())?;
-            let mut writer = BatchWriter {
-                store,
-                rows,
-                scan_id,
-                analyzer,
-                progress,
-                report,
-                summary: ScanSummary::default(),
-                counts: ScanCounts::default(),
-                sigs_of_row: FastMap::default(),
-                waiting: FastMap::default(),
-                failed_contents: FastMap::default(),
-            };
-            let mut batch: Vec<(&Candidate, Outcome)> = Vec::with_capacity(BATCH_FILES);
-            for outcomes in receiver {
-                batch.extend(
-                    outcomes
-                        .into_iter()
-                        .map(|(index, outcome)| (&candidates[index], outcome)),
-                );
-                if batch.len() >= BATCH_FILES {
-                    writer.write(&batch)?;
-                    batch.clear();
+    let (mut summary, counts, kept) =
+        std::thread::scope(|scope| -> Result<(ScanSummary, ScanCounts, Kept<'c>)> {
+            let writer = scope.spawn(|| {
+                let rows = BlobRows::new(store, &config, stored.clone())?;
+                let mut writer = BatchWriter {
+                    store,
+                    rows,
+                    scan_id,
+                    analyzer,
+                    progress,
+                    report,
+                    summary: ScanSummary::default(),
+                    counts: ScanCounts::default(),
+                    kept: Kept::default(),
+                    waiting: FastMap::default(),
+                    failed_contents: FastMap::default(),
+                };
+                let mut batch: Vec<(&Candidate, Outcome)> = Vec::with_capacity(BATCH_FILES);
+                for outcomes in receiver {
+                    batch.extend(
+                        outcomes
+                            .into_iter()
+                            .map(|(index, outcome)| (&candidates[index], outcome)),
+                    );
+                    if batch.len() >= BATCH_FILES {
+                        writer.write(&batch)?;
+                        batch.clear();
+                    }
                 }
-            }
-            writer.write(&batch)?;
-            writer.finish_waiting()?;
-            Ok::<_, anyhow::Error>((writer.summary, writer.counts))
-        });
-        // Files are handed out one at a time (rayon splits the range as threads run dry), so
-        // the run ends within one file of both workers finishing; a worker's outcomes travel
-        // in messages of up to `CHUNK_FILES`, the last one of each rayon job shorter.
-        let send = |chunk: Vec<(usize, Outcome)>| {
-            bar.inc(chunk.len() as u64);
-            if sender.send(chunk).is_err() {
-                // The writer stopped; its error is returned below.
-                writer_stopped.store(true, Ordering::Relaxed);
-            }
-        };
-        candidates
-            .par_iter()
-            .enumerate()
-            .fold(Vec::new, |mut chunk, (index, candidate)| {
-                if writer_stopped.load(Ordering::Relaxed) {
-                    return chunk;
-                }
-                if chunk.capacity() == 0 {
-                    chunk.reserve_exact(CHUNK_FILES);
-                }
-                chunk.push((
-                    index,
-                    examine(candidate, filter, analyzer, &stored, &claims),
-                ));
-                if chunk.len() == CHUNK_FILES {
-                    send(std::mem::take(&mut chunk));
-                }
-                chunk
-            })
-            .for_each(|chunk| {
-                if !chunk.is_empty() {
-                    send(chunk);
-                }
+                writer.write(&batch)?;
+                writer.finish_waiting()?;
+                writer.kept.signatures = writer.rows.into_signatures();
+                Ok::<_, anyhow::Error>((writer.summary, writer.counts, writer.kept))
             });
-        drop(sender);
-        writer
-            .join()
-            .map_err(|_| anyhow::anyhow!("the database writer thread panicked"))?
-    })?;
+            // Files are handed out one at a time (rayon splits the range as threads run dry), so
+            // the run ends within one file of both workers finishing; a worker's outcomes travel
+            // in messages of up to `CHUNK_FILES`, the last one of each rayon job shorter.
+            let send = |chunk: Vec<(usize, Outcome)>| {
+                bar.inc(chunk.len() as u64);
+                if sender.send(chunk).is_err() {
+                    // The writer stopped; its error is returned below.
+                    writer_stopped.store(true, Ordering::Relaxed);
+                }
+            };
+            candidates
+                .par_iter()
+                .enumerate()
+                .fold(Vec::new, |mut chunk, (index, candidate)| {
+                    if writer_stopped.load(Ordering::Relaxed) {
+                        return chunk;
+                    }
+                    if chunk.capacity() == 0 {
+                        chunk.reserve_exact(CHUNK_FILES);
+                    }
+                    chunk.push((
+                        index,
+                        examine(candidate, filter, analyzer, &stored, &claims),
+                    ));
+                    if chunk.len() == CHUNK_FILES {
+                        send(std::mem::take(&mut chunk));
+                    }
+                    chunk
+                })
+                .for_each(|chunk| {
+                    if !chunk.is_empty() {
+                        send(chunk);
+                    }
+                });
+            drop(sender);
+            writer
+                .join()
+                .map_err(|_| anyhow::anyhow!("the database writer thread panicked"))?
+        })?;
     bar.finish_and_clear();
     store.query_threads()?;
     summary.scan_id = scan_id;
@@ -314,7 +323,24 @@ pub fn scan(
         failed: summary.failed,
     };
     // The writer saw the patterns of every parsed file; those of cached files are in the store.
-    store.finish_scan(scan_id, &totals, (summary.cached == 0).then_some(&counts))?;
+    // With none cached, the run ranks its patterns from memory while the store commits.
+    let every_file_parsed = summary.cached == 0;
+    let rules = analyzer.rules();
+    let categorize = |text: &str| rules.categorize(text);
+    summary.top = std::thread::scope(|scope| -> Result<Option<Vec<PatternRow>>> {
+        let ranking = ranking.filter(|_| every_file_parsed).map(|(level, limit)| {
+            let run = kept.run_patterns(&counts, level, &categorize);
+            scope.spawn(move || phrasebook::rank_run(&run, level, limit))
+        });
+        store.finish_scan(scan_id, &totals, every_file_parsed.then_some(&counts))?;
+        ranking
+            .map(|ranked| {
+                ranked
+                    .join()
+                    .map_err(|_| anyhow::anyhow!("ranking the patterns panicked"))
+            })
+            .transpose()
+    })?;
     summary.seconds = started.elapsed().as_secs_f64();
     Ok(summary)
 }
@@ -322,7 +348,7 @@ pub fn scan(
 /// Stores analysed batches: assigns blob rows (the same content twice in this run is stored
 /// once), writes blobs, signatures and file records, one transaction per batch, and sums the
 /// pattern counts of the parsed files as it goes.
-struct BatchWriter<'a> {
+struct BatchWriter<'a, 'c> {
     store: &'a mut Store,
     rows: BlobRows,
     scan_id: i64,
@@ -331,24 +357,24 @@ struct BatchWriter<'a> {
     report: &'a mut (dyn FnMut(String) + Send),
     summary: ScanSummary,
     counts: ScanCounts,
-    /// The counted patterns of each blob row parsed in this run, for the files with the same
-    /// content that come later.
-    sigs_of_row: FastMap<i64, PatternSigs>,
+    /// What the run keeps of its parsed files, for the files with the same content that come
+    /// later and for ranking.
+    kept: Kept<'c>,
     /// Files whose content's first file has not reached the writer yet.
-    waiting: FastMap<(String, Dialect), Vec<&'a Candidate>>,
+    waiting: FastMap<(String, Dialect), Vec<&'c Candidate>>,
     /// Contents whose analysis failed in this run, with the message.
     failed_contents: FastMap<(String, Dialect), String>,
 }
 
-impl<'a> BatchWriter<'a> {
-    fn write(&mut self, batch: &[(&'a Candidate, Outcome)]) -> Result<()> {
+impl<'c> BatchWriter<'_, 'c> {
+    fn write(&mut self, batch: &[(&'c Candidate, Outcome)]) -> Result<()> {
         if batch.is_empty() {
             return Ok(());
         }
         let mut new_blobs: Vec<NewBlob<'_>> = Vec::new();
         let mut records: Vec<(String, Dialect, FileRecord<'_>)> = Vec::with_capacity(batch.len());
         // Files with the content of another file of this run: their blob row, counted below.
-        let mut same_content: Vec<(Dialect, i64)> = Vec::new();
+        let mut same_content: Vec<(&Candidate, i64)> = Vec::new();
         // Files with the content of a file whose analysis failed, with its message.
         let mut failed_with: Vec<(&Candidate, String)> = Vec::new();
         // Parsed files with their blob row, counted below.
@@ -381,7 +407,7 @@ impl<'a> BatchWriter<'a> {
                     for waiting in self.waiting.remove(&content).unwrap_or_default() {
                         self.summary.parsed += 1;
                         self.summary.same_content += 1;
-                        same_content.push((waiting.dialect, blob_row));
+                        same_content.push((waiting, blob_row));
                         records.push((
                             waiting.rel.clone(),
                             waiting.dialect,
@@ -401,7 +427,7 @@ impl<'a> BatchWriter<'a> {
                     if let Some(blob_row) = self.rows.get(&content) {
                         self.summary.parsed += 1;
                         self.summary.same_content += 1;
-                        same_content.push((candidate.dialect, blob_row));
+                        same_content.push((candidate, blob_row));
                         FileRecord::Analysed {
                             blob_row,
                             cached: false,
@@ -457,24 +483,23 @@ impl<'a> BatchWriter<'a> {
         store.write_scan_files(self.scan_id, &records)?;
         store.commit()?;
         for (blob, sigs) in new_blobs.iter().zip(sigs_of_blobs) {
-            self.sigs_of_row.insert(blob.blob_row, sigs);
+            if let Some(analysis) = blob.analysis {
+                self.kept.keep_blob(blob.blob_row, analysis, &sigs);
+            }
         }
         let mut sigs = Vec::new();
-        for (candidate, blob_row) in parsed {
-            let Some(stored) = self.sigs_of_row.get(&blob_row) else {
+        for (candidate, blob_row) in parsed.into_iter().chain(same_content) {
+            let Some(stored) = self.kept.patterns_of_row.get(&blob_row) else {
                 anyhow::bail!("{}: its patterns were not stored", candidate.path.display());
             };
             sigs.clear();
-            sigs.extend_from_slice(stored);
+            sigs.extend(
+                stored
+                    .iter()
+                    .map(|p| (p.abstract_sig, p.semantic_sig, p.occurrences)),
+            );
             self.counts.add_file(candidate.dialect, &mut sigs);
-        }
-        for (dialect, blob_row) in same_content {
-            let Some(stored) = self.sigs_of_row.get(&blob_row) else {
-                anyhow::bail!("blob row {blob_row}: the counts of its content are not known");
-            };
-            sigs.clear();
-            sigs.extend_from_slice(stored);
-            self.counts.add_file(dialect, &mut sigs);
+            self.kept.files.push((candidate, blob_row));
         }
         Ok(())
     }
@@ -507,6 +532,76 @@ impl<'a> BatchWriter<'a> {
         store.begin()?;
         store.write_scan_files(self.scan_id, &records)?;
         store.commit()
+    }
+}
+
+/// What a scan keeps of the files it parsed: each content's counted patterns (for the files with
+/// the same content that come later, and for ranking), the files, and the signature texts.
+#[derive(Default)]
+struct Kept<'a> {
+    /// The counted patterns of each blob row parsed in this run.
+    patterns_of_row: FastMap<i64, Box<[FilePattern]>>,
+    /// The kinds `FilePattern::kind` indexes.
+    kinds: Vec<Arc<str>>,
+    /// Every file whose counts come from this run, with its blob row.
+    files: Vec<(&'a Candidate, i64)>,
+    /// Signature texts -> numbers, once the writer is done.
+    signatures: FastMap<Box<str>, i32>,
+}
+
+impl<'a> Kept<'a> {
+    /// Keeps a new blob's patterns: `sigs` are their signature numbers, in the analysis' order.
+    fn keep_blob(&mut self, blob_row: i64, analysis: &FileAnalysis, sigs: &[(i32, i32, u32)]) {
+        let patterns = analysis
+            .patterns
+            .iter()
+            .zip(sigs)
+            .map(
+                |(pattern, &(abstract_sig, semantic_sig, occurrences))| FilePattern {
+                    abstract_sig,
+                    semantic_sig,
+                    occurrences,
+                    kind: self.kind_index(&pattern.kind),
+                    first_line: pattern.first_line,
+                },
+            )
+            .collect();
+        self.patterns_of_row.insert(blob_row, patterns);
+    }
+
+    /// The index of a kind: the analyzer's kinds are shared, so this is a pointer comparison
+    /// among a dozen.
+    fn kind_index(&mut self, kind: &Arc<str>) -> u16 {
+        let found = (self.kinds.iter())
+            .position(|k| Arc::ptr_eq(k, kind))
+            .or_else(|| self.kinds.iter().position(|k| k == kind));
+        let index = found.unwrap_or_else(|| {
+            self.kinds.push(kind.clone());
+            self.kinds.len() - 1
+        });
+        // Kinds are capture names of the root queries: a few dozen at most.
+        u16::try_from(index).unwrap_or(u16::MAX)
+    }
+
+    /// The run's patterns at `level`, ready to rank.
+    fn run_patterns<'k>(
+        &'k self,
+        counts: &ScanCounts,
+        level: Level,
+        categorize: &'k (dyn Fn(&str) -> String + Sync),
+    ) -> RunPatterns<'k> {
+        RunPatterns {
+            counts: counts.totals(level.name()),
+            files: (self.files.iter())
+                .filter_map(|(candidate, row)| {
+                    let patterns = self.patterns_of_row.get(row)?;
+                    Some((candidate.rel.as_str(), &patterns[..]))
+                })
+                .collect(),
+            kinds: &self.kinds,
+            signatures: &self.signatures,
+            categorize,
+        }
     }
 }
 
@@ -576,7 +671,7 @@ mod tests {
                 report: &mut report,
                 summary: ScanSummary::default(),
                 counts: ScanCounts::default(),
-                sigs_of_row: FastMap::default(),
+                kept: Kept::default(),
                 waiting: FastMap::default(),
                 failed_contents: FastMap::default(),
             };

@@ -639,6 +639,23 @@ impl ScanCounts {
         }
     }
 
+    /// `(sig, occurrences, files)` of every pattern at `level` (`abstract` or `semantic`),
+    /// summed over dialects (a file has one).
+    pub fn totals(&self, level: &str) -> Vec<(i32, i64, i64)> {
+        let mut totals: FastMap<i32, (i64, i64)> = FastMap::default();
+        for (&(at, sig, _), &(occurrences, files)) in &self.by_pattern {
+            if LEVELS[at] == level {
+                let total = totals.entry(sig).or_default();
+                total.0 += occurrences;
+                total.1 += files;
+            }
+        }
+        totals
+            .into_iter()
+            .map(|(sig, (o, f))| (sig, o, f))
+            .collect()
+    }
+
     fn write(&self, conn: &Connection, scan_id: i64) -> Result<()> {
         use ColumnType::{Int32, Int64, Text};
         let mut rows = Columns::new("scan_counts", &[Int64, Text, Int32, Text, Int64, Int64]);
@@ -689,6 +706,11 @@ impl BlobRows {
             next_row: store.next_blob_row()?,
             config: config.to_string(),
         })
+    }
+
+    /// The signatures stored so far: text -> number.
+    pub fn into_signatures(self) -> FastMap<Box<str>, i32> {
+        self.signatures.known
     }
 
     /// The row of content already assigned (by an earlier run, or earlier in this one).

@@ -289,6 +289,53 @@ fn counts_summed_while_writing_equal_those_summed_from_the_store() {
     assert_ne!(scan_counts(&db, 3), written);
 }
 
+/// A scan that parses every file ranks its patterns from what it kept in memory; one that finds
+/// its files in the cache ranks them with a query over the store. Both must print the same
+/// patterns in the same order, ties (at the cut, between variants of a pattern) included.
+#[test]
+fn patterns_ranked_from_memory_equal_those_ranked_by_the_store() {
+    let tmp = tempfile::tempdir().unwrap();
+    let tree = tmp.path().join("tree");
+    copy_tree(&fixtures().join("sample"), &tree);
+    // The same content at a path that sorts first: examples come from either.
+    std::fs::create_dir_all(tree.join("a")).unwrap();
+    std::fs::copy(tree.join("server.js"), tree.join("a/server.js")).unwrap();
+    // One pattern in two variants, once each: a tie the ids of their texts break.
+    std::fs::write(
+        tree.join("ties.js"),
+        "document.querySelector('a');\nitem.querySelector('b');\n",
+    )
+    .unwrap();
+    let tree_arg = tree.to_str().unwrap();
+    for level in ["abstract", "semantic"] {
+        for top in ["1", "3", "1000"] {
+            let db = tmp.path().join(format!("{level}-{top}.duckdb"));
+            let args = ["scan", tree_arg, "--json", "--level", level, "--top", top];
+            let fresh = json(&patmine_ok(&db, &args));
+            let cached = json(&patmine_ok(&db, &args));
+            assert_eq!(fresh["summary"]["cached"], 0);
+            assert_eq!(cached["summary"]["parsed"], 0);
+            let patterns = fresh["patterns"].as_array().unwrap();
+            assert!(!patterns.is_empty());
+            assert_eq!(
+                fresh["patterns"], cached["patterns"],
+                "--level {level} --top {top}"
+            );
+            if top == "1000" {
+                let counts: Vec<(i64, i64)> = (patterns.iter())
+                    .map(|p| {
+                        (
+                            p["occurrences"].as_i64().unwrap(),
+                            p["files"].as_i64().unwrap(),
+                        )
+                    })
+                    .collect();
+                assert!(counts.windows(2).any(|w| w[0] == w[1]), "no tie to break");
+            }
+        }
+    }
+}
+
 #[test]
 fn results_do_not_depend_on_thread_count() {
     let tmp = tempfile::tempdir().unwrap();
