@@ -328,9 +328,13 @@ pub fn scan<'c>(
     let rules = analyzer.rules();
     let categorize = |text: &str| rules.categorize(text);
     summary.top = std::thread::scope(|scope| -> Result<Option<Vec<PatternRow>>> {
+        // The ranking thread also frees what the run kept, off the commit's path.
         let ranking = ranking.filter(|_| every_file_parsed).map(|(level, limit)| {
-            let run = kept.run_patterns(&counts, level, &categorize);
-            scope.spawn(move || phrasebook::rank_run(&run, level, limit))
+            let (counts, categorize) = (&counts, &categorize);
+            scope.spawn(move || {
+                let run = kept.run_patterns(counts, level, categorize);
+                phrasebook::rank_run(&run, level, limit)
+            })
         });
         store.finish_scan(scan_id, &totals, every_file_parsed.then_some(&counts))?;
         ranking
