@@ -80,17 +80,23 @@ pub fn top_patterns(
          variant AS (
             SELECT {id} AS pid, abstract_sig, semantic_sig, kind, sum(occurrences) AS occ
             FROM occ GROUP BY ALL),
-         top_variant AS (
-            SELECT v.pid,
-                   first(a.text ORDER BY v.occ DESC, a.sig_id, s.sig_id, v.kind) AS abstract_text,
-                   first(s.text ORDER BY v.occ DESC, a.sig_id, s.sig_id, v.kind) AS semantic_text,
-                   first(s.categories ORDER BY v.occ DESC, a.sig_id, s.sig_id, v.kind) AS categories,
-                   first(v.kind ORDER BY v.occ DESC, a.sig_id, s.sig_id, v.kind) AS kind
+         -- Ties between variants go by the ids (SHA-256) of their texts, then by kind: the
+         -- ids are computed here, for the leaders' variants only.
+         named AS (
+            SELECT v.pid, v.occ, v.kind, a.text AS abstract_text, s.text AS semantic_text,
+                   s.categories, sha256(a.text) AS abstract_id, sha256(s.text) AS semantic_id
             FROM variant v
             JOIN signatures a ON a.sig = v.abstract_sig
-            JOIN signatures s ON s.sig = v.semantic_sig
-            GROUP BY v.pid)
-         SELECT p.sig_id, tv.abstract_text, tv.semantic_text, tv.categories, tv.kind, l.occ,
+            JOIN signatures s ON s.sig = v.semantic_sig),
+         top_variant AS (
+            SELECT pid,
+                   first(abstract_text ORDER BY occ DESC, abstract_id, semantic_id, kind) AS abstract_text,
+                   first(semantic_text ORDER BY occ DESC, abstract_id, semantic_id, kind) AS semantic_text,
+                   first(categories ORDER BY occ DESC, abstract_id, semantic_id, kind) AS categories,
+                   first(kind ORDER BY occ DESC, abstract_id, semantic_id, kind) AS kind
+            FROM named
+            GROUP BY pid)
+         SELECT sha256(p.text), tv.abstract_text, tv.semantic_text, tv.categories, tv.kind, l.occ,
                 l.files, e.example.path || ':' || e.example.line
          FROM leaders l JOIN top_variant tv USING (pid) JOIN example e USING (pid)
          JOIN signatures p ON p.sig = l.pid AND p.config = $1

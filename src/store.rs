@@ -10,7 +10,7 @@ use anyhow::{Context, Result};
 use duckdb::{Connection, params};
 
 use crate::FastMap;
-use crate::analyze::{FileAnalysis, METRIC_KINDS};
+use crate::analyze::{FileAnalysis, METRIC_KINDS, sha256_hex};
 use crate::columns::{ColumnType, Columns};
 use crate::deltas::{BlobCounts, CommitDeltas};
 use crate::dialect::{DIALECTS, Dialect};
@@ -70,11 +70,11 @@ CREATE TABLE IF NOT EXISTS blob_patterns (
 );
 
 -- One row: a signature text (either level) under one configuration, with its categories. sig
--- is the number the count tables use (unique in the database); sig_id is the SHA-256 of the
--- text, the pattern id users see.
+-- is the number the count tables use (unique in the database). The pattern id users see is the
+-- SHA-256 of the text (`sha256(text)` in SQL): derived, so not stored, where it would be a third
+-- of the strings a scan writes.
 CREATE TABLE IF NOT EXISTS signatures (
     sig INTEGER NOT NULL,
-    sig_id VARCHAR NOT NULL,
     config VARCHAR NOT NULL,
     text VARCHAR NOT NULL,
     categories VARCHAR NOT NULL
@@ -426,7 +426,7 @@ impl Store {
         let mut blob_rows = Columns::new("blobs", &blob_types);
         let mut pattern_rows =
             Columns::new("blob_patterns", &[Int64, Int32, Int32, Text, Int32, Int32]);
-        let mut signature_rows = Columns::new("signatures", &[Int32, Text, Text, Text, Text]);
+        let mut signature_rows = Columns::new("signatures", &[Int32, Text, Text, Text]);
         let mut sigs_of_blobs = Vec::with_capacity(blobs.len());
         let mut blob_sigs = Vec::new();
         for blob in blobs {
@@ -465,10 +465,8 @@ impl Store {
                                 "more than 2^31 signatures: the signature numbers ran out",
                             )?;
                             signatures.known.insert(text.into(), new);
-                            // The pattern id, computed once per signature a database stores.
                             signature_rows
                                 .int32(new)?
-                                .text(Some(&crate::analyze::sha256_hex(text.as_bytes())))?
                                 .text(Some(config))?
                                 .text(Some(text))?
                                 .text(Some(&categorize(text)))?
@@ -1039,13 +1037,14 @@ impl Store {
         level: &str,
     ) -> Result<HashMap<String, (i64, i64)>> {
         let mut stmt = self.conn.prepare(
-            "SELECT s.sig_id, sum(d.d_occurrences)::BIGINT, sum(d.d_files)::BIGINT
+            "SELECT s.text, sum(d.d_occurrences)::BIGINT, sum(d.d_files)::BIGINT
              FROM commit_pattern_deltas d JOIN signatures s ON s.sig = d.sig
-             WHERE d.repo_id = ? AND d.seq <= ? AND d.level = ? GROUP BY s.sig_id
+             WHERE d.repo_id = ? AND d.seq <= ? AND d.level = ? GROUP BY s.text
              HAVING sum(d.d_occurrences) <> 0 OR sum(d.d_files) <> 0",
         )?;
         let rows = stmt.query_map(params![repo_id, seq, level], |r| {
-            Ok((r.get(0)?, (r.get(1)?, r.get(2)?)))
+            let text: String = r.get(0)?;
+            Ok((sha256_hex(text.as_bytes()), (r.get(1)?, r.get(2)?)))
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
@@ -1190,27 +1189,28 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// Running occurrences of some patterns: pattern id (SHA-256) -> [(seq, occurrences)] at the
-    /// commits where they changed.
+    /// Running occurrences of some patterns, by signature text: text -> [(seq, occurrences)] at
+    /// the commits where they changed.
     pub fn pattern_series(
         &self,
         repo_id: i64,
         level: &str,
-        sig_ids: &[String],
+        texts: &[&str],
     ) -> Result<HashMap<String, Vec<(i64, i64)>>> {
         let mut out: HashMap<String, Vec<(i64, i64)>> = HashMap::new();
-        if sig_ids.is_empty() {
+        if texts.is_empty() {
             return Ok(out);
         }
-        let list: Vec<String> = sig_ids
+        // SQL string literals: a quote is doubled, nothing else is special.
+        let list: Vec<String> = texts
             .iter()
-            .map(|s| format!("'{}'", s.replace('\'', "")))
+            .map(|t| format!("'{}'", t.replace('\'', "''")))
             .collect();
         let sql = format!(
-            "SELECT s.sig_id, d.seq, (sum(d.d_occurrences) OVER (PARTITION BY d.sig ORDER BY d.seq))::BIGINT
+            "SELECT s.text, d.seq, (sum(d.d_occurrences) OVER (PARTITION BY d.sig ORDER BY d.seq))::BIGINT
              FROM commit_pattern_deltas d JOIN signatures s ON s.sig = d.sig
-             WHERE d.repo_id = ? AND d.level = ? AND s.sig_id IN ({})
-             ORDER BY s.sig_id, d.seq",
+             WHERE d.repo_id = ? AND d.level = ? AND s.text IN ({})
+             ORDER BY s.text, d.seq",
             list.join(", ")
         );
         let mut stmt = self.conn.prepare(&sql)?;
@@ -1224,10 +1224,10 @@ impl Store {
         Ok(out)
     }
 
-    /// (path, abstract pattern id) for every pattern of every file of a snapshot.
+    /// (path, abstract signature) for every pattern of every file of a snapshot.
     pub fn file_patterns(&self, snapshot: Snapshot) -> Result<Vec<(String, String)>> {
         let sql = format!(
-            "SELECT DISTINCT f.path, s.sig_id FROM ({}) f JOIN blob_patterns p ON p.blob_row = f.blob_row
+            "SELECT DISTINCT f.path, s.text FROM ({}) f JOIN blob_patterns p ON p.blob_row = f.blob_row
              JOIN signatures s ON s.sig = p.abstract_sig ORDER BY 1, 2",
             snapshot.files_sql()
         );

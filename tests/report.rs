@@ -42,6 +42,16 @@ fn report_files_are_written_and_self_contained() {
     assert_eq!(var.first().unwrap()[1], 9);
     assert_eq!(var.last().unwrap()[1], 0);
     assert_eq!(report["releases"].as_array().unwrap().len(), 2);
+    // Every top pattern has its running count over the history.
+    let patterns = report["patterns"].as_array().unwrap();
+    assert!(patterns.len() > 10);
+    for p in patterns {
+        assert!(!p["series"].as_array().unwrap().is_empty(), "{p}");
+    }
+    // Pairs of patterns found together, and the patterns most related to the top ones.
+    let cooccurrence = &report["cooccurrence"];
+    assert!(!cooccurrence["pairs"].as_array().unwrap().is_empty());
+    assert!(!cooccurrence["related"].as_array().unwrap().is_empty());
     for chart in [
         "totals.svg",
         "declarations.svg",

@@ -209,7 +209,7 @@ fn scan_counts(
     let conn = duckdb::Connection::open(db).unwrap();
     let mut stmt = conn
         .prepare(
-            "SELECT c.level, s.sig_id, c.dialect, c.occurrences, c.files
+            "SELECT c.level, sha256(s.text), c.dialect, c.occurrences, c.files
              FROM scan_counts c JOIN signatures s ON s.sig = c.sig WHERE c.scan_id = ?",
         )
         .unwrap();

@@ -262,8 +262,8 @@ pub fn build(store: &Store, options: &ReportOptions) -> Result<Report> {
     let top_rows: Vec<PatternRow> = pool.iter().take(options.top).cloned().collect();
     let series = match &source.history {
         Some((repo_id, _)) => {
-            let ids: Vec<String> = top_rows.iter().map(|r| r.id.clone()).collect();
-            store.pattern_series(*repo_id, "abstract", &ids)?
+            let texts: Vec<&str> = top_rows.iter().map(|r| r.abstract_text.as_str()).collect();
+            store.pattern_series(*repo_id, "abstract", &texts)?
         }
         None => HashMap::new(),
     };
@@ -275,7 +275,7 @@ pub fn build(store: &Store, options: &ReportOptions) -> Result<Report> {
                 .map(|v| (*v).clone())
                 .unwrap_or_default(),
             series: series
-                .get(&row.id)
+                .get(&row.abstract_text)
                 .map(|points| {
                     points
                         .iter()
@@ -289,23 +289,22 @@ pub fn build(store: &Store, options: &ReportOptions) -> Result<Report> {
 
     // Co-occurrence at the snapshot.
     let file_patterns = store.file_patterns(source.snapshot)?;
-    let text_of: HashMap<&str, &str> = pool
-        .iter()
-        .map(|r| (r.id.as_str(), r.abstract_text.as_str()))
+    let pooled: std::collections::HashSet<&str> =
+        pool.iter().map(|r| r.abstract_text.as_str()).collect();
+    // Only patterns of the ranked pool count: they are the supported ones. They are numbered
+    // in the order of their texts, which breaks ties between equally scored pairs.
+    let mut names: Vec<&str> = (file_patterns.iter())
+        .map(|(_, text)| text.as_str())
+        .filter(|text| pooled.contains(text))
         .collect();
-    let mut index: HashMap<&str, usize> = HashMap::new();
-    let mut names: Vec<&str> = Vec::new();
+    names.sort_unstable();
+    names.dedup();
+    let index: HashMap<&str, usize> = names.iter().enumerate().map(|(i, t)| (*t, i)).collect();
     let mut per_file: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
-    for (path, sig) in &file_patterns {
-        // Only patterns of the ranked pool have texts at hand; they are the supported ones.
-        let Some(text) = text_of.get(sig.as_str()) else {
-            continue;
-        };
-        let i = *index.entry(sig.as_str()).or_insert_with(|| {
-            names.push(text);
-            names.len() - 1
-        });
-        per_file.entry(path.as_str()).or_default().push(i);
+    for (path, text) in &file_patterns {
+        if let Some(&i) = index.get(text.as_str()) {
+            per_file.entry(path.as_str()).or_default().push(i);
+        }
     }
     let all_files: usize = file_patterns
         .iter()
@@ -331,7 +330,7 @@ pub fn build(store: &Store, options: &ReportOptions) -> Result<Report> {
         .iter()
         .take(10)
         .filter_map(|card| {
-            let i = *index.get(card.row.id.as_str())?;
+            let i = *index.get(card.row.abstract_text.as_str())?;
             let mut partners: Vec<(String, f64)> = scored
                 .iter()
                 .filter(|p| p.a == i || p.b == i)
@@ -487,19 +486,14 @@ fn evolution(
         .take(10)
         .cloned()
         .collect();
-    // A pattern's id is the SHA-256 of its signature.
     let movers: Vec<&Delta> = rose.iter().take(3).chain(fell.iter().take(3)).collect();
-    let ids: Vec<String> = movers
-        .iter()
-        .map(|d| crate::analyze::sha256_hex(d.signature.as_bytes()))
-        .collect();
-    let series = store.pattern_series(repo_id, "abstract", &ids)?;
+    let texts: Vec<&str> = movers.iter().map(|d| d.signature.as_str()).collect();
+    let series = store.pattern_series(repo_id, "abstract", &texts)?;
     let rose_fell_series = movers
         .iter()
-        .zip(&ids)
-        .map(|(d, id)| {
+        .map(|d| {
             let points = series
-                .get(id)
+                .get(&d.signature)
                 .map(|p| p.iter().map(|(seq, v)| (time_of[seq], *v)).collect())
                 .unwrap_or_default();
             (d.signature.clone(), points)
