@@ -221,6 +221,13 @@ pub struct NewBlob<'a> {
     pub analysis: Option<&'a FileAnalysis>,
 }
 
+/// Rows per row group in a database patmine creates (DuckDB's default is 122,880). A checkpoint
+/// compresses one row group per task, so the last one of a run, which nothing else overlaps,
+/// uses every core only when a table has several groups; and a checkpoint rewrites a table's
+/// last, unfilled group. On 20,000 npm files: the scan's final commit 102 -> 77 ms, the scan
+/// 1.57x -> 1.55x the floor (11 alternating runs).
+const ROW_GROUP_ROWS: u32 = 16_384;
+
 /// DuckDB writes three 4 KiB header blocks when it creates a database, before anything else.
 const DUCKDB_HEADER_BYTES: u64 = 3 * 4096;
 
@@ -256,7 +263,7 @@ impl Store {
     }
 
     fn open_file(path: &Path) -> Result<Store, StoreError> {
-        let conn = Connection::open(path).map_err(|e| {
+        let conn = Store::attach(path).map_err(|e| {
             let detail = e.to_string().lines().next().unwrap_or_default().to_string();
             if detail.contains("lock") {
                 StoreError::Locked {
@@ -288,6 +295,18 @@ impl Store {
             detail: format!("{e:#}"),
         })??;
         Ok(store)
+    }
+
+    /// The database file, attached to an in-memory DuckDB as the default database, so that one
+    /// it creates gets row groups of `ROW_GROUP_ROWS` (a file keeps the size it was created with).
+    fn attach(path: &Path) -> duckdb::Result<Connection> {
+        let conn = Connection::open_in_memory()?;
+        // An SQL string literal: a quote is doubled, nothing else is special.
+        let literal = path.to_string_lossy().replace('\'', "''");
+        conn.execute_batch(&format!(
+            "ATTACH '{literal}' AS patmine (ROW_GROUP_SIZE {ROW_GROUP_ROWS}); USE patmine;"
+        ))?;
+        Ok(conn)
     }
 
     /// Creates the schema where it is missing and checks its version, in one transaction: a new
