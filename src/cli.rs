@@ -418,16 +418,14 @@ fn run_scan(db: &Path, quiet: bool, args: ScanArgs) -> Result<ExitCode> {
     })?;
     let progress = Progress::new(quiet || args.output.json);
     let mut report = report_line;
-    let mut summary = scan::scan(
-        &args.dir,
-        &candidates,
-        &analyzer,
-        &filter,
-        &mut store,
-        &progress,
-        &mut report,
-        Some((args.output.level, args.output.top)),
-    )?;
+    let job = scan::ScanJob {
+        root: &args.dir,
+        candidates: &candidates,
+        analyzer: &analyzer,
+        filter: &filter,
+        ranking: Some((args.output.level, args.output.top)),
+    };
+    let mut summary = scan::scan(job, &mut store, &progress, &mut report)?;
     // The figure users see covers the directory walk and the database's opening too.
     summary.seconds = started.elapsed().as_secs_f64();
     let rows = match summary.top.take() {

@@ -131,7 +131,7 @@ pub struct FilePattern {
     pub semantic_sig: i32,
     pub occurrences: u32,
     /// Index in the run's list of kinds.
-    pub kind: u16,
+    pub kind: u32,
     pub first_line: u32,
 }
 
@@ -180,7 +180,7 @@ pub fn rank_run(run: &RunPatterns<'_>, level: Level, limit: usize) -> Vec<Patter
 
     // Per leader: occurrences by variant (abstract sig, semantic sig, kind), and the first
     // (path, line) in order.
-    let mut variants: Vec<FastMap<(i32, i32, u16), i64>> = vec![FastMap::default(); cut];
+    let mut variants: Vec<FastMap<(i32, i32, u32), i64>> = vec![FastMap::default(); cut];
     let mut examples: Vec<Option<(&str, u32)>> = vec![None; cut];
     for &(path, patterns) in &run.files {
         for p in patterns {
@@ -198,11 +198,11 @@ pub fn rank_run(run: &RunPatterns<'_>, level: Level, limit: usize) -> Vec<Patter
     }
 
     // The texts of the leaders and of their most frequent variants.
-    let mut top_variants: Vec<Vec<(i32, i32, u16)>> = Vec::with_capacity(cut);
+    let mut top_variants: Vec<Vec<(i32, i32, u32)>> = Vec::with_capacity(cut);
     let mut wanted: FastMap<i32, &str> = FastMap::default();
     for (leader, by_variant) in leaders.iter().zip(&variants) {
         let most = by_variant.values().copied().max().unwrap_or(0);
-        let tied: Vec<(i32, i32, u16)> = by_variant
+        let tied: Vec<(i32, i32, u32)> = by_variant
             .iter()
             .filter(|&(_, &occ)| occ == most)
             .map(|(&v, _)| v)
@@ -234,7 +234,7 @@ pub fn rank_run(run: &RunPatterns<'_>, level: Level, limit: usize) -> Vec<Patter
             .into_iter()
             .map(|(a, s, kind)| {
                 let (a, s) = (wanted[&a], wanted[&s]);
-                let kind: &str = &run.kinds[kind as usize];
+                let kind: &str = run.kinds.get(kind as usize).map_or("", |k| k);
                 (
                     (sha256_hex(a.as_bytes()), sha256_hex(s.as_bytes()), kind),
                     a,

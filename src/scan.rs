@@ -216,23 +216,37 @@ pub fn too_deep_note(what: &str) -> String {
     )
 }
 
-/// Scans `candidates`, found under `root` by `discover` (which the caller can run while it opens
-/// the store), into `store`. Per-file problems go to `report` as one line each and the scan goes
-/// on; only storage errors stop it. Files are analysed in parallel and streamed in small chunks,
-/// as they finish, to a writer thread that owns the store and commits every `BATCH_FILES`
-/// outcomes: no worker waits for a batch's slowest file. `ranking` (level, how many) asks for the
-/// top patterns in the summary, when the run can rank them from memory.
-#[allow(clippy::too_many_arguments)]
-pub fn scan<'c>(
-    root: &Path,
-    candidates: &'c [Candidate],
-    analyzer: &Analyzer,
-    filter: &Filter,
+/// What one scan analyses, and how.
+#[derive(Clone, Copy)]
+pub struct ScanJob<'c> {
+    /// The directory the candidates were found under, as the scan's row records it.
+    pub root: &'c Path,
+    /// The files `discover` found (which the caller can run while it opens the store).
+    pub candidates: &'c [Candidate],
+    pub analyzer: &'c Analyzer,
+    pub filter: &'c Filter,
+    /// The top patterns wanted in the summary (level, how many), when the run can rank them
+    /// from memory.
+    pub ranking: Option<(Level, usize)>,
+}
+
+/// Scans a job's candidates into `store`. Per-file problems go to `report` as one line each and
+/// the scan goes on; only storage errors stop it. Files are analysed in parallel and streamed in
+/// small chunks, as they finish, to a writer thread that owns the store and commits every
+/// `BATCH_FILES` outcomes: no worker waits for a batch's slowest file.
+pub fn scan(
+    job: ScanJob<'_>,
     store: &mut Store,
     progress: &Progress,
     report: &mut (dyn FnMut(String) + Send),
-    ranking: Option<(Level, usize)>,
 ) -> Result<ScanSummary> {
+    let ScanJob {
+        root,
+        candidates,
+        analyzer,
+        filter,
+        ranking,
+    } = job;
     let started = Instant::now();
     let config = analyzer.fingerprint().to_string();
     // Workers look up content stored by earlier runs here; the writer dedupes this run's own.
@@ -244,7 +258,7 @@ pub fn scan<'c>(
     let writer_stopped = AtomicBool::new(false);
 
     let (mut summary, counts, kept) =
-        std::thread::scope(|scope| -> Result<(ScanSummary, ScanCounts, Kept<'c>)> {
+        std::thread::scope(|scope| -> Result<(ScanSummary, ScanCounts, Kept<'_>)> {
             let writer = scope.spawn(|| {
                 let rows = BlobRows::new(store, &config, stored.clone())?;
                 let mut writer = BatchWriter {
@@ -554,18 +568,18 @@ impl<'c> BatchWriter<'_, 'c> {
 /// What a scan keeps of the files it parsed: each content's counted patterns (for the files with
 /// the same content that come later, and for ranking), the files, and the signature texts.
 #[derive(Default)]
-struct Kept<'a> {
+struct Kept<'c> {
     /// The counted patterns of each blob row parsed in this run.
     patterns_of_row: FastMap<i64, Box<[FilePattern]>>,
     /// The kinds `FilePattern::kind` indexes.
     kinds: Vec<Arc<str>>,
     /// Every file whose counts come from this run, with its blob row.
-    files: Vec<(&'a Candidate, i64)>,
+    files: Vec<(&'c Candidate, i64)>,
     /// Signature texts -> numbers, once the writer is done.
     signatures: FastMap<Box<str>, i32>,
 }
 
-impl<'a> Kept<'a> {
+impl Kept<'_> {
     /// Keeps a new blob's patterns: `sigs` are their signature numbers, in the analysis' order.
     fn keep_blob(&mut self, blob_row: i64, analysis: &FileAnalysis, sigs: &[(i32, i32, u32)]) {
         let patterns = analysis
@@ -586,8 +600,8 @@ impl<'a> Kept<'a> {
     }
 
     /// The index of a kind: the analyzer's kinds are shared, so this is a pointer comparison
-    /// among a dozen.
-    fn kind_index(&mut self, kind: &Arc<str>) -> u16 {
+    /// among the few dozen capture names of the root queries.
+    fn kind_index(&mut self, kind: &Arc<str>) -> u32 {
         let found = (self.kinds.iter())
             .position(|k| Arc::ptr_eq(k, kind))
             .or_else(|| self.kinds.iter().position(|k| k == kind));
@@ -595,8 +609,8 @@ impl<'a> Kept<'a> {
             self.kinds.push(kind.clone());
             self.kinds.len() - 1
         });
-        // Kinds are capture names of the root queries: a few dozen at most.
-        u16::try_from(index).unwrap_or(u16::MAX)
+        // Out of range only past 2^32 kinds; ranking reads an unknown index as no kind.
+        u32::try_from(index).unwrap_or(u32::MAX)
     }
 
     /// The run's patterns at `level`, ready to rank.

@@ -302,9 +302,12 @@ impl Store {
     /// The database file, attached to an in-memory DuckDB as the default database, so that one
     /// it creates gets row groups of `ROW_GROUP_ROWS` (a file keeps the size it was created with).
     fn attach(path: &Path) -> duckdb::Result<Connection> {
+        // The path goes into SQL, as text: a quote is doubled, nothing else is special.
+        let text = path
+            .to_str()
+            .ok_or_else(|| duckdb::Error::InvalidPath(path.to_path_buf()))?;
+        let literal = text.replace('\'', "''");
         let conn = Connection::open_in_memory()?;
-        // An SQL string literal: a quote is doubled, nothing else is special.
-        let literal = path.to_string_lossy().replace('\'', "''");
         conn.execute_batch(&format!(
             "ATTACH '{literal}' AS patmine (ROW_GROUP_SIZE {ROW_GROUP_ROWS}); USE patmine;"
         ))?;
