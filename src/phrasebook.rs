@@ -162,9 +162,9 @@ pub struct RunPatterns<'a> {
 /// `top_patterns` for a run that analysed every file of its snapshot, from what it kept in
 /// memory: the same rows in the same order, ties broken the same way, without a query. (A test
 /// holds the two to each other.)
-pub fn rank_run(run: &RunPatterns<'_>, level: Level, limit: usize) -> Vec<PatternRow> {
+pub fn rank_run(run: RunPatterns<'_>, level: Level, limit: usize) -> Vec<PatternRow> {
     // The leaders: rank (occurrences, files) <= limit, ties at the cut included.
-    let mut counts = run.counts.clone();
+    let mut counts = run.counts;
     counts.sort_unstable_by_key(|c| std::cmp::Reverse((c.1, c.2)));
     let cut = match limit.checked_sub(1).map(|last| counts.get(last)) {
         None => 0,
