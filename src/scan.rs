@@ -261,6 +261,8 @@ pub fn scan(
         std::thread::scope(|scope| -> Result<(ScanSummary, ScanCounts, Kept<'_>)> {
             let writer = scope.spawn(|| {
                 let rows = BlobRows::new(store, &config, stored.clone())?;
+                // From here to `query_threads` below, the store only appends and commits.
+                store.plain_planning()?;
                 let mut writer = BatchWriter {
                     store,
                     rows,
