@@ -105,6 +105,11 @@ static inline void write_entry(
   for (int i = 0; i < 6; i++) out->padding[i] = 0;
 }
 
+// A named node whose kind is marked in `opaque`: its descendants are not listed.
+static inline bool is_opaque(const PatmineFlatNode *entry, const uint8_t *opaque, uint32_t opaque_len) {
+  return entry->named && entry->kind < opaque_len && opaque[entry->kind];
+}
+
 // Opens a frame for `subtree`'s children. The fields are written one by one into the stack:
 // building the frame as a value and copying it made the compiler read it back before its
 // stores had landed, a store-forwarding stall that was a quarter of this pass's time.
@@ -122,7 +127,7 @@ static inline void push_frame(Frame *frame, const TSLanguage *language, const Su
 
 // Writes the visible nodes under `root` (itself first) to `out`, in pre-order. Returns how many,
 // or -1 when they would exceed `capacity`, -2 when memory runs out.
-int64_t patmine_flatten_tree(TSNode root, PatmineFlatNode *out, uint32_t capacity) {
+int64_t patmine_flatten_tree(TSNode root, PatmineFlatNode *out, uint32_t capacity, const uint8_t *opaque, uint32_t opaque_len) {
   const TSTree *tree = root.tree;
   const TSLanguage *language = tree->language;
   const Subtree *root_subtree = (const Subtree *)root.id;
@@ -130,7 +135,7 @@ int64_t patmine_flatten_tree(TSNode root, PatmineFlatNode *out, uint32_t capacit
   Length root_position = {root.context[0], {root.context[1], root.context[2]}};
   write_entry(&out[0], language, root_subtree, root_position, (TSSymbol)root.context[3], 0);
   uint32_t count = 1;
-  if (ts_subtree_child_count(*root_subtree) == 0) {
+  if (ts_subtree_child_count(*root_subtree) == 0 || is_opaque(&out[0], opaque, opaque_len)) {
     out[0].next = 1;
     return 1;
   }
@@ -178,7 +183,7 @@ int64_t patmine_flatten_tree(TSNode root, PatmineFlatNode *out, uint32_t capacit
       }
       entry = count++;
       write_entry(&out[entry], language, child, position, alias, field);
-      if (ts_subtree_child_count(*child) == 0) {
+      if (ts_subtree_child_count(*child) == 0 || is_opaque(&out[entry], opaque, opaque_len)) {
         out[entry].next = count;
         continue;
       }

@@ -221,12 +221,31 @@ impl Analyzer {
         tree: &Tree,
         grammar: Grammar,
         source: &[u8],
+        found: impl FnMut(u32, u32, &str, &str),
+    ) -> Result<(Metrics, usize), AnalyzeError> {
+        // The walk reads nothing below an opaque node (a string's quotes and fragments, ...),
+        // so the flat tree leaves their descendants out; a query cursor may capture anything.
+        let opaque = match self.queries.get(grammar).cursor_query() {
+            None => self.vocabularies[grammar.index()].opaque_kinds(),
+            Some(_) => &[],
+        };
+        self.for_each_root_listing(tree, grammar, source, opaque, found)
+    }
+
+    /// `for_each_root` over a flat tree that leaves out the descendants of named nodes whose
+    /// kind is marked in `opaque`.
+    fn for_each_root_listing(
+        &self,
+        tree: &Tree,
+        grammar: Grammar,
+        source: &[u8],
+        opaque: &[bool],
         mut found: impl FnMut(u32, u32, &str, &str),
     ) -> Result<(Metrics, usize), AnalyzeError> {
-        let mut nodes = NODES.with(|cell| std::mem::take(&mut *cell.borrow_mut()));
-        let flat = tree_walk::flatten(tree, &mut nodes)?;
         let root_query = self.queries.get(grammar);
         let vocabulary = &self.vocabularies[grammar.index()];
+        let mut nodes = NODES.with(|cell| std::mem::take(&mut *cell.borrow_mut()));
+        let flat = tree_walk::flatten(tree, &mut nodes, opaque)?;
         let mut metrics = [0u32; METRIC_KINDS.len()];
         let buffer =
             normalize::recycle(TOKENS.with(|cell| std::mem::take(&mut *cell.borrow_mut())));
@@ -511,7 +530,81 @@ fn count_loc(source: &[u8]) -> u32 {
 
 #[cfg(test)]
 mod tests {
-    use super::count_loc;
+    use super::*;
+
+    /// Each root's capture, line and signatures; the metrics; the depth.
+    type Found = (Vec<(u32, u32, String, String)>, Metrics, usize);
+
+    /// Every root, line and signature, and the metrics and depth, of `source` parsed with
+    /// `grammar`, from a flat tree that lists every node or leaves out opaque descendants.
+    fn roots_found(
+        analyzer: &Analyzer,
+        grammar: Grammar,
+        source: &[u8],
+        leave_out_opaque: bool,
+    ) -> Found {
+        let tree = parse(grammar, source).expect("tree");
+        let opaque = if leave_out_opaque {
+            analyzer.vocabularies[grammar.index()].opaque_kinds()
+        } else {
+            &[]
+        };
+        let mut found = Vec::new();
+        let (metrics, depth) = analyzer
+            .for_each_root_listing(&tree, grammar, source, opaque, |capture, line, a, s| {
+                found.push((capture, line, a.to_string(), s.to_string()))
+            })
+            .expect("walk");
+        (found, metrics, depth)
+    }
+
+    #[test]
+    fn leaving_out_the_descendants_of_opaque_nodes_changes_no_signature() {
+        let analyzer = Analyzer::builtin();
+        let mut sources: Vec<(Grammar, Vec<u8>)> = Vec::new();
+        let mut stack = vec![std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures")];
+        while let Some(dir) = stack.pop() {
+            for entry in std::fs::read_dir(&dir).expect("fixtures are readable") {
+                let path = entry.expect("entry").path();
+                if path.is_dir() {
+                    stack.push(path);
+                } else if let Some(dialect) =
+                    Dialect::from_path(path.as_os_str().as_encoded_bytes())
+                {
+                    let bytes = std::fs::read(&path).expect("read");
+                    sources.extend(dialect.fallback().map(|g| (g, bytes.clone())));
+                    sources.push((dialect.grammar(), bytes));
+                }
+            }
+        }
+        // Strings, regexes, comments, JSX text, nested type names, `new.target`, escapes.
+        let cases: [(Grammar, &str); 3] = [
+            (
+                Grammar::JavaScript,
+                "f('a\\n', \"b\", /c[d]/g, `e${g('h')}`); /* i */ new.target; <div a=\"b\">c</div>;",
+            ),
+            (Grammar::TypeScript, "let x: A.B.C<'d'> = y as E.F; // g"),
+            (Grammar::Tsx, "const c = <A.B x='y' {...z}>{'w'}</A.B>;"),
+        ];
+        sources.extend(cases.iter().map(|(g, s)| (*g, s.as_bytes().to_vec())));
+        let mut roots = 0;
+        for (grammar, source) in &sources {
+            let listed = roots_found(&analyzer, *grammar, source, false);
+            let left_out = roots_found(&analyzer, *grammar, source, true);
+            assert_eq!(
+                listed,
+                left_out,
+                "{grammar:?}: {}",
+                String::from_utf8_lossy(source)
+            );
+            roots += listed.0.len();
+        }
+        assert!(
+            sources.len() > 12 && roots > 500,
+            "{} sources, {roots} roots",
+            sources.len()
+        );
+    }
 
     #[test]
     fn lines_of_code_are_the_lines_with_more_than_whitespace() {

@@ -134,6 +134,9 @@ pub struct Vocabulary {
     infos: Vec<KindInfo>,
     /// Per field id: the field's `FIELD_*` bits.
     field_flags: Vec<u8>,
+    /// Per kind id: a named node of this kind is one token (or none), so the walk never reads
+    /// its descendants (see `opaque_kinds`).
+    opaque: Vec<bool>,
     /// The ids of the `name` and `open_tag` fields (0 if the grammar has none).
     name_field: u16,
     open_tag_field: u16,
@@ -150,7 +153,8 @@ impl Vocabulary {
                     .into()
             })
             .collect();
-        let infos = kinds.iter().map(|k| KindInfo::of(k)).collect();
+        let infos: Vec<KindInfo> = kinds.iter().map(|k| KindInfo::of(k)).collect();
+        let opaque = infos.iter().map(|i| i.class.is_opaque()).collect();
         // Field ids start at 1.
         let field_flags = (0..=language.field_count())
             .map(|id| {
@@ -164,10 +168,18 @@ impl Vocabulary {
         Vocabulary {
             kinds,
             infos,
+            opaque,
             field_flags,
             name_field: field_id("name"),
             open_tag_field: field_id("open_tag"),
         }
+    }
+
+    /// Per kind id: whether `tokenize` reads nothing below a named node of the kind, which
+    /// becomes one token or none (strings, identifiers, numbers, comments, ...). A flat tree
+    /// for `tokenize` need not list their descendants.
+    pub fn opaque_kinds(&self) -> &[bool] {
+        &self.opaque
     }
 
     /// The kind's name; ids outside the table are ERROR nodes (tree-sitter gives them
@@ -217,6 +229,20 @@ enum Class {
     JsxElement,
     JsxSelfClosing,
     CollapsedBody,
+}
+
+impl Class {
+    /// `classify` makes a named node of this class one token or none, and does not descend.
+    fn is_opaque(self) -> bool {
+        !matches!(
+            self,
+            Class::Descend
+                | Class::Template
+                | Class::JsxElement
+                | Class::JsxSelfClosing
+                | Class::CollapsedBody
+        )
+    }
 }
 
 /// The token a leaf's text is, for its spacing.

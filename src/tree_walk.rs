@@ -42,7 +42,13 @@ const _: () = {
 };
 
 unsafe extern "C" {
-    fn patmine_flatten_tree(root: ffi::TSNode, out: *mut FlatNode, capacity: u32) -> i64;
+    fn patmine_flatten_tree(
+        root: ffi::TSNode,
+        out: *mut FlatNode,
+        capacity: u32,
+        opaque: *const u8,
+        opaque_len: u32,
+    ) -> i64;
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -157,7 +163,9 @@ impl FlatNode {
 pub fn flatten<'tree, 'list>(
     tree: &'tree Tree,
     nodes: &'list mut Vec<FlatNode>,
+    opaque: &[bool],
 ) -> Result<FlatTree<'tree, 'list>, FlattenError> {
+    let opaque_len = u32::try_from(opaque.len()).unwrap_or(u32::MAX);
     let root = tree.root_node();
     let count = root.descendant_count();
     let capacity = u32::try_from(count).map_err(|_| FlattenError::TooLarge(count))?;
@@ -165,7 +173,15 @@ pub fn flatten<'tree, 'list>(
     nodes.reserve(count);
     // SAFETY: `nodes` has room for `capacity` entries; the C side writes at most that many, each
     // entry whole, and returns how many it wrote. `root` belongs to `tree`, alive for the call.
-    let written = unsafe { patmine_flatten_tree(root.into_raw(), nodes.as_mut_ptr(), capacity) };
+    let written = unsafe {
+        patmine_flatten_tree(
+            root.into_raw(),
+            nodes.as_mut_ptr(),
+            capacity,
+            opaque.as_ptr().cast(),
+            opaque_len,
+        )
+    };
     match written {
         -1 => Err(FlattenError::Miscount),
         n if n < 0 => Err(FlattenError::OutOfMemory),
@@ -217,9 +233,28 @@ mod tests {
         out
     }
 
+    /// The cursor walk without the descendants of named nodes of the `opaque` kinds.
+    fn cursor_walk_leaving_out(tree: &Tree, opaque: &[bool]) -> Vec<Seen> {
+        let mut out = Vec::new();
+        let mut opaque_depth: Option<usize> = None;
+        for seen in cursor_walk(tree) {
+            let (depth, kind, named) = (seen.0, seen.2, seen.3);
+            if opaque_depth.is_some_and(|d| depth > d) {
+                continue;
+            }
+            opaque_depth = (named && opaque.get(kind as usize) == Some(&true)).then_some(depth);
+            out.push(seen);
+        }
+        out
+    }
+
     fn flat_walk(tree: &Tree) -> Vec<Seen> {
+        flat_walk_leaving_out(tree, &[])
+    }
+
+    fn flat_walk_leaving_out(tree: &Tree, opaque: &[bool]) -> Vec<Seen> {
         let mut buffer = Vec::new();
-        let flat = flatten(tree, &mut buffer).expect("flattens");
+        let flat = flatten(tree, &mut buffer, opaque).expect("flattens");
         let mut open: Vec<usize> = Vec::new();
         let mut out = Vec::new();
         for (i, n) in flat.nodes().iter().enumerate() {
@@ -257,12 +292,23 @@ mod tests {
             assert_eq!(c, f, "{grammar:?}: node {i} differs");
         }
         assert_same_structure(&tree);
+        // Leaving out what the normalizer never reads leaves out exactly that.
+        let vocabulary = crate::normalize::Vocabulary::new(&grammar.language());
+        let opaque = vocabulary.opaque_kinds();
+        let (cursor, flat) = (
+            cursor_walk_leaving_out(&tree, opaque),
+            flat_walk_leaving_out(&tree, opaque),
+        );
+        assert_eq!(cursor.len(), flat.len(), "{grammar:?}: node count, opaque");
+        for (i, (c, f)) in cursor.iter().zip(&flat).enumerate() {
+            assert_eq!(c, f, "{grammar:?}: node {i} differs, opaque");
+        }
     }
 
     /// `children`, `child_with_field` and `index_of` answer as tree-sitter's `Node` does.
     fn assert_same_structure(tree: &Tree) {
         let mut buffer = Vec::new();
-        let flat = flatten(tree, &mut buffer).expect("flattens");
+        let flat = flatten(tree, &mut buffer, &[]).expect("flattens");
         let nodes = flat.nodes();
         let language = tree.language();
         let mut index = 0;
@@ -378,7 +424,7 @@ mod tests {
         let source = format!("x = {}1{};", "[".repeat(depth), "]".repeat(depth));
         let tree = parse(Grammar::JavaScript, &source);
         let mut buffer = Vec::new();
-        let flat = flatten(&tree, &mut buffer).expect("flattens");
+        let flat = flatten(&tree, &mut buffer, &[]).expect("flattens");
         let nodes = flat.nodes();
         assert_eq!(nodes.len(), tree.root_node().descendant_count());
         assert_eq!(nodes[0].next(), nodes.len());
