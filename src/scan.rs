@@ -202,9 +202,11 @@ fn read_within(path: &Path, filter: &Filter) -> std::io::Result<Result<Vec<u8>, 
     if let Some(reason) = filter.check_size(size) {
         return Ok(Err(reason));
     }
-    // One byte of room past the size, so the read that finds the end needs no growth.
+    // One byte of room past the size, so the read that finds the end needs no growth. Read
+    // through `take`: `File::read_to_end` would ask the system for the size and the position
+    // again (two more calls per file; 40,000 on 20,000 files).
     let mut bytes = Vec::with_capacity(usize::try_from(size).unwrap_or(0).saturating_add(1));
-    file.read_to_end(&mut bytes)?;
+    file.by_ref().take(u64::MAX).read_to_end(&mut bytes)?;
     Ok(Ok(bytes))
 }
 
@@ -300,8 +302,10 @@ pub fn scan(
                 writer.kept.signatures = writer.rows.into_signatures();
                 Ok::<_, anyhow::Error>((writer.summary, writer.counts, writer.kept))
             });
-            // Files are handed out one at a time (rayon splits the range as threads run dry), so
-            // the run ends within one file of both workers finishing; a worker's outcomes travel
+            // rayon splits the files into jobs and a worker that runs dry takes a job the other
+            // has not started; a running job is not split, so one worker can finish up to tens
+            // of milliseconds before the other, while the writer uses the core it leaves (jobs
+            // of 64 files made no run faster and cost 2% more CPU). A worker's outcomes travel
             // in messages of up to `CHUNK_FILES`, the last one of each rayon job shorter.
             let send = |chunk: Vec<(usize, Outcome)>| {
                 bar.inc(chunk.len() as u64);
