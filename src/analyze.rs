@@ -323,17 +323,18 @@ impl Analyzer {
         grammar: Grammar,
         source: &[u8],
     ) -> Result<(Vec<PatternCount>, Metrics, usize), AnalyzeError> {
-        // Keyed by the capture and the abstract text's length (4 bytes each), then both texts,
-        // in one buffer, so a repeated pattern costs a lookup, not an allocation.
+        // Keyed by both texts, then the abstract text's length and the capture (4 bytes each),
+        // in one buffer, so a repeated pattern costs a lookup, not an allocation; a new
+        // pattern's key becomes its texts, cut before the two numbers, without a copy.
         let mut counts: FastMap<Box<[u8]>, (u32, u32)> = FastMap::default();
         let mut key: Vec<u8> = Vec::with_capacity(384);
         let (metrics, depth) =
             self.for_each_root(tree, grammar, source, |capture, line, a, s| {
                 key.clear();
-                key.extend_from_slice(&capture.to_le_bytes());
-                key.extend_from_slice(&(a.len() as u32).to_le_bytes());
                 key.extend_from_slice(a.as_bytes());
                 key.extend_from_slice(s.as_bytes());
+                key.extend_from_slice(&(a.len() as u32).to_le_bytes());
+                key.extend_from_slice(&capture.to_le_bytes());
                 match counts.get_mut(key.as_slice()) {
                     Some(entry) => entry.0 += 1,
                     None => {
@@ -342,18 +343,20 @@ impl Analyzer {
                 }
             })?;
         let kinds = &self.queries.get(grammar).kinds;
-        let word = |key: &[u8], at: usize| {
-            let mut bytes = [0u8; 4];
-            bytes.copy_from_slice(&key[at..at + 4]);
-            u32::from_le_bytes(bytes)
-        };
         let mut patterns: Vec<PatternCount> = counts
             .into_iter()
             .map(|(key, (occurrences, first_line))| {
-                let capture = word(&key, 0) as usize;
-                let abstract_len = word(&key, 4);
-                // Two `str`s end to end: valid UTF-8, so this borrows and copies once.
-                let texts: Box<str> = String::from_utf8_lossy(&key[8..]).into();
+                let mut key = key.into_vec();
+                let mut numbers = [0u8; 8];
+                numbers.copy_from_slice(&key[key.len() - 8..]);
+                key.truncate(key.len() - 8);
+                let [l0, l1, l2, l3, c0, c1, c2, c3] = numbers;
+                let abstract_len = u32::from_le_bytes([l0, l1, l2, l3]);
+                let capture = u32::from_le_bytes([c0, c1, c2, c3]) as usize;
+                // Two `str`s end to end: valid UTF-8 (checked, not copied).
+                let texts = String::from_utf8(key)
+                    .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+                    .into_boxed_str();
                 PatternCount {
                     abstract_len,
                     kind: kinds[capture].clone(),
