@@ -170,6 +170,7 @@ pub fn flatten<'tree, 'list>(
     nodes: &'list mut Vec<FlatNode>,
     opaque: &[bool],
 ) -> Result<FlatTree<'tree, 'list>, FlattenError> {
+    // Kind ids are 16-bit: the C side reads `opaque` only below the smaller of both lengths.
     let opaque_len = u32::try_from(opaque.len()).unwrap_or(u32::MAX);
     let root = tree.root_node();
     let count = root.descendant_count();
@@ -178,6 +179,7 @@ pub fn flatten<'tree, 'list>(
     nodes.reserve(count);
     // SAFETY: `nodes` has room for `capacity` entries; the C side writes at most that many, each
     // entry whole, and returns how many it wrote. `root` belongs to `tree`, alive for the call.
+    // `opaque` is read, as bytes (a `bool` is one byte, 0 or 1), at indexes below its length.
     let written = unsafe {
         patmine_flatten_tree(
             root.into_raw(),
