@@ -125,6 +125,22 @@ def alternating(corpus, db, rounds, others):
     for name in walls:
         w, c = statistics.median(walls[name]), statistics.median(cpus[name])
         print(f"{name:<40} wall {w:6.2f} s {w / floor:6.2f}x the floor   CPU {c:6.2f} s")
+    # Each scan against the floor run just before it: the machine's drift over the rounds
+    # cancels, and the spread says how far one round's ratio is from another's.
+    print("per round, scan / the floor of the same round (median, middle half, all):")
+    for name, _ in builds:
+        ratios = sorted(w / f for w, f in zip(walls[name], walls["parse-only floor"]))
+        low, mid, high = quartiles(ratios)
+        print(f"{name:<40} {mid:5.2f}x   {low:.2f}-{high:.2f}x   "
+              f"{ratios[0]:.2f}-{ratios[-1]:.2f}x")
+
+
+def quartiles(values):
+    """The first quartile, median and third quartile of sorted `values` (one value: itself)."""
+    if len(values) < 2:
+        return values[0], values[0], values[0]
+    low, mid, high = statistics.quantiles(values, n=4, method="inclusive")
+    return low, mid, high
 
 
 # patmine root kind -> the node kinds its queries capture for it (queries/*.scm): roots that are
