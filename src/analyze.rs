@@ -565,20 +565,9 @@ mod tests {
     fn leaving_out_the_descendants_of_opaque_nodes_changes_no_signature() {
         let analyzer = Analyzer::builtin();
         let mut sources: Vec<(Grammar, Vec<u8>)> = Vec::new();
-        let mut stack = vec![std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures")];
-        while let Some(dir) = stack.pop() {
-            for entry in std::fs::read_dir(&dir).expect("fixtures are readable") {
-                let path = entry.expect("entry").path();
-                if path.is_dir() {
-                    stack.push(path);
-                } else if let Some(dialect) =
-                    Dialect::from_path(path.as_os_str().as_encoded_bytes())
-                {
-                    let bytes = std::fs::read(&path).expect("read");
-                    sources.extend(dialect.fallback().map(|g| (g, bytes.clone())));
-                    sources.push((dialect.grammar(), bytes));
-                }
-            }
+        for (dialect, bytes) in crate::dialect::fixture_sources() {
+            sources.extend(dialect.fallback().map(|g| (g, bytes.clone())));
+            sources.push((dialect.grammar(), bytes));
         }
         // Strings, regexes, comments, JSX text, nested type names, `new.target`, escapes.
         let cases: [(Grammar, &str); 3] = [

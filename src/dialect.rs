@@ -157,6 +157,25 @@ impl fmt::Display for Dialect {
     }
 }
 
+/// Every source file under `fixtures/` with its dialect and bytes, for tests that run over all
+/// of them.
+#[cfg(test)]
+pub(crate) fn fixture_sources() -> Vec<(Dialect, Vec<u8>)> {
+    let mut sources = Vec::new();
+    let mut stack = vec![std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures")];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).expect("fixtures are readable") {
+            let path = entry.expect("entry").path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if let Some(dialect) = Dialect::from_path(path.as_os_str().as_encoded_bytes()) {
+                sources.push((dialect, std::fs::read(&path).expect("read")));
+            }
+        }
+    }
+    sources
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -351,33 +351,21 @@ mod tests {
 
     #[test]
     fn the_flat_walk_is_the_cursor_walk_on_every_fixture() {
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
-        let mut stack = vec![root];
-        let mut files = 0;
-        while let Some(dir) = stack.pop() {
-            for entry in std::fs::read_dir(&dir).expect("fixtures are readable") {
-                let path = entry.expect("entry").path();
-                if path.is_dir() {
-                    stack.push(path);
-                    continue;
-                }
-                let Some(dialect) =
-                    crate::dialect::Dialect::from_path(path.to_string_lossy().as_bytes())
-                else {
-                    continue;
-                };
-                let source =
-                    String::from_utf8_lossy(&std::fs::read(&path).expect("read")).into_owned();
-                // Both grammars of the dialect: the fallback's trees of .js files are full of
-                // ERROR nodes, which the walk must handle too.
-                assert_same_walk(dialect.grammar(), &source);
-                if let Some(fallback) = dialect.fallback() {
-                    assert_same_walk(fallback, &source);
-                }
-                files += 1;
+        let sources = crate::dialect::fixture_sources();
+        for (dialect, bytes) in &sources {
+            let source = String::from_utf8_lossy(bytes);
+            // Both grammars of the dialect: the fallback's trees of .js files are full of
+            // ERROR nodes, which the walk must handle too.
+            assert_same_walk(dialect.grammar(), &source);
+            if let Some(fallback) = dialect.fallback() {
+                assert_same_walk(fallback, &source);
             }
         }
-        assert!(files >= 10, "only {files} fixture files walked");
+        assert!(
+            sources.len() >= 10,
+            "only {} fixture files walked",
+            sources.len()
+        );
     }
 
     #[test]
