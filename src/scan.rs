@@ -16,7 +16,7 @@ use crate::dialect::Dialect;
 use crate::filter::{Filter, SkipReason};
 use crate::phrasebook::{self, FilePattern, Level, PatternRow, RunPatterns};
 use crate::progress::Progress;
-use crate::store::{BlobRows, FileRecord, NewBlob, ScanCounts, ScanTotals, Store};
+use crate::store::{BlobRows, FileRecord, NewBlob, ScanTotals, Store};
 use crate::{FastMap, FastSet};
 
 /// Files stored per transaction: bounds memory and the work an interruption can lose.
@@ -368,7 +368,7 @@ pub fn scan(
                 phrasebook::rank_run(run, level, limit)
             })
         });
-        store.finish_scan(scan_id, &totals, every_file_parsed.then_some(&counts))?;
+        store.finish_scan(scan_id, &totals)?;
         ranking
             .map(|ranked| {
                 ranked
@@ -379,6 +379,41 @@ pub fn scan(
     })?;
     summary.seconds = started.elapsed().as_secs_f64();
     Ok(summary)
+}
+
+/// A scan's pattern counts, summed file by file as the writer stores them, to rank the run's
+/// patterns without a query: per level (abstract, semantic) and signature number, the
+/// occurrences and the files holding the pattern. A file holds a pattern once however many
+/// variants (semantic signatures under one abstract one, kinds) it has of it, as in the store's
+/// `scan_counts`.
+#[derive(Debug, Default, PartialEq)]
+struct ScanCounts {
+    by_level: [FastMap<i32, (i64, i64)>; 2],
+}
+
+impl ScanCounts {
+    /// Adds one file: its patterns as (abstract sig, semantic sig, occurrences), in any order.
+    fn add_file(&mut self, patterns: &mut [(i32, i32, u32)]) {
+        for (level, counts) in self.by_level.iter_mut().enumerate() {
+            let sig = |p: &(i32, i32, u32)| if level == 0 { p.0 } else { p.1 };
+            patterns.sort_unstable_by_key(sig);
+            for run in patterns.chunk_by(|a, b| sig(a) == sig(b)) {
+                let occurrences: i64 = run.iter().map(|p| i64::from(p.2)).sum();
+                let entry = counts.entry(sig(&run[0])).or_default();
+                entry.0 += occurrences;
+                entry.1 += 1;
+            }
+        }
+    }
+
+    /// `(sig, occurrences, files)` of every pattern at `level`.
+    fn totals(&self, level: Level) -> Vec<(i32, i64, i64)> {
+        let counts = match level {
+            Level::Abstract => &self.by_level[0],
+            Level::Semantic => &self.by_level[1],
+        };
+        counts.iter().map(|(&sig, &(o, f))| (sig, o, f)).collect()
+    }
 }
 
 /// Stores analysed batches: assigns blob rows (the same content twice in this run is stored
@@ -534,7 +569,7 @@ impl<'c> BatchWriter<'_, 'c> {
                     .iter()
                     .map(|p| (p.abstract_sig, p.semantic_sig, p.occurrences)),
             );
-            self.counts.add_file(candidate.dialect, &mut sigs);
+            self.counts.add_file(&mut sigs);
             self.kept.files.push((candidate, blob_row));
         }
         Ok(())
@@ -627,7 +662,7 @@ impl Kept<'_> {
         categorize: &'k (dyn Fn(&str) -> String + Sync),
     ) -> RunPatterns<'k> {
         RunPatterns {
-            counts: counts.totals(level.name()),
+            counts: counts.totals(level),
             files: (self.files.iter())
                 .filter_map(|(candidate, row)| {
                     let patterns = self.patterns_of_row.get(row)?;

@@ -13,10 +13,15 @@ use crate::FastMap;
 use crate::analyze::{FileAnalysis, METRIC_KINDS, sha256_hex};
 use crate::columns::{ColumnType, Columns};
 use crate::deltas::{BlobCounts, CommitDeltas};
-use crate::dialect::{DIALECTS, Dialect};
+use crate::dialect::Dialect;
 
 /// Schema version: bump on any change below.
-pub const SCHEMA_VERSION: i64 = 3;
+pub const SCHEMA_VERSION: i64 = 4;
+
+/// One row: a fact about the database itself (`schema_version`). Created first, on its own, so
+/// that the version is checked before anything else is created.
+const META_TABLE: &str =
+    "CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL);";
 
 fn schema_sql() -> String {
     let metric_columns: String = METRIC_KINDS
@@ -27,20 +32,9 @@ fn schema_sql() -> String {
         .iter()
         .map(|k| format!(", \"{k}\" BIGINT NOT NULL"))
         .collect();
-    // A scan's counts hold level and dialect as ENUMs: a byte each, where a VARCHAR costs DuckDB
-    // string handling on append and dictionary compression at the checkpoint (17 ms of a
-    // 20,000-file scan's final commit). They read and compare as text. History's deltas keep
-    // the level as text: as an ENUM it made vuejs/core's history 2% slower (0.2 s of 12.5 s).
-    let enum_of = |names: &mut dyn Iterator<Item = &str>| {
-        let quoted: Vec<String> = names.map(|n| format!("'{n}'")).collect();
-        format!("ENUM({})", quoted.join(", "))
-    };
-    let level_type = enum_of(&mut LEVELS.iter().copied());
-    let dialect_type = enum_of(&mut DIALECTS.iter().map(|d| d.extension));
     format!(
         r#"
--- One row: a fact about the database itself (`schema_version`).
-CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL);
+{META_TABLE}
 
 -- One row: a distinct content analysed under one configuration (the parse cache). content_key is
 -- `sha256:<hex>` of a file's bytes or `git:<hex>` of a git blob id; the same bytes in another
@@ -107,15 +101,31 @@ CREATE TABLE IF NOT EXISTS scan_files (
     blob_row BIGINT
 );
 
--- One row: one pattern's counts in one scan, per level and dialect.
-CREATE TABLE IF NOT EXISTS scan_counts (
-    scan_id BIGINT NOT NULL,
-    level {level_type} NOT NULL,
-    sig INTEGER NOT NULL,
-    dialect {dialect_type} NOT NULL,
-    occurrences BIGINT NOT NULL,
-    files BIGINT NOT NULL
-);
+-- One row: one pattern's counts in one scan, per level and dialect. A view: the counts follow
+-- from the scan's files and their blobs' stored patterns, so they are summed when read (a few
+-- milliseconds for one scan) rather than written at the end of every scan. Per blob first, then
+-- weighted by the paths holding that blob: a file holds a pattern once however many variants
+-- (semantic signatures under one abstract one, kinds) it has of it. A filter on `scan_id`
+-- reaches `scan_files` before the join.
+CREATE VIEW IF NOT EXISTS scan_counts AS
+WITH files AS (
+    SELECT scan_id, blob_row, any_value(dialect) AS dialect, count(*) AS paths
+    FROM scan_files WHERE blob_row IS NOT NULL
+    GROUP BY scan_id, blob_row),
+per_file AS (
+    SELECT f.scan_id, 'abstract' AS level, p.abstract_sig AS sig, f.dialect, f.paths,
+        sum(p.occurrences) AS occurrences
+    FROM files f JOIN blob_patterns p ON p.blob_row = f.blob_row
+    GROUP BY f.scan_id, f.blob_row, f.dialect, f.paths, p.abstract_sig
+    UNION ALL
+    SELECT f.scan_id, 'semantic' AS level, p.semantic_sig AS sig, f.dialect, f.paths,
+        sum(p.occurrences) AS occurrences
+    FROM files f JOIN blob_patterns p ON p.blob_row = f.blob_row
+    GROUP BY f.scan_id, f.blob_row, f.dialect, f.paths, p.semantic_sig)
+SELECT scan_id, level, sig, dialect, sum(occurrences * paths)::BIGINT AS occurrences,
+    sum(paths)::BIGINT AS files
+FROM per_file
+GROUP BY scan_id, level, sig, dialect;
 
 -- One row: one repository analysed under one configuration and path filter set. A changed
 -- rulebook, query set or filter is another row, so stale counts are never mixed in.
@@ -331,8 +341,9 @@ impl Store {
     }
 
     fn create_schema(&self) -> Result<Result<(), StoreError>> {
+        // The version first: a database of another version gets nothing of this one's schema.
         self.conn
-            .execute_batch(&schema_sql())
+            .execute_batch(META_TABLE)
             .context("creating the schema")?;
         let found: Option<String> = self
             .conn
@@ -358,6 +369,9 @@ impl Store {
                 }));
             }
         }
+        self.conn
+            .execute_batch(&schema_sql())
+            .context("creating the schema")?;
         Ok(Ok(()))
     }
 
@@ -569,16 +583,9 @@ impl Store {
         rows.write(&self.conn)
     }
 
-    /// Closes a scan: its totals, and its per-level, per-dialect pattern counts, in one
-    /// transaction (only a finished scan has counts to rank). `counts` are the counts the writer
-    /// summed as it stored the files, complete when no file came from the cache; without them
-    /// the counts are summed here from the stored patterns of the scan's files.
-    pub fn finish_scan(
-        &self,
-        scan_id: i64,
-        totals: &ScanTotals,
-        counts: Option<&ScanCounts>,
-    ) -> Result<()> {
+    /// Closes a scan: its totals, in the transaction that checkpoints the run (only a finished
+    /// scan has counts to rank; `scan_counts` sums them from the scan's files when read).
+    pub fn finish_scan(&self, scan_id: i64, totals: &ScanTotals) -> Result<()> {
         self.begin()?;
         self.conn.execute(
             "UPDATE scans SET finished_at = now(), files = ?, parsed = ?, cached = ?, skipped = ?,
@@ -592,10 +599,6 @@ impl Store {
                 scan_id
             ],
         )?;
-        match counts {
-            Some(counts) => counts.write(&self.conn, scan_id)?,
-            None => self.sum_scan_counts(scan_id)?,
-        }
         self.commit_with_checkpoint()
     }
 
@@ -610,31 +613,6 @@ impl Store {
         committed?;
         Ok(restored?)
     }
-
-    /// The counts of a scan from the stored patterns of its files: per blob first, then weighted
-    /// by the paths holding that blob, on integer keys only. (A blob row has one dialect; a file
-    /// holds a pattern once however many variants it has.)
-    fn sum_scan_counts(&self, scan_id: i64) -> Result<()> {
-        for (level, column) in [("abstract", "abstract_sig"), ("semantic", "semantic_sig")] {
-            self.conn.execute(
-                &format!(
-                    "INSERT INTO scan_counts
-                     WITH files AS (
-                        SELECT blob_row, any_value(dialect) AS dialect, count(*) AS paths
-                        FROM scan_files WHERE scan_id = ?1 AND blob_row IS NOT NULL GROUP BY blob_row),
-                     per_blob AS (
-                        SELECT p.blob_row, p.{column} AS sig, sum(p.occurrences) AS occ
-                        FROM blob_patterns p SEMI JOIN files f ON f.blob_row = p.blob_row
-                        GROUP BY p.blob_row, p.{column})
-                     SELECT ?1, '{level}', b.sig, f.dialect, sum(b.occ * f.paths), sum(f.paths)
-                     FROM per_blob b JOIN files f USING (blob_row)
-                     GROUP BY b.sig, f.dialect"
-                ),
-                params![scan_id],
-            )?;
-        }
-        Ok(())
-    }
 }
 
 /// How many files a scan looked at, by outcome.
@@ -645,68 +623,6 @@ pub struct ScanTotals {
     pub cached: usize,
     pub skipped: usize,
     pub failed: usize,
-}
-
-/// A scan's pattern counts, summed file by file: per (level, signature number, dialect), the
-/// occurrences and the files holding the pattern. A file holds a pattern once however many
-/// variants (semantic signatures at the abstract level, kinds) it has of it.
-#[derive(Debug, Default, PartialEq)]
-pub struct ScanCounts {
-    by_pattern: FastMap<(usize, i32, Dialect), (i64, i64)>,
-}
-
-/// The levels of `ScanCounts`, by index.
-const LEVELS: [&str; 2] = ["abstract", "semantic"];
-
-impl ScanCounts {
-    /// Adds one file: its patterns as (abstract sig, semantic sig, occurrences), in any order.
-    pub fn add_file(&mut self, dialect: Dialect, patterns: &mut [(i32, i32, u32)]) {
-        for level in 0..LEVELS.len() {
-            let sig = |p: &(i32, i32, u32)| if level == 0 { p.0 } else { p.1 };
-            patterns.sort_unstable_by_key(sig);
-            for run in patterns.chunk_by(|a, b| sig(a) == sig(b)) {
-                let occurrences: i64 = run.iter().map(|p| i64::from(p.2)).sum();
-                let entry = self
-                    .by_pattern
-                    .entry((level, sig(&run[0]), dialect))
-                    .or_default();
-                entry.0 += occurrences;
-                entry.1 += 1;
-            }
-        }
-    }
-
-    /// `(sig, occurrences, files)` of every pattern at `level` (`abstract` or `semantic`),
-    /// summed over dialects (a file has one).
-    pub fn totals(&self, level: &str) -> Vec<(i32, i64, i64)> {
-        let mut totals: FastMap<i32, (i64, i64)> = FastMap::default();
-        for (&(at, sig, _), &(occurrences, files)) in &self.by_pattern {
-            if LEVELS[at] == level {
-                let total = totals.entry(sig).or_default();
-                total.0 += occurrences;
-                total.1 += files;
-            }
-        }
-        totals
-            .into_iter()
-            .map(|(sig, (o, f))| (sig, o, f))
-            .collect()
-    }
-
-    fn write(&self, conn: &Connection, scan_id: i64) -> Result<()> {
-        use ColumnType::{Int32, Int64, Text};
-        let mut rows = Columns::new("scan_counts", &[Int64, Text, Int32, Text, Int64, Int64]);
-        for (&(level, sig, dialect), &(occurrences, files)) in &self.by_pattern {
-            rows.int64(Some(scan_id))?
-                .text(Some(LEVELS[level]))?
-                .int32(sig)?
-                .text(Some(dialect.name()))?
-                .int64(Some(occurrences))?
-                .int64(Some(files))?
-                .end_row()?;
-        }
-        rows.write(conn)
-    }
 }
 
 /// A content's counted patterns as signature numbers: (abstract sig, semantic sig, occurrences).

@@ -2,7 +2,7 @@
 
 mod common;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use common::*;
 use tree_sitter::StreamingIterator;
@@ -247,11 +247,45 @@ fn assert_same_counts(left: &Counts, right: &Counts) {
     );
 }
 
-/// A scan that parses every file has its counts summed by the writer as it stores them; one
-/// that finds files in the cache sums them from the stored patterns. Both must give the same
-/// counts, pattern by pattern, including a content held by two paths and a re-scan after an edit.
+/// A scan's counts recounted here, path by path, from each file's stored patterns: occurrences
+/// summed, and a file counted once per pattern however many rows (variants, kinds) it has of it.
+fn recount_per_path(db: &std::path::Path, scan_id: i64) -> Counts {
+    let conn = duckdb::Connection::open(db).unwrap();
+    let mut stmt = conn
+        .prepare(
+            "SELECT f.path, f.dialect, sha256(a.text), sha256(s.text), p.occurrences
+             FROM scan_files f JOIN blob_patterns p ON p.blob_row = f.blob_row
+             JOIN signatures a ON a.sig = p.abstract_sig JOIN signatures s ON s.sig = p.semantic_sig
+             WHERE f.scan_id = ?",
+        )
+        .unwrap();
+    let rows = stmt
+        .query_map([scan_id], |r| {
+            let row: (String, String, String, String, i64) =
+                (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?);
+            Ok(row)
+        })
+        .unwrap();
+    let mut occurrences: Counts = HashMap::new();
+    let mut paths: HashMap<(String, String, String), HashSet<String>> = HashMap::new();
+    for row in rows {
+        let (path, dialect, abstract_id, semantic_id, n) = row.unwrap();
+        for (level, id) in [("abstract", abstract_id), ("semantic", semantic_id)] {
+            let key = (level.to_string(), id, dialect.clone());
+            occurrences.entry(key.clone()).or_default().0 += n;
+            paths.entry(key).or_default().insert(path.clone());
+        }
+    }
+    for (key, held_by) in paths {
+        occurrences.get_mut(&key).unwrap().1 = held_by.len() as i64;
+    }
+    occurrences
+}
+
+/// `scan_counts` equals a recount path by path, including a content held by two paths (stored
+/// once), a re-scan from the cache, and a re-scan after an edit (against a fresh database).
 #[test]
-fn counts_summed_while_writing_equal_those_summed_from_the_store() {
+fn scan_counts_equal_a_recount_per_path_through_the_cache() {
     let tmp = tempfile::tempdir().unwrap();
     let tree = tmp.path().join("tree");
     copy_tree(&fixtures().join("sample"), &tree);
@@ -266,6 +300,7 @@ fn counts_summed_while_writing_equal_those_summed_from_the_store() {
     assert_eq!(again["summary"]["parsed"], 0);
     let written = scan_counts(&db, 1);
     assert!(written.len() > 50, "{}", written.len());
+    assert_same_counts(&written, &recount_per_path(&db, 1));
     assert_same_counts(&written, &scan_counts(&db, 2));
     // Both paths of the copied content count.
     let require_files = written
@@ -286,6 +321,7 @@ fn counts_summed_while_writing_equal_those_summed_from_the_store() {
     let fresh = json(&patmine_ok(&fresh_db, &["scan", tree_arg, "--json"]));
     assert_eq!(fresh["summary"]["cached"], 0);
     assert_same_counts(&scan_counts(&db, 3), &scan_counts(&fresh_db, 1));
+    assert_same_counts(&scan_counts(&db, 3), &recount_per_path(&db, 3));
     assert_ne!(scan_counts(&db, 3), written);
 }
 
