@@ -36,14 +36,26 @@ pub struct Columns {
     rows: usize,
 }
 
+/// The bytes a text value is expected to take, for `Columns::with_rows`.
+const TEXT_BYTES_PER_ROW: usize = 24;
+
 impl Columns {
     pub fn new(table: &'static str, types: &[ColumnType]) -> Columns {
+        Columns::with_rows(table, types, 0)
+    }
+
+    /// Columns with room for `rows` rows, when the caller knows how many are coming: the
+    /// buffers then grow by copying only for long texts.
+    pub fn with_rows(table: &'static str, types: &[ColumnType], rows: usize) -> Columns {
         let builders = types
             .iter()
             .map(|t| match t {
-                ColumnType::Int64 => Builder::Int64(Int64Builder::new()),
-                ColumnType::Int32 => Builder::Int32(Int32Builder::new()),
-                ColumnType::Text => Builder::Text(StringBuilder::new()),
+                ColumnType::Int64 => Builder::Int64(Int64Builder::with_capacity(rows)),
+                ColumnType::Int32 => Builder::Int32(Int32Builder::with_capacity(rows)),
+                ColumnType::Text => Builder::Text(StringBuilder::with_capacity(
+                    rows,
+                    rows * TEXT_BYTES_PER_ROW,
+                )),
             })
             .collect();
         Columns {
@@ -150,7 +162,8 @@ mod tests {
         let conn = Connection::open_in_memory().unwrap();
         conn.execute_batch("CREATE TABLE t (a BIGINT, b INTEGER, c VARCHAR)")
             .unwrap();
-        let mut rows = Columns::new("t", &[Int64, Int32, Text]);
+        // Room for fewer rows than come: the buffers grow past it.
+        let mut rows = Columns::with_rows("t", &[Int64, Int32, Text], 1_000);
         for i in 0..5_000i64 {
             let text = (i % 3 != 0).then(|| format!("row {i}"));
             rows.int64((i % 2 == 0).then_some(i))

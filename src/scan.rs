@@ -253,7 +253,6 @@ pub fn scan(
     let config = analyzer.fingerprint().to_string();
     // Workers look up content stored by earlier runs here; the writer dedupes this run's own.
     let stored = store.load_cache(&config, "sha256:")?;
-    let scan_id = store.start_scan(&root.display().to_string(), &config)?;
     let claims = Claims::default();
     let bar = progress.bar(candidates.len() as u64, "files");
     let (sender, receiver) = std::sync::mpsc::sync_channel::<Vec<(usize, Outcome)>>(CHANNEL_CHUNKS);
@@ -261,7 +260,10 @@ pub fn scan(
 
     let (mut summary, counts, kept) =
         std::thread::scope(|scope| -> Result<(ScanSummary, ScanCounts, Kept<'_>)> {
+            // The workers need only the cache index: the writer records the scan while they
+            // start.
             let writer = scope.spawn(|| {
+                let scan_id = store.start_scan(&root.display().to_string(), &config)?;
                 let rows = BlobRows::new(store, &config, stored.clone())?;
                 // From here to `query_threads` below, the store only appends and commits.
                 store.plain_planning()?;
@@ -272,7 +274,10 @@ pub fn scan(
                     analyzer,
                     progress,
                     report,
-                    summary: ScanSummary::default(),
+                    summary: ScanSummary {
+                        scan_id,
+                        ..ScanSummary::default()
+                    },
                     counts: ScanCounts::default(),
                     kept: Kept::default(),
                     waiting: FastMap::default(),
@@ -345,7 +350,7 @@ pub fn scan(
         })?;
     bar.finish_and_clear();
     store.query_threads()?;
-    summary.scan_id = scan_id;
+    let scan_id = summary.scan_id;
     summary.files = candidates.len();
     let totals = ScanTotals {
         files: summary.files,

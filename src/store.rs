@@ -476,9 +476,15 @@ impl Store {
         use ColumnType::{Int32, Int64, Text};
         let mut blob_types = vec![Int64, Text, Text, Text, Text, Text, Int32, Int32, Int64];
         blob_types.extend([Int32; METRIC_KINDS.len()]);
-        let mut blob_rows = Columns::new("blobs", &blob_types);
-        let mut pattern_rows =
-            Columns::new("blob_patterns", &[Int64, Int32, Int32, Text, Int32, Int32]);
+        let mut blob_rows = Columns::with_rows("blobs", &blob_types, blobs.len());
+        let patterns: usize = (blobs.iter())
+            .filter_map(|b| b.analysis.map(|a| a.patterns.len()))
+            .sum();
+        let mut pattern_rows = Columns::with_rows(
+            "blob_patterns",
+            &[Int64, Int32, Int32, Text, Int32, Int32],
+            patterns,
+        );
         let mut signature_rows = Columns::new("signatures", &[Int32, Text, Text, Text]);
         let mut sigs_of_blobs = Vec::with_capacity(blobs.len());
         let mut blob_sigs = Vec::new();
@@ -561,7 +567,11 @@ impl Store {
         files: &[(String, Dialect, FileRecord<'_>)],
     ) -> Result<()> {
         use ColumnType::{Int64, Text};
-        let mut rows = Columns::new("scan_files", &[Int64, Text, Text, Text, Text, Int64]);
+        let mut rows = Columns::with_rows(
+            "scan_files",
+            &[Int64, Text, Text, Text, Text, Int64],
+            files.len(),
+        );
         for (path, dialect, record) in files {
             let (status, reason, blob_row): (&str, Option<&str>, Option<i64>) = match record {
                 FileRecord::Analysed { blob_row, cached } => (
