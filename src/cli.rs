@@ -17,7 +17,7 @@ use patmine::progress::Progress;
 use patmine::queries::QuerySet;
 use patmine::report::ReportOptions;
 use patmine::rules::Rulebook;
-use patmine::scan::{self, ScanSummary};
+use patmine::scan::{self, ScanSummary, StoreSource};
 use patmine::store::{Snapshot, Store};
 
 #[derive(Parser)]
@@ -404,18 +404,42 @@ fn run_scan(db: &Path, quiet: bool, args: ScanArgs) -> Result<ExitCode> {
     if !args.dir.is_dir() {
         anyhow::bail!("{}: not a directory", args.dir.display());
     }
+    // A database that does not exist yet has nothing cached: the scan starts without waiting for
+    // it to open (see `StoreSource`).
+    let new_database = !db.exists();
+    let opening = {
+        let db = db.to_path_buf();
+        std::thread::spawn(move || Store::open(&db))
+    };
     // The directory walk needs neither the analyzer nor the database: it runs meanwhile.
-    let (analyzer, filter, mut store, candidates) = std::thread::scope(|scope| {
+    let built = std::thread::scope(|scope| {
         let discovery = scope.spawn(|| {
             let mut report = report_line;
             scan::discover(&args.dir, &mut report)
         });
-        let opened = build_and_open(db, &args.analysis, &args.filter);
+        let built =
+            build_analyzer(&args.analysis).and_then(|a| Ok((a, build_filter(&args.filter)?)));
         let candidates = discovery
             .join()
             .map_err(|_| anyhow::anyhow!("the directory walk panicked"));
-        opened.and_then(|(analyzer, filter, store)| Ok((analyzer, filter, store, candidates?)))
-    })?;
+        built.and_then(|(analyzer, filter)| Ok((analyzer, filter, candidates?)))
+    });
+    let (analyzer, filter, candidates) = match built {
+        Ok(built) => built,
+        Err(e) => {
+            // The database is left opened, not half created.
+            let _ = opening.join();
+            return Err(e);
+        }
+    };
+    let source = if new_database {
+        StoreSource::New(opening)
+    } else {
+        let opened = opening
+            .join()
+            .map_err(|_| anyhow::anyhow!("opening the database panicked"))?;
+        StoreSource::Open(opened?)
+    };
     let progress = Progress::new(quiet || args.output.json);
     let mut report = report_line;
     let job = scan::ScanJob {
@@ -425,7 +449,7 @@ fn run_scan(db: &Path, quiet: bool, args: ScanArgs) -> Result<ExitCode> {
         filter: &filter,
         ranking: Some((args.output.level, args.output.top)),
     };
-    let mut summary = scan::scan(job, &mut store, &progress, &mut report)?;
+    let (mut summary, store) = scan::scan(job, source, &progress, &mut report)?;
     // The figure users see covers the directory walk and the database's opening too.
     summary.seconds = started.elapsed().as_secs_f64();
     let rows = match summary.top.take() {

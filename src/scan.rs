@@ -16,7 +16,7 @@ use crate::dialect::Dialect;
 use crate::filter::{Filter, SkipReason};
 use crate::phrasebook::{self, FilePattern, Level, PatternRow, RunPatterns};
 use crate::progress::Progress;
-use crate::store::{BlobRows, FileRecord, NewBlob, ScanTotals, Store};
+use crate::store::{BlobRows, FileRecord, NewBlob, ScanTotals, Store, StoreError};
 use crate::{FastMap, FastSet};
 
 /// Files stored per transaction: bounds memory and the work an interruption can lose.
@@ -232,16 +232,36 @@ pub struct ScanJob<'c> {
     pub ranking: Option<(Level, usize)>,
 }
 
-/// Scans a job's candidates into `store`. Per-file problems go to `report` as one line each and
-/// the scan goes on; only storage errors stop it. Files are analysed in parallel and streamed in
-/// small chunks, as they finish, to a writer thread that owns the store and commits every
-/// `BATCH_FILES` outcomes: no worker waits for a batch's slowest file.
+/// The database a scan writes to: open, or a new one being opened on another thread. A database
+/// that does not exist yet has nothing cached, so the workers need not wait for its opening
+/// (DuckDB's start, attaching the file and creating the schema: about 30 ms, longer than the
+/// directory walk); the writer waits for it instead.
+pub enum StoreSource {
+    Open(Store),
+    New(std::thread::JoinHandle<Result<Store, StoreError>>),
+}
+
+impl StoreSource {
+    fn into_store(self) -> Result<Store> {
+        match self {
+            StoreSource::Open(store) => Ok(store),
+            StoreSource::New(opening) => Ok(opening
+                .join()
+                .map_err(|_| anyhow::anyhow!("opening the database panicked"))??),
+        }
+    }
+}
+
+/// Scans a job's candidates into the store, which it returns. Per-file problems go to `report`
+/// as one line each and the scan goes on; only storage errors stop it. Files are analysed in
+/// parallel and streamed in small chunks, as they finish, to a writer thread that owns the
+/// store and commits every `BATCH_FILES` outcomes: no worker waits for a batch's slowest file.
 pub fn scan(
     job: ScanJob<'_>,
-    store: &mut Store,
+    source: StoreSource,
     progress: &Progress,
     report: &mut (dyn FnMut(String) + Send),
-) -> Result<ScanSummary> {
+) -> Result<(ScanSummary, Store)> {
     let ScanJob {
         root,
         candidates,
@@ -252,23 +272,27 @@ pub fn scan(
     let started = Instant::now();
     let config = analyzer.fingerprint().to_string();
     // Workers look up content stored by earlier runs here; the writer dedupes this run's own.
-    let stored = store.load_cache(&config, "sha256:")?;
+    let stored = match &source {
+        StoreSource::Open(store) => store.load_cache(&config, "sha256:")?,
+        StoreSource::New(_) => FastMap::default(),
+    };
     let claims = Claims::default();
     let bar = progress.bar(candidates.len() as u64, "files");
     let (sender, receiver) = std::sync::mpsc::sync_channel::<Vec<(usize, Outcome)>>(CHANNEL_CHUNKS);
     let writer_stopped = AtomicBool::new(false);
 
-    let (mut summary, counts, kept) =
-        std::thread::scope(|scope| -> Result<(ScanSummary, ScanCounts, Kept<'_>)> {
-            // The workers need only the cache index: the writer records the scan while they
-            // start.
+    let (mut summary, counts, kept, store) = std::thread::scope(
+        |scope| -> Result<(ScanSummary, ScanCounts, Kept<'_>, Store)> {
+            // The workers need only the cache index: the writer gets the store and records the
+            // scan while they start.
             let writer = scope.spawn(|| {
+                let mut store = source.into_store()?;
                 let scan_id = store.start_scan(&root.display().to_string(), &config)?;
-                let rows = BlobRows::new(store, &config, stored.clone())?;
+                let rows = BlobRows::new(&store, &config, stored.clone())?;
                 // From here to `query_threads` below, the store only appends and commits.
                 store.plain_planning()?;
                 let mut writer = BatchWriter {
-                    store,
+                    store: &mut store,
                     rows,
                     scan_id,
                     analyzer,
@@ -305,7 +329,8 @@ pub fn scan(
                 writer.write(&batch)?;
                 writer.finish_waiting()?;
                 writer.kept.signatures = writer.rows.into_signatures();
-                Ok::<_, anyhow::Error>((writer.summary, writer.counts, writer.kept))
+                let (summary, counts, kept) = (writer.summary, writer.counts, writer.kept);
+                Ok::<_, anyhow::Error>((summary, counts, kept, store))
             });
             // rayon splits the files into jobs and a worker that runs dry takes a job the other
             // has not started; a running job is not split, so one worker can finish up to tens
@@ -347,7 +372,8 @@ pub fn scan(
             writer
                 .join()
                 .map_err(|_| anyhow::anyhow!("the database writer thread panicked"))?
-        })?;
+        },
+    )?;
     bar.finish_and_clear();
     store.query_threads()?;
     let scan_id = summary.scan_id;
@@ -383,7 +409,7 @@ pub fn scan(
             .transpose()
     })?;
     summary.seconds = started.elapsed().as_secs_f64();
-    Ok(summary)
+    Ok((summary, store))
 }
 
 /// A scan's pattern counts, summed file by file as the writer stores them, to rank the run's

@@ -622,6 +622,22 @@ fn a_database_file_left_incomplete_is_created_again() {
     );
 }
 
+/// A new database that cannot be created stops the scan, whose workers started without it, with
+/// one line naming it.
+#[test]
+fn a_new_database_that_cannot_be_created_is_one_line_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("no-such-dir").join("p.duckdb");
+    let out = patmine(&db, &["scan", fixtures().join("sample").to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("cannot open database") && err.contains("no-such-dir"),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "{err}");
+}
+
 /// A database of another schema version is refused with one line naming it, and left as it was:
 /// no table of this version is added to it.
 #[test]
