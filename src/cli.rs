@@ -427,7 +427,7 @@ fn run_scan(db: &Path, quiet: bool, args: ScanArgs) -> Result<ExitCode> {
     let (analyzer, filter, candidates) = match built {
         Ok(built) => built,
         Err(e) => {
-            // The database is left opened, not half created.
+            // The opening finishes first: a database file is not left half created.
             let _ = opening.join();
             return Err(e);
         }
