@@ -541,13 +541,7 @@ fn bad_rulebooks_and_queries_are_one_line_errors() {
             rules.to_str().unwrap(),
         ],
     );
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(err.trim().lines().count(), 1, "{err}");
-    assert!(
-        err.contains("bad.yaml") && err.contains("identifiers"),
-        "{err}"
-    );
+    one_line_error(&out, &["bad.yaml", "identifiers"]);
 
     let queries = tmp.path().join("q");
     std::fs::create_dir(&queries).unwrap();
@@ -568,9 +562,7 @@ fn bad_rulebooks_and_queries_are_one_line_errors() {
             queries.to_str().unwrap(),
         ],
     );
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("tsx.scm:2:"), "{err}");
+    one_line_error(&out, &["tsx.scm:2:"]);
 }
 
 #[test]
@@ -581,12 +573,7 @@ fn a_database_held_by_another_process_is_named() {
     holder.execute_batch("CREATE TABLE t (x INTEGER)").unwrap();
     // DuckDB locks per process; a second process cannot open the file for writing.
     let out = patmine(&db, &["scan", fixtures().join("sample").to_str().unwrap()]);
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        err.contains("held.duckdb") && err.contains("locked"),
-        "{err}"
-    );
+    one_line_error(&out, &["held.duckdb", "locked"]);
     drop(holder);
 }
 
@@ -613,9 +600,7 @@ fn a_database_file_left_incomplete_is_created_again() {
     let foreign = tmp.path().join("notes.duckdb");
     std::fs::write(&foreign, "my notes, not a database\n").unwrap();
     let out = patmine(&foreign, &["scan", sample]);
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("notes.duckdb"), "{err}");
+    one_line_error(&out, &["notes.duckdb"]);
     assert_eq!(
         std::fs::read_to_string(&foreign).unwrap(),
         "my notes, not a database\n"
@@ -629,13 +614,7 @@ fn a_new_database_that_cannot_be_created_is_one_line_error() {
     let tmp = tempfile::tempdir().unwrap();
     let db = tmp.path().join("no-such-dir").join("p.duckdb");
     let out = patmine(&db, &["scan", fixtures().join("sample").to_str().unwrap()]);
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        err.contains("cannot open database") && err.contains("no-such-dir"),
-        "{err}"
-    );
-    assert_eq!(err.lines().count(), 1, "{err}");
+    one_line_error(&out, &["cannot open database", "no-such-dir"]);
 }
 
 /// A database of another schema version is refused with one line naming it, and left as it was:
@@ -653,13 +632,7 @@ fn a_database_of_another_schema_version_is_refused_and_left_alone() {
         .unwrap();
     }
     let out = patmine(&db, &["scan", fixtures().join("sample").to_str().unwrap()]);
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        err.contains("old.duckdb") && err.contains("schema version 1"),
-        "{err}"
-    );
-    assert_eq!(err.lines().count(), 1, "{err}");
+    one_line_error(&out, &["old.duckdb", "schema version 1"]);
     let conn = duckdb::Connection::open(&db).unwrap();
     let tables: Vec<String> = conn
         .prepare("SELECT table_name FROM information_schema.tables ORDER BY 1")

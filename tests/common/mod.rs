@@ -35,6 +35,18 @@ pub fn patmine_killed_after(db: &Path, args: &[&str], delay_ms: u64) {
     let _ = child.wait();
 }
 
+/// The error of a run that must fail with status 2 and one line on stderr naming every one of
+/// `parts`; returns that line.
+pub fn one_line_error(out: &Output, parts: &[&str]) -> String {
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    for part in parts {
+        assert!(err.contains(part), "{part:?} is not in: {err}");
+    }
+    err
+}
+
 /// Runs patmine and expects success; returns stdout.
 pub fn patmine_ok(db: &Path, args: &[&str]) -> String {
     let out = patmine(db, args);
