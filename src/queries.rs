@@ -298,7 +298,14 @@ fn compile_query(
         line: e.row + 1,
         column: e.column + 1,
         kind: format!("{:?}", e.kind).to_lowercase(),
-        message: e.message.clone(),
+        // One line: for a syntax error tree-sitter adds a caret under the line it quotes.
+        message: e
+            .message
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_string(),
     })
 }
 
