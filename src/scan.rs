@@ -294,7 +294,6 @@ pub fn scan(
                 let mut writer = BatchWriter {
                     store: &mut store,
                     rows,
-                    scan_id,
                     analyzer,
                     progress,
                     report,
@@ -453,10 +452,10 @@ impl ScanCounts {
 struct BatchWriter<'a, 'c> {
     store: &'a mut Store,
     rows: BlobRows,
-    scan_id: i64,
     analyzer: &'a Analyzer,
     progress: &'a Progress,
     report: &'a mut (dyn FnMut(String) + Send),
+    /// The run's summary so far; its `scan_id` is the scan's row, which file records name.
     summary: ScanSummary,
     counts: ScanCounts,
     /// What the run keeps of its parsed files, for the files with the same content that come
@@ -582,7 +581,7 @@ impl<'c> BatchWriter<'_, 'c> {
         let sigs_of_blobs = self
             .rows
             .write(store, &new_blobs, &|t| rules.categorize(t))?;
-        store.write_scan_files(self.scan_id, &records)?;
+        store.write_scan_files(self.summary.scan_id, &records)?;
         store.commit()?;
         for (blob, sigs) in new_blobs.iter().zip(sigs_of_blobs) {
             if let Some(analysis) = blob.analysis {
@@ -632,7 +631,7 @@ impl<'c> BatchWriter<'_, 'c> {
         }
         let store = &*self.store;
         store.begin()?;
-        store.write_scan_files(self.scan_id, &records)?;
+        store.write_scan_files(self.summary.scan_id, &records)?;
         store.commit()
     }
 }
@@ -767,11 +766,13 @@ mod tests {
             let mut writer = BatchWriter {
                 store: &mut store,
                 rows,
-                scan_id,
                 analyzer: &analyzer,
                 progress: &progress,
                 report: &mut report,
-                summary: ScanSummary::default(),
+                summary: ScanSummary {
+                    scan_id,
+                    ..ScanSummary::default()
+                },
                 counts: ScanCounts::default(),
                 kept: Kept::default(),
                 waiting: FastMap::default(),
