@@ -296,13 +296,20 @@ fn build_and_open(
 ) -> Result<(Analyzer, Filter, Store)> {
     std::thread::scope(|scope| {
         let opening = scope.spawn(|| Store::open(db));
-        let built = build_analyzer(analysis).and_then(|a| Ok((a, build_filter(filter)?)));
+        let built = build_analyzer_and_filter(analysis, filter);
         let store = opening
             .join()
             .map_err(|_| anyhow::anyhow!("opening the database panicked"));
         let (analyzer, filter) = built?;
         Ok((analyzer, filter, store??))
     })
+}
+
+fn build_analyzer_and_filter(
+    analysis: &AnalysisArgs,
+    filter: &FilterArgs,
+) -> Result<(Analyzer, Filter)> {
+    Ok((build_analyzer(analysis)?, build_filter(filter)?))
 }
 
 fn build_analyzer(args: &AnalysisArgs) -> Result<Analyzer> {
@@ -417,8 +424,7 @@ fn run_scan(db: &Path, quiet: bool, args: ScanArgs) -> Result<ExitCode> {
             let mut report = report_line;
             scan::discover(&args.dir, &mut report)
         });
-        let built =
-            build_analyzer(&args.analysis).and_then(|a| Ok((a, build_filter(&args.filter)?)));
+        let built = build_analyzer_and_filter(&args.analysis, &args.filter);
         let candidates = discovery
             .join()
             .map_err(|_| anyhow::anyhow!("the directory walk panicked"));
@@ -432,13 +438,11 @@ fn run_scan(db: &Path, quiet: bool, args: ScanArgs) -> Result<ExitCode> {
             return Err(e);
         }
     };
+    let source = StoreSource::New(opening);
     let source = if new_database {
-        StoreSource::New(opening)
+        source
     } else {
-        let opened = opening
-            .join()
-            .map_err(|_| anyhow::anyhow!("opening the database panicked"))?;
-        StoreSource::Open(opened?)
+        StoreSource::Open(source.into_store()?)
     };
     let progress = Progress::new(quiet || args.output.json);
     let mut report = report_line;

@@ -242,7 +242,8 @@ pub enum StoreSource {
 }
 
 impl StoreSource {
-    fn into_store(self) -> Result<Store> {
+    /// The store, once open.
+    pub fn into_store(self) -> Result<Store> {
         match self {
             StoreSource::Open(store) => Ok(store),
             StoreSource::New(opening) => Ok(opening
