@@ -69,11 +69,15 @@ CREATE TABLE IF NOT EXISTS blob_patterns (
 -- One row: a signature text (either level) under one configuration, with its categories. sig
 -- is the number the count tables use (unique in the database). The pattern id users see is the
 -- SHA-256 of the text (`sha256(text)` in SQL): derived, so not stored, where it would be a third
--- of the strings a scan writes.
+-- of the strings a scan writes. Texts (and `scan_files.path`) are compressed with ZSTD, not
+-- DuckDB's default dictionary and FSST: a run's last checkpoint, which compresses what the run
+-- wrote, took 39 ms instead of 57 for the tables of a 20,000-file scan (timed with DuckDB's
+-- Python package), and the scan's file is 11% smaller (these strings are all distinct, so a
+-- dictionary only costs time).
 CREATE TABLE IF NOT EXISTS signatures (
     sig INTEGER NOT NULL,
     config VARCHAR NOT NULL,
-    text VARCHAR NOT NULL,
+    text VARCHAR NOT NULL USING COMPRESSION zstd,
     categories VARCHAR NOT NULL
 );
 
@@ -94,7 +98,7 @@ CREATE TABLE IF NOT EXISTS scans (
 -- One row: one file a scan looked at: parsed, cached, skipped (with reason) or failed.
 CREATE TABLE IF NOT EXISTS scan_files (
     scan_id BIGINT NOT NULL,
-    path VARCHAR NOT NULL,
+    path VARCHAR NOT NULL USING COMPRESSION zstd,
     dialect VARCHAR NOT NULL,
     status VARCHAR NOT NULL,
     reason VARCHAR,
