@@ -4,6 +4,7 @@
 
 use std::collections::HashSet;
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Instant;
 
 use anyhow::Result;
@@ -26,15 +27,30 @@ pub struct FloorResult {
 pub fn files(root: &Path, filter: &Filter) -> Result<FloorResult> {
     let started = Instant::now();
     let candidates = crate::scan::discover(root, &mut |line| eprintln!("patmine: {line}"));
-    let (parsed, bytes) = candidates
-        .par_iter()
-        .filter(|c| filter.check_path(&c.rel).is_none())
-        .filter_map(|c| std::fs::read(&c.path).ok().map(|b| (b, c.dialect)))
-        .filter(|(b, _)| {
-            filter.check_size(b.len() as u64).is_none() && filter.check_content(b).is_none()
-        })
-        .map(|(b, d)| (usize::from(parse_only(&b, d).is_ok()), b.len() as u64))
-        .reduce(|| (0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
+    // Handed out as the scan hands out its files: in chunks, so that the workers end together.
+    let (parsed, bytes) = (AtomicUsize::new(0), AtomicU64::new(0));
+    crate::chunks::for_each_chunk(candidates.len(), crate::scan::CHUNK_FILES, |range| {
+        let (mut chunk_parsed, mut chunk_bytes) = (0, 0);
+        for candidate in &candidates[range] {
+            if filter.check_path(&candidate.rel).is_some() {
+                continue;
+            }
+            let Ok(data) = std::fs::read(&candidate.path) else {
+                continue;
+            };
+            if filter.check_size(data.len() as u64).is_some()
+                || filter.check_content(&data).is_some()
+            {
+                continue;
+            }
+            chunk_parsed += usize::from(parse_only(&data, candidate.dialect).is_ok());
+            chunk_bytes += data.len() as u64;
+        }
+        parsed.fetch_add(chunk_parsed, Ordering::Relaxed);
+        bytes.fetch_add(chunk_bytes, Ordering::Relaxed);
+        true
+    });
+    let (parsed, bytes) = (parsed.into_inner(), bytes.into_inner());
     Ok(FloorResult {
         files: candidates.len(),
         parsed,

@@ -14,6 +14,7 @@ pub type FastMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomS
 pub type FastSet<T> = std::collections::HashSet<T, foldhash::fast::RandomState>;
 
 pub mod analyze;
+mod chunks;
 mod columns;
 pub mod deltas;
 pub mod dialect;

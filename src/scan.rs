@@ -9,7 +9,6 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
 use anyhow::Result;
-use rayon::prelude::*;
 
 use crate::analyze::{Analyzer, FileAnalysis, sha256_hex};
 use crate::dialect::Dialect;
@@ -27,9 +26,9 @@ const BATCH_FILES: usize = 2_000;
 /// 20,000 files: 15-18 ms sooner, within this machine's noise, for a few more commits).
 const TAIL_BATCH_FILES: usize = 500;
 
-/// Files a worker examines before handing their outcomes to the writer in one message (a
-/// message per file costs a thread wake-up per file).
-const CHUNK_FILES: usize = 64;
+/// Files a worker claims at a time (see `chunks`), and hands to the writer in one message (a
+/// message per file costs a thread wake-up per file). The floor claims files the same way.
+pub(crate) const CHUNK_FILES: usize = 64;
 
 /// Chunks in flight between the workers and the writer; workers wait when it is full.
 const CHANNEL_CHUNKS: usize = 64;
@@ -332,42 +331,27 @@ pub fn scan(
                 let (summary, counts, kept) = (writer.summary, writer.counts, writer.kept);
                 Ok::<_, anyhow::Error>((summary, counts, kept, store))
             });
-            // rayon splits the files into jobs and a worker that runs dry takes a job the other
-            // has not started; a running job is not split, so one worker can finish up to tens
-            // of milliseconds before the other, while the writer uses the core it leaves (jobs
-            // of 64 files made no run faster and cost 2% more CPU). A worker's outcomes travel
-            // in messages of up to `CHUNK_FILES`, the last one of each rayon job shorter.
-            let send = |chunk: Vec<(usize, Outcome)>| {
+            // Each worker claims `CHUNK_FILES` files at a time, in order, and hands their
+            // outcomes to the writer in one message; the workers end within a chunk of each other.
+            crate::chunks::for_each_chunk(candidates.len(), CHUNK_FILES, |range| {
+                if writer_stopped.load(Ordering::Relaxed) {
+                    return false;
+                }
+                let chunk: Vec<(usize, Outcome)> = range
+                    .map(|index| {
+                        let outcome =
+                            examine(&candidates[index], filter, analyzer, &stored, &claims);
+                        (index, outcome)
+                    })
+                    .collect();
                 bar.inc(chunk.len() as u64);
                 if sender.send(chunk).is_err() {
                     // The writer stopped; its error is returned below.
                     writer_stopped.store(true, Ordering::Relaxed);
+                    return false;
                 }
-            };
-            candidates
-                .par_iter()
-                .enumerate()
-                .fold(Vec::new, |mut chunk, (index, candidate)| {
-                    if writer_stopped.load(Ordering::Relaxed) {
-                        return chunk;
-                    }
-                    if chunk.capacity() == 0 {
-                        chunk.reserve_exact(CHUNK_FILES);
-                    }
-                    chunk.push((
-                        index,
-                        examine(candidate, filter, analyzer, &stored, &claims),
-                    ));
-                    if chunk.len() == CHUNK_FILES {
-                        send(std::mem::take(&mut chunk));
-                    }
-                    chunk
-                })
-                .for_each(|chunk| {
-                    if !chunk.is_empty() {
-                        send(chunk);
-                    }
-                });
+                true
+            });
             drop(sender);
             writer
                 .join()
