@@ -54,9 +54,9 @@ fn non_null(ptr: *mut c_void, size: usize) -> *mut c_void {
 
 /// Keeps the kernel from backing this process's memory with transparent huge pages. Every huge
 /// page is zeroed whole when first touched, 2 MiB at once, and the allocator here (mimalloc, for
-/// Rust, tree-sitter and DuckDB alike) keeps releasing and touching fresh memory: on 20,000 npm files
-/// that zeroing was 5-8% of a scan's CPU time, and the parse-only floor was no faster with huge
-/// pages either (7 alternating runs each). A kernel that refuses leaves things as they were.
+/// Rust, tree-sitter and DuckDB alike) keeps releasing and touching fresh memory: on 20,000 npm
+/// files that zeroing was 5-8% of a scan's CPU time, and the parse-only floor was no faster with
+/// huge pages either (7 alternating runs each). A kernel that refuses leaves things as they were.
 fn no_transparent_huge_pages() {
     #[cfg(target_os = "linux")]
     // SAFETY: PR_SET_THP_DISABLE takes one integer argument and touches no memory of ours.
