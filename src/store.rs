@@ -107,10 +107,10 @@ CREATE TABLE IF NOT EXISTS scan_files (
 
 -- One row: one pattern's counts in one scan, per level and dialect. A view: the counts follow
 -- from the scan's files and their blobs' stored patterns, so they are summed when read (tens of
--- milliseconds for a scan of 20,000 files) rather than written at the end of every scan. Per blob first, then
--- weighted by the paths holding that blob: a file holds a pattern once however many variants
--- (semantic signatures under one abstract one, kinds) it has of it. A filter on `scan_id`
--- reaches `scan_files` before the join.
+-- milliseconds for a scan of 20,000 files) rather than written at the end of every scan. Per
+-- blob first, then weighted by the paths holding that blob: a file holds a pattern once however
+-- many variants (semantic signatures under one abstract one, kinds) it has of it. A filter on
+-- `scan_id` reaches `scan_files` before the join.
 CREATE VIEW IF NOT EXISTS scan_counts AS
 WITH files AS (
     SELECT scan_id, blob_row, any_value(dialect) AS dialect, count(*) AS paths
