@@ -3,7 +3,39 @@
 
 use std::path::PathBuf;
 
+/// The versions of the crates that shape a parse, as Cargo.lock pins them: they go into the
+/// cache fingerprint (a new grammar must never be served counts of the old one) and `--version`.
+const VERSIONED_CRATES: [(&str, &str); 3] = [
+    ("tree-sitter", "PATMINE_TREE_SITTER_VERSION"),
+    ("tree-sitter-javascript", "PATMINE_TREE_SITTER_JAVASCRIPT_VERSION"),
+    ("tree-sitter-typescript", "PATMINE_TREE_SITTER_TYPESCRIPT_VERSION"),
+];
+
+fn locked_versions() {
+    println!("cargo:rerun-if-changed=Cargo.lock");
+    let lock = std::fs::read_to_string("Cargo.lock").expect("Cargo.lock is readable");
+    for (name, variable) in VERSIONED_CRATES {
+        let versions: Vec<&str> = lock
+            .split("[[package]]")
+            .filter(|package| package.lines().any(|l| l == format!("name = \"{name}\"")))
+            .filter_map(|package| {
+                package
+                    .lines()
+                    .find_map(|l| l.strip_prefix("version = \""))
+                    .and_then(|v| v.strip_suffix('"'))
+            })
+            .collect();
+        // Two versions of one grammar in the build would make "the" version ambiguous.
+        assert!(
+            versions.len() == 1,
+            "Cargo.lock should hold exactly one version of {name}, found {versions:?}"
+        );
+        println!("cargo:rustc-env={variable}={}", versions[0]);
+    }
+}
+
 fn main() {
+    locked_versions();
     // tree-sitter allocates from a mimalloc heap shared by every worker (src/main.rs): mimalloc
     // v3's first-class heaps allow that, v2's take allocations only from the thread that made them.
     let mimalloc = std::env::var("DEP_MIMALLOC_INCLUDE_DIR")
@@ -25,7 +57,8 @@ fn main() {
         .std("c11")
         .include(&include)
         .include(&internal)
-        .warnings(false)
+        .warnings(true)
+        .extra_warnings(true)
         .file("csrc/tree_walk.c")
         .compile("patmine_tree_walk");
 }

@@ -2,7 +2,7 @@
 """patmine benchmarks: each figure is a ratio against a baseline measured in the same run.
 
   bench/bench.py scan CORPUS [--limit N]   parse-only floor, full scan, cached re-scan, the seed
-                                           pipeline (../shared/peers/seed_pipeline.py), medians of
+                                           pipeline (with --seed-pipeline PATH), medians of
                                            alternating floor/scan runs (--rounds, and --compare
                                            BINARY for a before/after), and ast-grep on the
                                            analysed files: its time, and its counts of five node
@@ -10,16 +10,35 @@
   bench/bench.py history REPO              parse-only floor of the unique blobs, full history,
                                            an update after one new commit, and GitEvo
 
-Needs a release build (cargo build --release; PATMINE_BIN overrides the binary's path). Peers:
-pip install tree-sitter tree-sitter-javascript tree-sitter-typescript rapidfuzz networkx gitevo
-ast-grep-cli duckdb (duckdb reads the scan's database for the ast-grep recount).
+Needs a release build (cargo build --release; PATMINE_BIN overrides the binary's path, else
+$CARGO_TARGET_DIR/release/patmine or target/release/patmine). bench/make-npm-corpus.sh DIR builds
+a corpus. Each peer runs only when it is there, else a one-line note says what to install:
+  seed pipeline  --seed-pipeline PATH to seed_pipeline.py, the seed guide's reference pipeline
+                 (Part 14); pip install tree-sitter tree-sitter-javascript tree-sitter-typescript
+                 rapidfuzz networkx
+  ast-grep       pip install ast-grep-cli (or an ast-grep binary on PATH); pip install duckdb
+                 (to read the scan's database for the recount)
+  GitEvo         pip install gitevo (run as python3 -m gitevo)
 """
-import argparse, json, os, resource, shutil, statistics, subprocess, sys, tempfile, time
+import argparse, importlib.util, json, os, resource, shutil, statistics, subprocess, sys, sysconfig
+import tempfile, time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.environ.get("PATMINE_BIN") or os.path.join(
     os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target")), "release", "patmine")
-SHARED = os.environ.get("PATMINE_SHARED", os.path.join(ROOT, "..", "shared"))
+SEED_PACKAGES = {"tree_sitter": "tree-sitter", "tree_sitter_javascript": "tree-sitter-javascript",
+                 "tree_sitter_typescript": "tree-sitter-typescript", "rapidfuzz": "rapidfuzz",
+                 "networkx": "networkx"}
+
+
+def missing_modules(modules):
+    """The pip names of the `modules` (import name -> pip name) this interpreter cannot import."""
+    return [pip for mod, pip in modules.items() if importlib.util.find_spec(mod) is None]
+
+
+def ast_grep_binary():
+    """ast-grep on PATH, or the one `pip install ast-grep-cli` put beside this interpreter."""
+    return shutil.which("ast-grep") or shutil.which("ast-grep", path=sysconfig.get_path("scripts"))
 
 
 def run(cmd, cwd=None):
@@ -79,8 +98,8 @@ def scan(args):
     s, r, out = run([BIN, "--db", db, "-q", "scan", corpus, "--json", "--top", "10"] + common)
     again = json.loads(out)["summary"]
     row("patmine scan again (cache)", again["parsed"] + again["cached"], s, r, floor_s)
-    seed = os.path.join(SHARED, "peers", "seed_pipeline.py")
-    if os.path.exists(seed) and not args.no_seed:
+    seed = seed_pipeline(args.seed_pipeline)
+    if seed:
         s, r, out = run([sys.executable, seed, corpus, "--out", os.path.join(work, "seed")])
         res = json.loads(out.strip().splitlines()[-1])
         row("seed pipeline (Python)", res["ok"], s, r, floor_s)
@@ -88,9 +107,27 @@ def scan(args):
     print(f"patmine scan vs parse-only floor: {scan_s / floor_s:.2f}x the time")
     if args.rounds:
         alternating(corpus, os.path.join(work, "alternating.duckdb"), args.rounds, args.compare)
-    if shutil.which("ast-grep") and not args.no_ast_grep:
-        ast_grep(db, work)
+    sg = None if args.no_ast_grep else ast_grep_binary()
+    if sg:
+        ast_grep(sg, db, work)
+    elif not args.no_ast_grep:
+        print("ast-grep comparison skipped: pip install ast-grep-cli (or put an ast-grep binary on PATH)")
     shutil.rmtree(work, ignore_errors=True)
+
+
+def seed_pipeline(path):
+    """The seed pipeline's script if it was given and can run here; otherwise None, after a
+    one-line note saying what is missing."""
+    pip = "pip install " + " ".join(SEED_PACKAGES.values())
+    if not path:
+        print("seed pipeline skipped: pass --seed-pipeline PATH to seed_pipeline.py (the seed "
+              f"guide's reference pipeline, Part 14), after {pip}")
+        return None
+    missing = missing_modules(SEED_PACKAGES)
+    if missing:
+        print(f"seed pipeline skipped: pip install {' '.join(missing)} (its imports)")
+        return None
+    return os.path.abspath(path)
 
 
 def timed(cmd):
@@ -154,7 +191,7 @@ RECOUNT_KINDS = {
 }
 
 
-def ast_grep(db, work):
+def ast_grep(sg, db, work):
     """ast-grep over exactly the files the scan analysed (hard-linked into a tree of their own):
     its time against patmine's full scan of the same tree, and its node counts against patmine's
     pattern occurrences of the same kinds."""
@@ -187,9 +224,9 @@ def ast_grep(db, work):
     row("patmine scan (analysed files only)", len(paths), s, r)
     scan_s = s
     with tempfile.NamedTemporaryFile("w+") as out:
-        s, r, _ = run(["sh", "-c", 'ast-grep scan --inline-rules "$1" --json=stream --no-ignore hidden '
-                       '--no-ignore vcs --no-ignore dot --no-ignore parent "$2" > "$3"',
-                       "sh", rules, tree, out.name])
+        s, r, _ = run(["sh", "-c", '"$1" scan --inline-rules "$2" --json=stream --no-ignore hidden '
+                       '--no-ignore vcs --no-ignore dot --no-ignore parent "$3" > "$4"',
+                       "sh", sg, rules, tree, out.name])
         theirs = {}
         for line in out:
             kind = json.loads(line)["ruleId"].split(".")[0]
@@ -199,7 +236,7 @@ def ast_grep(db, work):
     # ast-grep's cheapest pass: one rule (a rare node), only the names of matching files printed.
     one_rule = "---\n".join(f"id: await.{lang}\nlanguage: {lang}\nrule:\n  kind: await_expression\n"
                             for lang in ("javascript", "typescript", "tsx"))
-    s, r, _ = run(["ast-grep", "scan", "--inline-rules", one_rule, "--files-with-matches",
+    s, r, _ = run([sg, "scan", "--inline-rules", one_rule, "--files-with-matches",
                    "--no-ignore", "hidden", "--no-ignore", "vcs", "--no-ignore", "dot",
                    "--no-ignore", "parent", tree])
     row("ast-grep, one rule, file names only", len(paths), s, r, scan_s)
@@ -234,8 +271,13 @@ def history(args):
     upd = json.loads(out)["summary"]
     row(f"patmine history update ({upd['analysed']} commit)", upd["blobs_parsed"], s, r, full_s)
     print(f"\nhistory vs parse-only floor: {full_s / floor_s:.2f}x the time; update vs first run: {100 * s / full_s:.1f}%")
-    if shutil.which("gitevo") and not args.no_gitevo:
-        s, r, out = run(["gitevo", "-r", args.gitevo_report, repo, "-f", "2010"], cwd=work)
+    if args.no_gitevo:
+        pass
+    elif importlib.util.find_spec("gitevo") is None:
+        print("GitEvo comparison skipped: pip install gitevo")
+    else:
+        s, r, out = run([sys.executable, "-m", "gitevo", "-r", args.gitevo_report, repo, "-f", "2010"],
+                        cwd=work)
         print(f"GitEvo (one snapshot a year, no cache): {s:.2f} s, peak {r:.0f} MiB; "
               f"patmine's {full['analysed']} commits took {full_s / s:.2f}x GitEvo's time")
     shutil.rmtree(work, ignore_errors=True)
@@ -245,7 +287,9 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)
     a = sub.add_parser("scan"); a.add_argument("corpus"); a.add_argument("--limit", type=int, default=0)
-    a.add_argument("--no-seed", action="store_true")
+    a.add_argument("--seed-pipeline", metavar="PATH",
+                   help="seed_pipeline.py, the seed guide's reference pipeline, to time against "
+                        "(without it that comparison is skipped)")
     a.add_argument("--no-ast-grep", action="store_true")
     a.add_argument("--rounds", type=int, default=5,
                    help="alternating floor/scan runs whose medians are reported (0: none)")
@@ -257,6 +301,8 @@ def main():
     args = ap.parse_args()
     if not os.path.exists(BIN):
         sys.exit(f"no binary at {BIN}: run cargo build --release (or set PATMINE_BIN)")
+    if getattr(args, "seed_pipeline", None) and not os.path.isfile(args.seed_pipeline):
+        sys.exit(f"--seed-pipeline {args.seed_pipeline}: no such file")
     {"scan": scan, "history": history}[args.cmd](args)
 
 

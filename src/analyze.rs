@@ -123,6 +123,28 @@ pub fn hex(bytes: &[u8]) -> String {
     out
 }
 
+/// Everything that shapes a blob's counts, hashed: the parser and grammar versions, the
+/// normalizer's version and options, the rulebook and the root queries. Part of every cache key,
+/// so a change to any of them never serves stale counts.
+fn fingerprint(
+    parsers: &crate::versions::ParserVersions,
+    queries: &QuerySet,
+    rules: &Rulebook,
+    options: &NormalizeOptions,
+    fallback_threshold: u32,
+) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(format!("normalizer {NORMALIZER_VERSION}\n").as_bytes());
+    hasher.update(parsers.fingerprint_line().as_bytes());
+    hasher.update(format!("{options:?} fallback>{fallback_threshold}\n").as_bytes());
+    hasher.update(rules.canonical_text().as_bytes());
+    for text in queries.texts() {
+        hasher.update(b"\n--query--\n");
+        hasher.update(text.as_bytes());
+    }
+    hex(&hasher.finalize()[..8])
+}
+
 impl Analyzer {
     pub fn new(
         queries: QuerySet,
@@ -130,15 +152,13 @@ impl Analyzer {
         options: NormalizeOptions,
         fallback_threshold: u32,
     ) -> Analyzer {
-        let mut hasher = Sha256::new();
-        hasher.update(format!("normalizer {NORMALIZER_VERSION}\n").as_bytes());
-        hasher.update(format!("{options:?} fallback>{fallback_threshold}\n").as_bytes());
-        hasher.update(rules.canonical_text().as_bytes());
-        for text in queries.texts() {
-            hasher.update(b"\n--query--\n");
-            hasher.update(text.as_bytes());
-        }
-        let fingerprint = hex(&hasher.finalize()[..8]);
+        let fingerprint = fingerprint(
+            &crate::versions::PARSERS,
+            &queries,
+            &rules,
+            &options,
+            fallback_threshold,
+        );
         Analyzer {
             queries,
             rules,
@@ -167,7 +187,7 @@ impl Analyzer {
         )
     }
 
-    /// Fingerprint of rulebook, queries and normalizer version: part of every cache key.
+    /// Fingerprint of everything that shapes a count (see `fingerprint`): part of every cache key.
     pub fn fingerprint(&self) -> &str {
         &self.fingerprint
     }
@@ -245,7 +265,7 @@ impl Analyzer {
         let root_query = self.queries.get(grammar);
         let vocabulary = &self.vocabularies[grammar.index()];
         let mut nodes = NODES.with(|cell| std::mem::take(&mut *cell.borrow_mut()));
-        let flat = tree_walk::flatten(tree, &mut nodes, opaque)?;
+        let flat = tree_walk::flatten_tree(tree, &mut nodes, opaque)?;
         let mut metrics = [0u32; METRIC_KINDS.len()];
         let buffer =
             normalize::recycle(TOKENS.with(|cell| std::mem::take(&mut *cell.borrow_mut())));
@@ -534,6 +554,39 @@ fn count_loc(source: &[u8]) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_fingerprint_covers_the_parser_and_grammar_versions() {
+        let queries = QuerySet::builtin().expect("built-in queries");
+        let rules = Rulebook::builtin();
+        let options = NormalizeOptions::default();
+        let of = |parsers: &crate::versions::ParserVersions| {
+            fingerprint(parsers, &queries, &rules, &options, DEFAULT_FALLBACK_THRESHOLD)
+        };
+        let built = crate::versions::PARSERS;
+        assert_eq!(of(&built), Analyzer::builtin().fingerprint());
+        let upgrades = [
+            crate::versions::ParserVersions {
+                javascript: "99.0.0",
+                ..built.clone()
+            },
+            crate::versions::ParserVersions {
+                typescript: "99.0.0",
+                ..built.clone()
+            },
+            crate::versions::ParserVersions {
+                tree_sitter: "99.0.0",
+                ..built.clone()
+            },
+            crate::versions::ParserVersions {
+                language_abi: built.language_abi + 1,
+                ..built.clone()
+            },
+        ];
+        for upgraded in upgrades {
+            assert_ne!(of(&upgraded), of(&built), "{upgraded:?}");
+        }
+    }
 
     /// Each root's capture, line and signatures; the metrics; the depth.
     type Found = (Vec<(u32, u32, String, String)>, Metrics, usize);

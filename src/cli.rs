@@ -10,15 +10,15 @@ use serde_json::json;
 use patmine::analyze::Analyzer;
 use patmine::dialect::Dialect;
 use patmine::filter::{Filter, FilterOptions};
-use patmine::history::{self, HistoryOptions, HistorySummary};
+use patmine::history::{self, HistoryOptions};
 use patmine::normalize::NormalizeOptions;
 use patmine::phrasebook::{self, Level, PatternRow};
 use patmine::progress::Progress;
 use patmine::queries::QuerySet;
 use patmine::report::ReportOptions;
 use patmine::rules::Rulebook;
-use patmine::scan::{self, ScanSummary, StoreSource};
-use patmine::store::{Snapshot, Store};
+use patmine::scan::{self, StoreSource};
+use patmine::store::{CommitRef, RepoRow, Snapshot, Store};
 
 #[derive(Parser)]
 #[command(
@@ -56,6 +56,13 @@ enum Command {
     Compare(CompareArgs),
     /// Print every pattern occurrence of one file with its signatures (a debugging aid).
     Explain(ExplainArgs),
+    /// Print a shell completion script: `patmine completions bash > /etc/bash_completion.d/patmine`.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff): `patmine man > patmine.1`.
+    Man,
     /// Benchmark baseline: read, filter and parse only (a directory, or with --git the unique
     /// blobs of a history); prints one JSON line.
     #[command(hide = true)]
@@ -264,6 +271,19 @@ struct ScanArgs {
     report_settings: ReportSettings,
 }
 
+/// The command line, with `--version` naming the parser and grammar versions counts depend on.
+pub fn command() -> clap::Command {
+    use clap::CommandFactory;
+    Cli::command().long_version(patmine::versions::long_version())
+}
+
+/// Parses the process's arguments (exits with clap's message on a bad one).
+pub fn parse() -> Cli {
+    use clap::FromArgMatches;
+    let matches = command().get_matches();
+    Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
+}
+
 pub fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Scan(args) => run_scan(&cli.db, cli.quiet, args),
@@ -273,6 +293,20 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Compare(args) => run_compare(&cli.db, args),
         Command::Explain(args) => run_explain(args),
         Command::Floor(args) => run_floor(args),
+        Command::Completions { shell } => {
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut command(), "patmine", &mut script);
+            emit(&String::from_utf8(script).context("the completion script is not UTF-8")?)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Man => {
+            let mut page = Vec::new();
+            clap_mangen::Man::new(command())
+                .render(&mut page)
+                .context("rendering the man page")?;
+            emit(&String::from_utf8(page).context("the man page is not UTF-8")?)?;
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 
@@ -358,54 +392,6 @@ fn report_line(line: String) {
     eprintln!("patmine: {line}");
 }
 
-fn summary_line(root: &Path, s: &ScanSummary) -> String {
-    let skipped: usize = s.skipped.values().sum();
-    let reasons: Vec<String> = s.skipped.iter().map(|(r, n)| format!("{r} {n}")).collect();
-    let reasons = if reasons.is_empty() {
-        String::new()
-    } else {
-        format!(" ({})", reasons.join(", "))
-    };
-    let same_content = if s.same_content > 0 {
-        format!(
-            " ({} with the content of another file, analysed once)",
-            s.same_content
-        )
-    } else {
-        String::new()
-    };
-    format!(
-        "scanned {}: {} files, {} parsed{}, {} from cache, {} skipped{}, {} failed in {:.2}s",
-        root.display(),
-        s.files,
-        s.parsed,
-        same_content,
-        s.cached,
-        skipped,
-        reasons,
-        s.failed,
-        s.seconds
-    )
-}
-
-fn summary_json(s: &ScanSummary) -> serde_json::Value {
-    let skipped: serde_json::Map<String, serde_json::Value> = s
-        .skipped
-        .iter()
-        .map(|(r, n)| (r.name().to_string(), json!(n)))
-        .collect();
-    json!({
-        "scan_id": s.scan_id,
-        "files": s.files,
-        "parsed": s.parsed,
-        "same_content": s.same_content,
-        "cached": s.cached,
-        "skipped": skipped,
-        "failed": s.failed,
-        "seconds": s.seconds,
-    })
-}
-
 fn run_scan(db: &Path, quiet: bool, args: ScanArgs) -> Result<ExitCode> {
     let started = std::time::Instant::now();
     if !args.dir.is_dir() {
@@ -470,8 +456,8 @@ fn run_scan(db: &Path, quiet: bool, args: ScanArgs) -> Result<ExitCode> {
     print_result(
         &args.output,
         &title,
-        &summary_line(&args.dir, &summary),
-        summary_json(&summary),
+        &summary.line(&args.dir),
+        summary.to_json(),
         &rows,
     )?;
     if let Some(dir) = &args.report {
@@ -506,52 +492,9 @@ fn print_result(
         ))?;
     }
     if let Some(dir) = &output.report_dir {
-        write_phrasebook(dir, title, summary_json, rows, output.level)?;
+        phrasebook::write_files(dir, title, summary_json, rows, output.level)?;
     }
     Ok(())
-}
-
-fn write_phrasebook(
-    dir: &Path,
-    title: &str,
-    summary: serde_json::Value,
-    rows: &[PatternRow],
-    level: Level,
-) -> Result<()> {
-    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    let json_path = dir.join("phrasebook.json");
-    let doc = json!({ "title": title, "summary": summary, "level": level, "patterns": rows });
-    std::fs::write(&json_path, serde_json::to_string_pretty(&doc)?)
-        .with_context(|| format!("writing {}", json_path.display()))?;
-    let md_path = dir.join("phrasebook.md");
-    std::fs::write(&md_path, phrasebook::render_markdown(title, rows, level))
-        .with_context(|| format!("writing {}", md_path.display()))?;
-    Ok(())
-}
-
-fn filters_key(args: &FilterArgs) -> String {
-    let text = format!(
-        "max_bytes={} include={:?} exclude={:?} keep_vendored={}",
-        args.max_bytes, args.include, args.exclude, args.keep_vendored
-    );
-    patmine::analyze::sha256_hex(text.as_bytes())[..16].to_string()
-}
-
-fn history_summary_line(repo: &Path, s: &HistorySummary) -> String {
-    format!(
-        "history of {}: {} commits in range, {} already stored, {} analysed now; blobs: {} parsed, {} from cache ({:.0}% cache hits), {} skipped, {} missing, {} failed; in {:.2}s",
-        repo.display(),
-        s.window,
-        s.already_stored,
-        s.analysed,
-        s.blobs_parsed,
-        s.blobs_cached,
-        100.0 * s.cache_hit_rate(),
-        s.blobs_skipped,
-        s.blobs_missing,
-        s.blobs_failed,
-        s.seconds
-    )
 }
 
 fn run_history(db: &Path, quiet: bool, args: HistoryArgs) -> Result<ExitCode> {
@@ -572,7 +515,6 @@ fn run_history(db: &Path, quiet: bool, args: HistoryArgs) -> Result<ExitCode> {
         since,
         until,
         batch: args.batch,
-        filters_key: filters_key(&args.filter),
     };
     let mut report = report_line;
     let summary = history::run(
@@ -585,26 +527,12 @@ fn run_history(db: &Path, quiet: bool, args: HistoryArgs) -> Result<ExitCode> {
         &mut report,
     )?;
     store.query_threads()?;
-    let summary_json = json!({
-        "repo_id": summary.repo_id,
-        "tip": summary.tip,
-        "commits_in_range": summary.window,
-        "already_stored": summary.already_stored,
-        "analysed": summary.analysed,
-        "blobs_parsed": summary.blobs_parsed,
-        "blobs_cached": summary.blobs_cached,
-        "blobs_skipped": summary.blobs_skipped,
-        "blobs_missing": summary.blobs_missing,
-        "blobs_failed": summary.blobs_failed,
-        "cache_hit_rate": summary.cache_hit_rate(),
-        "seconds": summary.seconds,
-    });
     let rows = match store.last_commit(summary.repo_id)? {
-        Some((seq, _)) => phrasebook::top_patterns(
+        Some(last) => phrasebook::top_patterns(
             &store,
             Snapshot::Commit {
                 repo_id: summary.repo_id,
-                seq,
+                seq: last.seq,
             },
             analyzer.fingerprint(),
             args.output.level,
@@ -620,8 +548,8 @@ fn run_history(db: &Path, quiet: bool, args: HistoryArgs) -> Result<ExitCode> {
     print_result(
         &args.output,
         &title,
-        &history_summary_line(&args.repo, &summary),
-        summary_json,
+        &summary.line(&args.repo),
+        summary.to_json(),
         &rows,
     )?;
     if let Some(dir) = &args.report {
@@ -631,20 +559,23 @@ fn run_history(db: &Path, quiet: bool, args: HistoryArgs) -> Result<ExitCode> {
             dir,
         )?;
     }
-    Ok(
-        if summary.blobs_missing + summary.blobs_failed + summary.missing_objects > 0 {
-            ExitCode::from(1)
-        } else {
-            ExitCode::SUCCESS
-        },
-    )
+    Ok(if summary.incomplete() {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 fn run_at(db: &Path, args: AtArgs) -> Result<ExitCode> {
     let store = Store::open(db)?;
     store.query_threads()?;
-    let (repo_id, _, name, config) = pick_repo(&store, db, args.repo.as_deref())?;
-    let (seq, commit) = match &args.rev {
+    let RepoRow {
+        repo_id,
+        name,
+        config,
+        ..
+    } = pick_repo(&store, db, args.repo.as_deref())?;
+    let CommitRef { seq, id: commit } = match &args.rev {
         Some(rev) => store.find_commit(repo_id, rev)?.with_context(|| {
             format!("revision `{rev}` is not an analysed commit or tag of {name}")
         })?,
@@ -680,7 +611,7 @@ fn run_at(db: &Path, args: AtArgs) -> Result<ExitCode> {
     }
     if let Some(dir) = &args.output.report_dir {
         let summary = json!({ "repo": name, "commit": commit, "seq": seq });
-        write_phrasebook(
+        phrasebook::write_files(
             dir,
             &format!("Phrasebook of {name} at {commit}"),
             summary,
@@ -737,11 +668,7 @@ fn run_floor(args: FloorArgs) -> Result<ExitCode> {
 }
 
 /// The repository row `--repo` names, or the only one.
-fn pick_repo(
-    store: &Store,
-    db: &Path,
-    repo: Option<&Path>,
-) -> Result<(i64, String, String, String)> {
+fn pick_repo(store: &Store, db: &Path, repo: Option<&Path>) -> Result<RepoRow> {
     let repos = store.repos()?;
     match repo {
         Some(path) => {
@@ -749,7 +676,7 @@ fn pick_repo(
             repos
                 .into_iter()
                 .rev()
-                .find(|r| r.1 == identity)
+                .find(|r| r.identity == identity)
                 .with_context(|| {
                     format!(
                         "{}: this repository has not been analysed into {}",
@@ -776,7 +703,7 @@ fn run_report(db: &Path, args: ReportArgs) -> Result<ExitCode> {
     let store = Store::open(db)?;
     store.query_threads()?;
     let repo_id = match &args.repo {
-        Some(path) => Some(pick_repo(&store, db, Some(path))?.0),
+        Some(path) => Some(pick_repo(&store, db, Some(path))?.repo_id),
         None => None,
     };
     let started = std::time::Instant::now();
@@ -796,29 +723,34 @@ fn run_report(db: &Path, args: ReportArgs) -> Result<ExitCode> {
 
 /// Resolves a tag, commit id or prefix, or a date, to an analysed commit: (seq, label).
 fn resolve_snapshot(store: &Store, repo_id: i64, rev: &str) -> Result<(i64, String)> {
-    if let Some((seq, _)) = store.find_commit(repo_id, rev)? {
-        return Ok((seq, rev.to_string()));
+    if let Some(found) = store.find_commit(repo_id, rev)? {
+        return Ok((found.seq, rev.to_string()));
     }
     let time = patmine::git::parse_date(rev)
         .with_context(|| format!("`{rev}` is not an analysed tag or commit, nor a date"))?;
-    let (seq, id) = store
+    let CommitRef { seq, id } = store
         .commit_at_time(repo_id, time)?
         .with_context(|| format!("no analysed commit at or before {rev}"))?;
     Ok((seq, format!("{rev} ({})", &id[..id.len().min(10)])))
 }
 
 fn run_compare(db: &Path, args: CompareArgs) -> Result<ExitCode> {
-    use patmine::report::compare::{Change, compare_commits};
+    use patmine::report::compare::{Comparison, compare_commits};
     let store = Store::open(db)?;
     store.query_threads()?;
-    let (repo_id, _, name, config) = pick_repo(&store, db, args.repo.as_deref())?;
+    let RepoRow {
+        repo_id,
+        name,
+        config,
+        ..
+    } = pick_repo(&store, db, args.repo.as_deref())?;
     let pairs: Vec<((i64, String), (i64, String))> = if args.releases {
         let tags = store.tags(repo_id)?;
         if tags.len() < 2 {
             anyhow::bail!("{name}: fewer than two tags on analysed commits");
         }
         tags.windows(2)
-            .map(|w| ((w[0].1, w[0].0.clone()), (w[1].1, w[1].0.clone())))
+            .map(|w| ((w[0].seq, w[0].name.clone()), (w[1].seq, w[1].name.clone())))
             .collect()
     } else {
         let a = args
@@ -828,95 +760,30 @@ fn run_compare(db: &Path, args: CompareArgs) -> Result<ExitCode> {
         let b = match args.b.as_deref() {
             Some(b) => resolve_snapshot(&store, repo_id, b)?,
             None => {
-                let (seq, id) = store.last_commit(repo_id)?.context("no analysed commits")?;
-                (seq, id[..id.len().min(10)].to_string())
+                let last = store.last_commit(repo_id)?.context("no analysed commits")?;
+                (last.seq, last.id[..last.id.len().min(10)].to_string())
             }
         };
         vec![(resolve_snapshot(&store, repo_id, a)?, b)]
     };
-    let mut docs = Vec::new();
-    let mut text = String::new();
     let seqs: Vec<(i64, i64)> = pairs.iter().map(|((a, _), (b, _))| (*a, *b)).collect();
-    let compared = compare_commits(&store, repo_id, &seqs, args.level.name(), &config)?;
-    for (((_, label_a), (_, label_b)), deltas) in pairs.into_iter().zip(compared) {
-        let count = |c: Change| deltas.iter().filter(|d| d.change == c).count();
-        let header = format!(
-            "{name}: {label_a} -> {label_b}: {} new, {} gone, {} grown, {} shrunk",
-            count(Change::New),
-            count(Change::Gone),
-            count(Change::Grown),
-            count(Change::Shrunk)
-        );
-        let mut by_relative: Vec<&patmine::report::compare::Delta> =
-            deltas.iter().filter(|d| d.relative.is_some()).collect();
-        by_relative.sort_by(|x, y| {
-            y.relative
-                .unwrap_or(0.0)
-                .abs()
-                .total_cmp(&x.relative.unwrap_or(0.0).abs())
-                .then(x.signature.cmp(&y.signature))
+    let compared = compare_commits(&store, repo_id, &seqs, args.level, &config)?;
+    let comparisons = pairs
+        .into_iter()
+        .zip(compared)
+        .map(|(((_, from), (_, to)), deltas)| Comparison {
+            repo: name.clone(),
+            from,
+            to,
+            deltas,
         });
-        if args.json {
-            docs.push(json!({
-                "from": label_a, "to": label_b,
-                "by_absolute": deltas.iter().take(args.top).collect::<Vec<_>>(),
-                "by_relative": by_relative.iter().take(args.top).collect::<Vec<_>>(),
-            }));
-            continue;
-        }
-        let md = args.markdown;
-        let _ = std::fmt::Write::write_fmt(
-            &mut text,
-            format_args!("{}{header}\n\n", if md { "## " } else { "" }),
-        );
-        for (title, rows) in [
-            (
-                "by absolute change",
-                deltas.iter().take(args.top).collect::<Vec<_>>(),
-            ),
-            (
-                "by relative change",
-                by_relative.into_iter().take(args.top).collect(),
-            ),
-        ] {
-            if md {
-                text.push_str(&format!("### {title}\n\n| change | before | after | delta | relative | signature |\n|---|---:|---:|---:|---:|---|\n"));
-            } else {
-                text.push_str(&format!(
-                    "{title}:\n{:<7} {:>8} {:>8} {:>8} {:>9}  signature\n",
-                    "change", "before", "after", "delta", "relative"
-                ));
-            }
-            for d in rows {
-                let rel = d
-                    .relative
-                    .map(|r| format!("{:+.0}%", r * 100.0))
-                    .unwrap_or_else(|| "new".into());
-                let change = serde_json::to_value(d.change)?
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_string();
-                if md {
-                    text.push_str(&format!(
-                        "| {change} | {} | {} | {:+} | {rel} | `{}` |\n",
-                        d.before,
-                        d.after,
-                        d.absolute,
-                        d.signature.replace('|', "\\|")
-                    ));
-                } else {
-                    text.push_str(&format!(
-                        "{change:<7} {:>8} {:>8} {:>+8} {rel:>9}  {}\n",
-                        d.before, d.after, d.absolute, d.signature
-                    ));
-                }
-            }
-            text.push('\n');
-        }
-    }
     if args.json {
+        let docs: Vec<serde_json::Value> = comparisons.map(|c| c.to_json(args.top)).collect();
         emit(&format!("{}\n", serde_json::to_string_pretty(&docs)?))?;
     } else {
+        let text: String = comparisons
+            .map(|c| c.render(args.top, args.markdown))
+            .collect();
         emit(&text)?;
     }
     Ok(ExitCode::SUCCESS)

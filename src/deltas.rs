@@ -11,6 +11,7 @@ use std::collections::HashMap;
 use anyhow::{Result, bail};
 
 use crate::analyze::{FileAnalysis, METRIC_KINDS, Metrics};
+use crate::level::Level;
 
 /// What one blob adds to a tree's counts.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -58,7 +59,7 @@ fn sorted(map: HashMap<i32, u32>) -> Vec<(i32, u32)> {
 pub struct CommitDeltas {
     pub seq: i64,
     /// (level, sig, occurrences delta, files delta), only where something changed.
-    pub patterns: Vec<(&'static str, i32, i64, i64)>,
+    pub patterns: Vec<(Level, i32, i64, i64)>,
     pub d_files: i64,
     pub d_loc: i64,
     pub d_metrics: [i64; METRIC_KINDS.len()],
@@ -98,7 +99,7 @@ impl TreeCounts {
         seq: i64,
         changes: &[(Option<i64>, Option<i64>)],
     ) -> Result<CommitDeltas> {
-        let mut by_sig: HashMap<(&'static str, i32), (i64, i64)> = HashMap::new();
+        let mut by_sig: HashMap<(Level, i32), (i64, i64)> = HashMap::new();
         let mut deltas = CommitDeltas {
             seq,
             patterns: Vec::new(),
@@ -124,8 +125,8 @@ impl TreeCounts {
                     *d += sign * i64::from(*m);
                 }
                 for (level, sigs) in [
-                    ("abstract", &blob.abstract_sigs),
-                    ("semantic", &blob.semantic_sigs),
+                    (Level::Abstract, &blob.abstract_sigs),
+                    (Level::Semantic, &blob.semantic_sigs),
                 ] {
                     for &(sig, occurrences) in sigs {
                         let entry = by_sig.entry((level, sig)).or_default();
@@ -178,14 +179,14 @@ mod tests {
         let add = tree.commit_deltas(0, &[(None, Some(1))]).unwrap();
         assert_eq!(add.d_files, 1);
         assert_eq!(add.d_loc, 5);
-        assert!(add.patterns.contains(&("abstract", 10, 2, 1)));
+        assert!(add.patterns.contains(&(Level::Abstract, 10, 2, 1)));
         let edit = tree.commit_deltas(1, &[(Some(1), Some(2))]).unwrap();
         assert_eq!(edit.d_files, 0);
         assert_eq!(edit.d_loc, 2);
         // Sig 10 is in both versions: one more occurrence, no new file.
-        assert!(edit.patterns.contains(&("semantic", 10, 1, 0)));
-        assert!(edit.patterns.contains(&("abstract", 11, -1, -1)));
-        assert!(edit.patterns.contains(&("abstract", 12, 1, 1)));
+        assert!(edit.patterns.contains(&(Level::Semantic, 10, 1, 0)));
+        assert!(edit.patterns.contains(&(Level::Abstract, 11, -1, -1)));
+        assert!(edit.patterns.contains(&(Level::Abstract, 12, 1, 1)));
         assert_eq!(edit.patterns.len(), 6);
     }
 

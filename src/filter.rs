@@ -18,6 +18,19 @@ pub enum SkipReason {
 }
 
 impl SkipReason {
+    pub const ALL: [SkipReason; 5] = [
+        SkipReason::Vendored,
+        SkipReason::Excluded,
+        SkipReason::TooLarge,
+        SkipReason::Binary,
+        SkipReason::Minified,
+    ];
+
+    /// The reason a stored name gives, if it is one.
+    pub fn from_name(name: &str) -> Option<SkipReason> {
+        SkipReason::ALL.into_iter().find(|r| r.name() == name)
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             SkipReason::Vendored => "vendored",
@@ -101,6 +114,22 @@ fn build_set(globs: &[String]) -> Result<GlobSet, GlobError> {
 }
 
 impl Filter {
+    /// A short fingerprint of every option that decides which paths and contents count, so that
+    /// a history analysed under other filters is another analysis, never mixed with this one.
+    pub fn key(&self) -> String {
+        let o = &self.options;
+        let text = serde_json::json!({
+            "max_bytes": o.max_bytes,
+            "max_avg_line": o.max_avg_line,
+            "max_line": o.max_line,
+            "include": o.include,
+            "exclude": o.exclude,
+            "skip_vendored": o.skip_vendored,
+        })
+        .to_string();
+        crate::analyze::sha256_hex(text.as_bytes())[..16].to_string()
+    }
+
     pub fn new(options: FilterOptions) -> Result<Filter, GlobError> {
         let include = if options.include.is_empty() {
             None
@@ -171,6 +200,48 @@ impl Filter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_key_changes_with_every_option_and_only_with_them() {
+        let key = |options: FilterOptions| Filter::new(options).unwrap().key();
+        let base = key(FilterOptions::default());
+        assert_eq!(base, key(FilterOptions::default()));
+        let changed = [
+            FilterOptions {
+                max_bytes: 1,
+                ..FilterOptions::default()
+            },
+            FilterOptions {
+                include: vec!["src/**".into()],
+                ..FilterOptions::default()
+            },
+            FilterOptions {
+                exclude: vec!["src/**".into()],
+                ..FilterOptions::default()
+            },
+            FilterOptions {
+                skip_vendored: false,
+                ..FilterOptions::default()
+            },
+            FilterOptions {
+                max_line: 1,
+                ..FilterOptions::default()
+            },
+        ];
+        for options in changed {
+            assert_ne!(key(options.clone()), base, "{options:?}");
+        }
+        // A glob list is not a string: ["a", "b"] and ["a\", \"b"] differ.
+        let split = FilterOptions {
+            include: vec!["a".into(), "b".into()],
+            ..FilterOptions::default()
+        };
+        let joined = FilterOptions {
+            include: vec!["a\", \"b".into()],
+            ..FilterOptions::default()
+        };
+        assert_ne!(key(split), key(joined));
+    }
 
     fn filter(include: &[&str], exclude: &[&str]) -> Filter {
         Filter::new(FilterOptions {

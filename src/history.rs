@@ -6,6 +6,7 @@
 
 use std::collections::HashSet;
 use std::path::Path;
+use std::sync::mpsc::Receiver;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
@@ -14,10 +15,11 @@ use rayon::prelude::*;
 use crate::analyze::{Analyzer, FileAnalysis};
 use crate::deltas::{BlobCounts, TreeCounts};
 use crate::dialect::Dialect;
-use crate::filter::Filter;
+use crate::filter::{Filter, SkipReason};
 use crate::git::{BlobAt, Change, CommitInfo, Repo};
+use crate::pipeline::{self, Outbox};
 use crate::progress::Progress;
-use crate::store::{BlobRows, ChangeRow, CommitRow, NewBlob, Store};
+use crate::store::{BlobRows, BlobStatus, ChangeRow, CommitRow, NewBlob, Store};
 
 /// Which commits to analyse.
 #[derive(Debug, Clone)]
@@ -28,8 +30,6 @@ pub struct HistoryOptions {
     pub until: Option<i64>,
     /// Commits per transaction.
     pub batch: usize,
-    /// A fingerprint of the path filters, so another filter set is another analysis.
-    pub filters_key: String,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -52,6 +52,47 @@ pub struct HistorySummary {
 }
 
 impl HistorySummary {
+    /// The one-line summary printed after a run.
+    pub fn line(&self, repo: &Path) -> String {
+        format!(
+            "history of {}: {} commits in range, {} already stored, {} analysed now; blobs: {} parsed, {} from cache ({:.0}% cache hits), {} skipped, {} missing, {} failed; in {:.2}s",
+            repo.display(),
+            self.window,
+            self.already_stored,
+            self.analysed,
+            self.blobs_parsed,
+            self.blobs_cached,
+            100.0 * self.cache_hit_rate(),
+            self.blobs_skipped,
+            self.blobs_missing,
+            self.blobs_failed,
+            self.seconds
+        )
+    }
+
+    /// The summary as `--json` prints it.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "repo_id": self.repo_id,
+            "tip": self.tip,
+            "commits_in_range": self.window,
+            "already_stored": self.already_stored,
+            "analysed": self.analysed,
+            "blobs_parsed": self.blobs_parsed,
+            "blobs_cached": self.blobs_cached,
+            "blobs_skipped": self.blobs_skipped,
+            "blobs_missing": self.blobs_missing,
+            "blobs_failed": self.blobs_failed,
+            "cache_hit_rate": self.cache_hit_rate(),
+            "seconds": self.seconds,
+        })
+    }
+
+    /// Whether something could not be analysed (the exit status says so).
+    pub fn incomplete(&self) -> bool {
+        self.blobs_missing + self.blobs_failed + self.missing_objects > 0
+    }
+
     /// Of the blob references of the analysed commits' changes, the share served without
     /// parsing (0 when there were none).
     pub fn cache_hit_rate(&self) -> f64 {
@@ -68,7 +109,7 @@ impl HistorySummary {
 
 enum BlobOutcome {
     Parsed { bytes: u64, analysis: FileAnalysis },
-    Skipped { bytes: u64, reason: &'static str },
+    Skipped { bytes: u64, reason: SkipReason },
     Missing,
     Failed(String),
 }
@@ -103,10 +144,7 @@ fn analyze_blob(
         Ok(None) => return BlobOutcome::Missing,
         Ok(Some(size)) => {
             if let Some(reason) = filter.check_size(size) {
-                return BlobOutcome::Skipped {
-                    bytes: size,
-                    reason: reason.name(),
-                };
+                return BlobOutcome::Skipped { bytes: size, reason };
             }
         }
         Err(e) => return BlobOutcome::Failed(format!("{e:#}")),
@@ -119,7 +157,7 @@ fn analyze_blob(
     if let Some(reason) = filter.check_content(bytes) {
         return BlobOutcome::Skipped {
             bytes: bytes.len() as u64,
-            reason: reason.name(),
+            reason,
         };
     }
     match analyzer.analyze(bytes, blob.dialect) {
@@ -150,7 +188,7 @@ pub fn run(
         .ok()
         .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
         .unwrap_or_else(|| identity.clone());
-    let repo_id = store.repo_id(&identity, &name, &config, &options.filters_key)?;
+    let repo_id = store.repo_id(&identity, &name, &config, &filter.key())?;
     let mut summary = HistorySummary {
         repo_id,
         ..HistorySummary::default()
@@ -222,86 +260,31 @@ pub fn run(
         let mut report = report.lock().unwrap_or_else(|e| e.into_inner());
         progress.suspend(|| (*report)(line));
     };
-    // Read before the walk: the repository handle moves to the thread that diffs.
     let tags = repo.tags()?;
-    let (sender, receiver) = std::sync::mpsc::sync_channel::<Batch>(1);
-    let (diff_sender, diff_receiver) = std::sync::mpsc::sync_channel::<Diffed>(1);
 
-    // Three stages, each a batch ahead of the next: a thread diffs trees and picks the blobs
-    // never analysed; here they are parsed in parallel; a writer thread stores the batch.
-    let (written, missing_objects) =
-        std::thread::scope(|scope| -> Result<(WriterCounts, usize)> {
-            let writer = scope.spawn(|| {
-                let rows = BlobRows::new(store, &config, stored_rows)?;
-                let mut writer = HistoryWriter {
-                    store,
-                    rows,
-                    repo_id,
-                    analyzer,
-                    say: &say,
-                    counts: WriterCounts::default(),
-                    tree: TreeCounts::default(),
-                    last_batch_len: 0,
-                };
-                for batch in receiver {
-                    writer.write(&commits, batch)?;
-                    bar.inc(writer.last_batch_len as u64);
-                }
-                Ok::<_, anyhow::Error>(writer.counts)
-            });
-            let commits = &commits;
-            let differ = scope.spawn(move || -> Result<usize> {
-                let mut missing_objects = 0;
-                let mut seq = keep;
-                while seq < commits.len() {
-                    let end = (seq + options.batch.max(1)).min(commits.len());
-                    // Changes of each commit against its first parent (the window's first: the
-                    // empty tree).
-                    let mut changes: Vec<Vec<Change>> = Vec::with_capacity(end - seq);
-                    for i in seq..end {
-                        let commit = &commits[i];
-                        let parent_tree = (i > 0).then(|| commits[i - 1].tree.as_str());
-                        let mut missing = |m: String| {
-                            missing_objects += 1;
-                            say(format!("commit {}: {m}", short(&commit.id)))
-                        };
-                        changes.push(repo.diff_trees(
-                            parent_tree,
-                            &commit.tree,
-                            &keep_path,
-                            &mut missing,
-                        )?);
-                    }
-                    let mut needed: Vec<BlobAt> = Vec::new();
-                    let mut referenced = 0;
-                    let mut seen: HashSet<(&str, Dialect)> = HashSet::new();
-                    for blob in changes
-                        .iter()
-                        .flatten()
-                        .flat_map(|c| c.old.iter().chain(c.new.iter()))
-                    {
-                        referenced += 1;
-                        if seen.insert((blob.id.as_str(), blob.dialect))
-                            && analysed_keys.insert((format!("git:{}", blob.id), blob.dialect))
-                        {
-                            needed.push(blob.clone());
-                        }
-                    }
-                    let diffed = Diffed {
-                        seq,
-                        end,
-                        changes,
-                        cached: referenced - needed.len(),
-                        needed,
-                    };
-                    if diff_sender.send(diffed).is_err() {
-                        break; // A later stage stopped; its error is returned below.
-                    }
-                    seq = end;
-                }
-                Ok(missing_objects)
-            });
-            for diffed in diff_receiver {
+    // Three stages, each a batch ahead of the next: this thread diffs trees and picks the blobs
+    // never analysed; a parsing stage parses them on the workers; a writer thread stores the batch.
+    let write = |batches: Receiver<Batch>| -> Result<WriterCounts> {
+        let rows = BlobRows::new(store, &config, stored_rows)?;
+        let mut writer = HistoryWriter {
+            store,
+            rows,
+            repo_id,
+            analyzer,
+            say: &say,
+            counts: WriterCounts::default(),
+            tree: TreeCounts::default(),
+            last_batch_len: 0,
+        };
+        for batch in batches {
+            writer.write(&commits, batch)?;
+            bar.inc(writer.last_batch_len as u64);
+        }
+        Ok(writer.counts)
+    };
+    let diff_and_parse = |to_writer: &Outbox<Batch>| -> Result<usize> {
+        let parse = |diffs: Receiver<Diffed>| -> Result<()> {
+            for diffed in diffs {
                 blob_bar.inc_length(diffed.needed.len() as u64);
                 let outcomes: Vec<BlobOutcome> = diffed
                     .needed
@@ -323,19 +306,68 @@ pub fn run(
                     needed: diffed.needed,
                     outcomes,
                 };
-                if sender.send(batch).is_err() {
-                    break; // The writer stopped; its error is returned below.
+                if !to_writer.send(batch) {
+                    break; // The writer stopped; its error is what the run returns.
                 }
             }
-            drop(sender);
-            let written = writer
-                .join()
-                .map_err(|_| anyhow::anyhow!("the database writer thread panicked"))??;
-            let missing_objects = differ
-                .join()
-                .map_err(|_| anyhow::anyhow!("the tree-diff thread panicked"))??;
-            Ok((written, missing_objects))
-        })?;
+            Ok(())
+        };
+        let diff = |to_parser: &Outbox<Diffed>| -> Result<usize> {
+            let mut missing_objects = 0;
+            let mut seq = keep;
+            while seq < commits.len() {
+                let end = (seq + options.batch.max(1)).min(commits.len());
+                // Changes of each commit against its first parent (the window's first: the
+                // empty tree).
+                let mut changes: Vec<Vec<Change>> = Vec::with_capacity(end - seq);
+                for i in seq..end {
+                    let commit = &commits[i];
+                    let parent_tree = (i > 0).then(|| commits[i - 1].tree.as_str());
+                    let mut missing = |m: String| {
+                        missing_objects += 1;
+                        say(format!("commit {}: {m}", short(&commit.id)))
+                    };
+                    changes.push(repo.diff_trees(
+                        parent_tree,
+                        &commit.tree,
+                        &keep_path,
+                        &mut missing,
+                    )?);
+                }
+                let mut needed: Vec<BlobAt> = Vec::new();
+                let mut referenced = 0;
+                let mut seen: HashSet<(&str, Dialect)> = HashSet::new();
+                for blob in changes
+                    .iter()
+                    .flatten()
+                    .flat_map(|c| c.old.iter().chain(c.new.iter()))
+                {
+                    referenced += 1;
+                    if seen.insert((blob.id.as_str(), blob.dialect))
+                        && analysed_keys.insert((format!("git:{}", blob.id), blob.dialect))
+                    {
+                        needed.push(blob.clone());
+                    }
+                }
+                let diffed = Diffed {
+                    seq,
+                    end,
+                    changes,
+                    cached: referenced - needed.len(),
+                    needed,
+                };
+                if !to_parser.send(diffed) {
+                    break; // A later stage stopped; its error is what the run returns.
+                }
+                seq = end;
+            }
+            Ok(missing_objects)
+        };
+        let ((), missing_objects) = pipeline::run("parsing", 1, parse, diff)?;
+        Ok(missing_objects)
+    };
+    let (written, missing_objects) =
+        pipeline::run("database writer", 1, write, diff_and_parse)?;
     summary.missing_objects += missing_objects;
     summary.analysed = written.analysed;
     summary.blobs_parsed = written.parsed;
@@ -427,11 +459,11 @@ impl HistoryWriter<'_> {
                     if analysis.too_deep {
                         (self.say)(crate::scan::too_deep_note(&format!("blob {}", blob.id)));
                     }
-                    ("parsed".to_string(), *bytes, Some(analysis))
+                    (BlobStatus::Parsed, *bytes, Some(analysis))
                 }
                 BlobOutcome::Skipped { bytes, reason } => {
                     self.counts.skipped += 1;
-                    (format!("skipped:{reason}"), *bytes, None)
+                    (BlobStatus::Skipped(*reason), *bytes, None)
                 }
                 BlobOutcome::Missing => {
                     self.counts.missing += 1;
@@ -439,12 +471,12 @@ impl HistoryWriter<'_> {
                         "blob {} is missing from the object database; counted as empty",
                         blob.id
                     ));
-                    ("missing".to_string(), 0, None)
+                    (BlobStatus::Missing, 0, None)
                 }
                 BlobOutcome::Failed(message) => {
                     self.counts.failed += 1;
                     (self.say)(format!("blob {}: {message}", blob.id));
-                    ("failed".to_string(), 0, None)
+                    (BlobStatus::Failed, 0, None)
                 }
             };
             new_blobs.push((
@@ -464,7 +496,7 @@ impl HistoryWriter<'_> {
                     content_key: key,
                     dialect: *dialect,
                     bytes: *bytes,
-                    status,
+                    status: *status,
                     analysis: *analysis,
                 },
             )
@@ -476,7 +508,7 @@ impl HistoryWriter<'_> {
         };
         let mut parsed_here: HashSet<i64> = new_blobs
             .iter()
-            .filter(|b| b.4 == "parsed")
+            .filter(|b| b.4 == BlobStatus::Parsed)
             .map(|b| b.0)
             .collect();
         let per_commit: Vec<Vec<PathChange<'_>>> = batch
@@ -550,6 +582,7 @@ impl HistoryWriter<'_> {
         store.write_changes(self.repo_id, &change_rows)?;
         store.write_commits(self.repo_id, &commit_rows)?;
         store.write_deltas(self.repo_id, &deltas)?;
+        crate::crash::before_commit();
         // The run's last batch commits as a checkpoint: its rows reach the database file once.
         let committed = if batch.end == commits.len() {
             store.commit_with_checkpoint()
@@ -557,6 +590,7 @@ impl HistoryWriter<'_> {
             store.commit()
         };
         committed.with_context(|| format!("committing commits {}..{}", batch.seq, batch.end))?;
+        crate::crash::after_commit();
         self.tree.evict_unheld();
         self.counts.cached += batch.cached;
         self.counts.analysed += batch.end - batch.seq;

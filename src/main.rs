@@ -6,16 +6,14 @@ use std::ffi::c_void;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicPtr, Ordering};
 
-use clap::Parser;
-
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// The mimalloc heap that tree-sitter allocates from (set once in `main`, before any parse). A
 /// heap of its own keeps the parser's and trees' many small blocks in pages apart from the file
-/// buffers and analysis results around them: on 20,000 npm files the parse-only floor took 3%
-/// less time and the scan 1.3% less (41 ms less CPU), 15 alternating runs each. (mimalloc's
-/// first-class heaps take allocations from any thread and blocks are freed with `mi_free`.)
+/// buffers and analysis results around them, which makes parsing faster (measured effect in
+/// docs/performance.md). (mimalloc's first-class heaps take allocations from any thread and
+/// blocks are freed with `mi_free`.)
 static TS_HEAP: AtomicPtr<libmimalloc_sys::mi_heap_t> = AtomicPtr::new(std::ptr::null_mut());
 
 fn ts_heap() -> *mut libmimalloc_sys::mi_heap_t {
@@ -54,9 +52,9 @@ fn non_null(ptr: *mut c_void, size: usize) -> *mut c_void {
 
 /// Keeps the kernel from backing this process's memory with transparent huge pages. Every huge
 /// page is zeroed whole when first touched, 2 MiB at once, and the allocator here (mimalloc, for
-/// Rust, tree-sitter and DuckDB alike) keeps releasing and touching fresh memory: on 20,000 npm
-/// files that zeroing was 5-8% of a scan's CPU time, and the parse-only floor was no faster with
-/// huge pages either (7 alternating runs each). A kernel that refuses leaves things as they were.
+/// Rust, tree-sitter and DuckDB alike) keeps releasing and touching fresh memory, so the zeroing
+/// costs more than huge pages save (measured effect in docs/performance.md). A kernel that
+/// refuses leaves things as they were.
 fn no_transparent_huge_pages() {
     #[cfg(target_os = "linux")]
     // SAFETY: PR_SET_THP_DISABLE takes one integer argument and touches no memory of ours.
@@ -83,7 +81,7 @@ fn main() -> ExitCode {
             }));
         }
     }
-    let args = cli::Cli::parse();
+    let args = cli::parse();
     match cli::run(args) {
         Ok(code) => code,
         Err(e) => {

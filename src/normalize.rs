@@ -1,5 +1,5 @@
 //! The normalizer: pattern roots in, their abstract and semantic signatures out, following
-//! `SIGNATURES.md`.
+//! docs/signatures.md.
 //!
 //! One iterative walk over the whole tree (its flat list of nodes from `tree_walk` and a heap
 //! stack of frames, never recursion) turns every leaf into a canonical token once. Whatever

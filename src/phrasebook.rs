@@ -5,57 +5,15 @@ use std::fmt::Write as _;
 use std::sync::Arc;
 
 use anyhow::Result;
-use duckdb::params;
-use serde::Serialize;
 
 use crate::FastMap;
 use crate::analyze::sha256_hex;
+pub use crate::level::Level;
+pub use crate::store::PatternRow;
 use crate::store::{Snapshot, Store};
 
-/// Which signature level patterns are grouped by.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Level {
-    Abstract,
-    Semantic,
-}
-
-impl Level {
-    pub fn name(self) -> &'static str {
-        match self {
-            Level::Abstract => "abstract",
-            Level::Semantic => "semantic",
-        }
-    }
-
-    pub fn id_column(self) -> &'static str {
-        match self {
-            Level::Abstract => "abstract_sig",
-            Level::Semantic => "semantic_sig",
-        }
-    }
-}
-
-/// One ranked pattern.
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct PatternRow {
-    pub rank: usize,
-    pub id: String,
-    #[serde(rename = "abstract")]
-    pub abstract_text: String,
-    #[serde(rename = "semantic")]
-    pub semantic_text: String,
-    pub category: String,
-    pub kind: String,
-    pub occurrences: i64,
-    pub files: i64,
-    /// `path:line` of one occurrence.
-    pub example: String,
-}
-
-/// Ranks the patterns of a snapshot: by occurrences, then files, then signature text. Counts
-/// come from the snapshot's stored counts; only the leaders' rows are read again, for their
-/// most frequent variant (text, kind) and an example location.
+/// Ranks the patterns of a snapshot: by occurrences, then files, then signature text (see
+/// `Store::top_patterns`).
 pub fn top_patterns(
     store: &Store,
     snapshot: Snapshot,
@@ -63,65 +21,7 @@ pub fn top_patterns(
     level: Level,
     limit: usize,
 ) -> Result<Vec<PatternRow>> {
-    let id = level.id_column();
-    let counts_sql = snapshot.counts_sql(level.name());
-    let occurrences_sql = snapshot.occurrences_sql();
-    let sql = format!(
-        "WITH counts AS ({counts_sql}),
-         -- The leaders by count, ties at the cut included: texts break ties below.
-         leaders AS (
-            SELECT sig AS pid, occurrences AS occ, files FROM counts
-            QUALIFY rank() OVER (ORDER BY occurrences DESC, files DESC) <= $2),
-         occ AS (
-            SELECT * FROM ({occurrences_sql}) WHERE {id} IN (SELECT pid FROM leaders)),
-         example AS (
-            SELECT {id} AS pid, min({{'path': path, 'line': first_line}}) AS example
-            FROM occ GROUP BY pid),
-         variant AS (
-            SELECT {id} AS pid, abstract_sig, semantic_sig, kind, sum(occurrences) AS occ
-            FROM occ GROUP BY ALL),
-         -- Ties between variants go by the ids (SHA-256) of their texts, then by kind: the
-         -- ids are computed here, for the leaders' variants only.
-         named AS (
-            SELECT v.pid, v.occ, v.kind, a.text AS abstract_text, s.text AS semantic_text,
-                   s.categories, sha256(a.text) AS abstract_id, sha256(s.text) AS semantic_id
-            FROM variant v
-            JOIN signatures a ON a.sig = v.abstract_sig
-            JOIN signatures s ON s.sig = v.semantic_sig),
-         top_variant AS (
-            SELECT pid,
-                   first(abstract_text ORDER BY occ DESC, abstract_id, semantic_id, kind) AS abstract_text,
-                   first(semantic_text ORDER BY occ DESC, abstract_id, semantic_id, kind) AS semantic_text,
-                   first(categories ORDER BY occ DESC, abstract_id, semantic_id, kind) AS categories,
-                   first(kind ORDER BY occ DESC, abstract_id, semantic_id, kind) AS kind
-            FROM named
-            GROUP BY pid)
-         SELECT sha256(p.text), tv.abstract_text, tv.semantic_text, tv.categories, tv.kind, l.occ,
-                l.files, e.example.path || ':' || e.example.line
-         FROM leaders l JOIN top_variant tv USING (pid) JOIN example e USING (pid)
-         JOIN signatures p ON p.sig = l.pid AND p.config = $1
-         ORDER BY l.occ DESC, l.files DESC, tv.abstract_text, tv.semantic_text
-         LIMIT $2"
-    );
-    let mut stmt = store.conn.prepare(&sql)?;
-    let rows = stmt.query_map(params![config, limit as i64], |r| {
-        Ok(PatternRow {
-            rank: 0,
-            id: r.get(0)?,
-            abstract_text: r.get(1)?,
-            semantic_text: r.get(2)?,
-            category: r.get(3)?,
-            kind: r.get(4)?,
-            occurrences: r.get(5)?,
-            files: r.get(6)?,
-            example: r.get(7)?,
-        })
-    })?;
-    let mut out: Vec<PatternRow> = rows.collect::<Result<_, _>>()?;
-    for (i, row) in out.iter_mut().enumerate() {
-        row.rank = i + 1;
-    }
-    Ok(out)
+    store.top_patterns(snapshot, config, level, limit)
 }
 
 /// One counted pattern of a file, as a run that analysed the file keeps it.
@@ -349,4 +249,24 @@ pub fn render_markdown(title: &str, rows: &[PatternRow], level: Level) -> String
         );
     }
     out
+}
+
+/// Writes `phrasebook.json` and `phrasebook.md` into `dir`.
+pub fn write_files(
+    dir: &std::path::Path,
+    title: &str,
+    summary: serde_json::Value,
+    rows: &[PatternRow],
+    level: Level,
+) -> Result<()> {
+    use anyhow::Context as _;
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let json_path = dir.join("phrasebook.json");
+    let doc = serde_json::json!({ "title": title, "summary": summary, "level": level, "patterns": rows });
+    std::fs::write(&json_path, serde_json::to_string_pretty(&doc)?)
+        .with_context(|| format!("writing {}", json_path.display()))?;
+    let md_path = dir.join("phrasebook.md");
+    std::fs::write(&md_path, render_markdown(title, rows, level))
+        .with_context(|| format!("writing {}", md_path.display()))?;
+    Ok(())
 }

@@ -77,8 +77,8 @@ enum Matcher {
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Source {
     /// The built-in queries (tests compile them): a simple one is not compiled at run time,
-    /// since tree-sitter's query analysis was most of patmine's start-up and its result would go
-    /// unused.
+    /// since tree-sitter's query analysis is costly at start-up (docs/performance.md) and its
+    /// result would go unused.
     BuiltIn,
     /// A query file: compiled, so that a bad one is reported with its line and column.
     File,
@@ -141,23 +141,30 @@ impl SimpleMatcher {
                 }
             }
         }
-        let ids_of = |name: &str, named: bool| -> Vec<u16> {
-            (0..language.node_kind_count() as u16)
+        // The node kinds a name matches, when the walk can match them kind id for kind id:
+        // `None` for a wildcard (`_`), `ERROR`, a name the grammar lacks, or a supertype such as
+        // `expression`. Those match nodes of other kind ids, so only tree-sitter's cursor is right.
+        let ids_of = |name: &str, named: bool| -> Option<Vec<u16>> {
+            let ids: Vec<u16> = (0..language.node_kind_count() as u16)
                 .filter(|&id| {
                     language.node_kind_for_id(id) == Some(name)
                         && language.node_kind_is_named(id) == named
                 })
-                .collect()
+                .collect();
+            let exact = |&id: &u16| {
+                language.node_kind_is_visible(id) && !language.node_kind_is_supertype(id)
+            };
+            (!ids.is_empty() && ids.iter().all(exact)).then_some(ids)
         };
         let node = |tokens: &[String]| -> Option<(Vec<u16>, usize)> {
             match tokens {
                 [open, name, close, ..]
                     if open == "(" && close == ")" && !name.starts_with(['"', '@', '(']) =>
                 {
-                    Some((ids_of(name, true), 3))
+                    Some((ids_of(name, true)?, 3))
                 }
                 [quoted, ..] if quoted.starts_with('"') => {
-                    Some((ids_of(&quoted[1..quoted.len() - 1], false), 1))
+                    Some((ids_of(&quoted[1..quoted.len() - 1], false)?, 1))
                 }
                 _ => None,
             }
@@ -175,7 +182,7 @@ impl SimpleMatcher {
             {
                 // (parent (kind) @capture)
                 let parents: Vec<Option<u16>> =
-                    ids_of(&tokens[i + 1], true).into_iter().map(Some).collect();
+                    ids_of(&tokens[i + 1], true)?.into_iter().map(Some).collect();
                 let (kinds, used) = node(&tokens[i + 2..])?;
                 let capture_at = i + 2 + used;
                 if tokens.get(capture_at + 1).map(String::as_str) != Some(")") {
@@ -344,8 +351,8 @@ impl QuerySet {
     }
 
     /// Reads the three query texts in order, then builds them in parallel (compiling a query
-    /// file takes tree-sitter tens of milliseconds; the built-in queries are not compiled). The
-    /// first file that fails, in grammar order, is the error.
+    /// file is slow; the built-in queries are not compiled). The first file that fails, in
+    /// grammar order, is the error.
     fn build(
         source: Source,
         mut read: impl FnMut(Grammar) -> Result<(String, String), QueryLoadError>,
@@ -443,6 +450,44 @@ mod tests {
         let query = set.get(Grammar::JavaScript);
         assert!(query.simple().is_none() && query.cursor_query().is_some());
         assert_eq!(&*query.kinds[0], "f");
+    }
+
+    #[test]
+    fn wildcards_errors_and_supertypes_go_through_the_query_cursor() {
+        use crate::analyze::Analyzer;
+        use crate::dialect::Dialect;
+        use crate::normalize::NormalizeOptions;
+        use crate::rules::Rulebook;
+        // Each query alone: one whose only pattern the walk cannot match kind id for kind id
+        // must find, through the cursor, the roots the cursor finds (the walk found none).
+        let source = b"const a = f(1) + g;\nlet = = 2;\nh();\n";
+        for (text, kind) in [
+            ("(_) @any\n", "any"),
+            ("(ERROR) @error\n", "error"),
+            ("(expression) @expression\n", "expression"),
+            ("(program (_) @top)\n", "top"),
+        ] {
+            assert!(
+                SimpleMatcher::parse(text, &Grammar::JavaScript.language()).is_none(),
+                "{text}"
+            );
+            let dir = tempfile::tempdir().unwrap();
+            for g in Grammar::ALL {
+                std::fs::write(dir.path().join(g.query_file()), text).unwrap();
+            }
+            let set = QuerySet::load_dir(dir.path()).unwrap();
+            assert!(set.get(Grammar::JavaScript).cursor_query().is_some(), "{text}");
+            let analyzer = Analyzer::new(set, Rulebook::builtin(), NormalizeOptions::default(), 5);
+            let found = analyzer.analyze(source, Dialect::Js).unwrap();
+            assert!(
+                found.patterns.iter().any(|p| &*p.kind == kind),
+                "{text}: no `{kind}` root in {:?}",
+                found.patterns
+            );
+        }
+        // A concrete kind still takes the walk.
+        let text = "(program (expression_statement) @statement)\n";
+        assert!(SimpleMatcher::parse(text, &Grammar::JavaScript.language()).is_some());
     }
 
     #[test]

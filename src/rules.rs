@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::FastMap;
 
-/// The rulebook compiled into the binary; documented in the README.
+/// The rulebook compiled into the binary; documented in docs/rulebook.md.
 pub const DEFAULT_RULES_YAML: &str = include_str!("default_rules.yaml");
 
 #[derive(Debug, thiserror::Error)]

@@ -4,7 +4,6 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
@@ -14,16 +13,16 @@ use crate::analyze::{Analyzer, FileAnalysis, sha256_hex};
 use crate::dialect::Dialect;
 use crate::filter::{Filter, SkipReason};
 use crate::phrasebook::{self, FilePattern, Level, PatternRow, RunPatterns};
+use crate::pipeline::{self, Outbox};
 use crate::progress::Progress;
-use crate::store::{BlobRows, FileRecord, NewBlob, ScanTotals, Store, StoreError};
+use crate::store::{BlobRows, BlobStatus, FileRecord, NewBlob, ScanTotals, Store, StoreError};
 use crate::{FastMap, FastSet};
 
 /// Files stored per transaction: bounds memory and the work an interruption can lose.
 const BATCH_FILES: usize = 2_000;
 
 /// Files per transaction once fewer than `BATCH_FILES` are still to come: what is left to store
-/// after the last file is analysed is then a few hundred files, not up to a whole batch (on
-/// 20,000 files: 15-18 ms sooner, within this machine's noise, for a few more commits).
+/// after the last file is analysed is then a few hundred files, not up to a whole batch.
 const TAIL_BATCH_FILES: usize = 500;
 
 /// Files a worker claims at a time (see `chunks`), and hands to the writer in one message (a
@@ -59,6 +58,58 @@ pub struct ScanSummary {
     /// The ranked patterns asked for, when the run analysed every file itself and could rank
     /// them from memory (see `phrasebook::rank_run`); otherwise they are read from the store.
     pub top: Option<Vec<PatternRow>>,
+}
+
+impl ScanSummary {
+    /// The one-line summary printed after a scan of `root`.
+    pub fn line(&self, root: &Path) -> String {
+        let skipped: usize = self.skipped.values().sum();
+        let reasons: Vec<String> = (self.skipped.iter())
+            .map(|(r, n)| format!("{r} {n}"))
+            .collect();
+        let reasons = if reasons.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", reasons.join(", "))
+        };
+        let same_content = if self.same_content > 0 {
+            format!(
+                " ({} with the content of another file, analysed once)",
+                self.same_content
+            )
+        } else {
+            String::new()
+        };
+        format!(
+            "scanned {}: {} files, {} parsed{}, {} from cache, {} skipped{}, {} failed in {:.2}s",
+            root.display(),
+            self.files,
+            self.parsed,
+            same_content,
+            self.cached,
+            skipped,
+            reasons,
+            self.failed,
+            self.seconds
+        )
+    }
+
+    /// The summary as `--json` prints it.
+    pub fn to_json(&self) -> serde_json::Value {
+        let skipped: serde_json::Map<String, serde_json::Value> = (self.skipped.iter())
+            .map(|(r, n)| (r.name().to_string(), serde_json::json!(n)))
+            .collect();
+        serde_json::json!({
+            "scan_id": self.scan_id,
+            "files": self.files,
+            "parsed": self.parsed,
+            "same_content": self.same_content,
+            "cached": self.cached,
+            "skipped": skipped,
+            "failed": self.failed,
+            "seconds": self.seconds,
+        })
+    }
 }
 
 /// The outcome of one file, before storage.
@@ -233,7 +284,7 @@ pub struct ScanJob<'c> {
 
 /// The database a scan writes to: open, or a new one being opened on another thread. A database
 /// that does not exist yet has nothing cached, so the workers need not wait for its opening
-/// (DuckDB's start, attaching the file and creating the schema: about 30 ms, longer than the
+/// (DuckDB's start, attaching the file and creating the schema, which takes longer than the
 /// directory walk); the writer waits for it instead.
 pub enum StoreSource {
     Open(Store),
@@ -278,86 +329,74 @@ pub fn scan(
     };
     let claims = Claims::default();
     let bar = progress.bar(candidates.len() as u64, "files");
-    let (sender, receiver) = std::sync::mpsc::sync_channel::<Vec<(usize, Outcome)>>(CHANNEL_CHUNKS);
-    let writer_stopped = AtomicBool::new(false);
-
-    let (mut summary, counts, kept, store) = std::thread::scope(
-        |scope| -> Result<(ScanSummary, ScanCounts, Kept<'_>, Store)> {
-            // The workers need only the cache index: the writer gets the store and records the
-            // scan while they start.
-            let writer = scope.spawn(|| {
-                let mut store = source.into_store()?;
-                let scan_id = store.start_scan(&root.display().to_string(), &config)?;
-                let rows = BlobRows::new(&store, &config, stored.clone())?;
-                // From here to `query_threads` below, the store only appends and commits.
-                store.plain_planning()?;
-                let mut writer = BatchWriter {
-                    store: &mut store,
-                    rows,
-                    analyzer,
-                    progress,
-                    report,
-                    summary: ScanSummary {
-                        scan_id,
-                        ..ScanSummary::default()
-                    },
-                    counts: ScanCounts::default(),
-                    kept: Kept::default(),
-                    waiting: FastMap::default(),
-                    failed_contents: FastMap::default(),
-                };
-                let mut batch: Vec<(&Candidate, Outcome)> = Vec::with_capacity(BATCH_FILES);
-                let mut to_come = candidates.len();
-                for outcomes in receiver {
-                    to_come = to_come.saturating_sub(outcomes.len());
-                    batch.extend(
-                        outcomes
-                            .into_iter()
-                            .map(|(index, outcome)| (&candidates[index], outcome)),
-                    );
-                    let limit = if to_come < BATCH_FILES {
-                        TAIL_BATCH_FILES
-                    } else {
-                        BATCH_FILES
-                    };
-                    if batch.len() >= limit {
-                        writer.write(&batch)?;
-                        batch.clear();
-                    }
-                }
+    // The workers need only the cache index: the writer gets the store and records the scan
+    // while they start.
+    let write = |receiver: std::sync::mpsc::Receiver<Vec<(usize, Outcome)>>| -> Result<_> {
+        let mut store = source.into_store()?;
+        let scan_id = store.start_scan(&root.display().to_string(), &config)?;
+        let rows = BlobRows::new(&store, &config, stored.clone())?;
+        // From here to `query_threads` below, the store only appends and commits.
+        store.plain_planning()?;
+        let mut writer = BatchWriter {
+            store: &mut store,
+            rows,
+            analyzer,
+            progress,
+            report,
+            summary: ScanSummary {
+                scan_id,
+                ..ScanSummary::default()
+            },
+            counts: ScanCounts::default(),
+            kept: Kept::default(),
+            waiting: FastMap::default(),
+            failed_contents: FastMap::default(),
+        };
+        let mut batch: Vec<(&Candidate, Outcome)> = Vec::with_capacity(BATCH_FILES);
+        let mut to_come = candidates.len();
+        for outcomes in receiver {
+            to_come = to_come.saturating_sub(outcomes.len());
+            batch.extend(
+                outcomes
+                    .into_iter()
+                    .map(|(index, outcome)| (&candidates[index], outcome)),
+            );
+            let limit = if to_come < BATCH_FILES {
+                TAIL_BATCH_FILES
+            } else {
+                BATCH_FILES
+            };
+            if batch.len() >= limit {
                 writer.write(&batch)?;
-                writer.finish_waiting()?;
-                writer.kept.signatures = writer.rows.into_signatures();
-                let (summary, counts, kept) = (writer.summary, writer.counts, writer.kept);
-                Ok::<_, anyhow::Error>((summary, counts, kept, store))
-            });
-            // Each worker claims `CHUNK_FILES` files at a time, in order, and hands their
-            // outcomes to the writer in one message; the workers end within a chunk of each other.
-            crate::chunks::for_each_chunk(candidates.len(), CHUNK_FILES, |range| {
-                if writer_stopped.load(Ordering::Relaxed) {
-                    return false;
-                }
-                let chunk: Vec<(usize, Outcome)> = range
-                    .map(|index| {
-                        let outcome =
-                            examine(&candidates[index], filter, analyzer, &stored, &claims);
-                        (index, outcome)
-                    })
-                    .collect();
-                bar.inc(chunk.len() as u64);
-                if sender.send(chunk).is_err() {
-                    // The writer stopped; its error is returned below.
-                    writer_stopped.store(true, Ordering::Relaxed);
-                    return false;
-                }
-                true
-            });
-            drop(sender);
-            writer
-                .join()
-                .map_err(|_| anyhow::anyhow!("the database writer thread panicked"))?
-        },
-    )?;
+                batch.clear();
+            }
+        }
+        writer.write(&batch)?;
+        writer.finish_waiting()?;
+        writer.kept.signatures = writer.rows.into_signatures();
+        let (summary, counts, kept) = (writer.summary, writer.counts, writer.kept);
+        Ok((summary, counts, kept, store))
+    };
+    // Each worker claims `CHUNK_FILES` files at a time, in order, and hands their outcomes to
+    // the writer in one message; the workers end within a chunk of each other.
+    let analyse = |outbox: &Outbox<Vec<(usize, Outcome)>>| -> Result<()> {
+        crate::chunks::for_each_chunk(candidates.len(), CHUNK_FILES, |range| {
+            if outbox.consumer_stopped() {
+                return false;
+            }
+            let chunk: Vec<(usize, Outcome)> = range
+                .map(|index| {
+                    let outcome = examine(&candidates[index], filter, analyzer, &stored, &claims);
+                    (index, outcome)
+                })
+                .collect();
+            bar.inc(chunk.len() as u64);
+            outbox.send(chunk)
+        });
+        Ok(())
+    };
+    let ((mut summary, counts, kept, store), ()) =
+        pipeline::run("database writer", CHANNEL_CHUNKS, write, analyse)?;
     bar.finish_and_clear();
     store.query_threads()?;
     let scan_id = summary.scan_id;
@@ -485,7 +524,7 @@ impl<'c> BatchWriter<'_, 'c> {
                             content_key: key,
                             dialect: candidate.dialect,
                             bytes: *bytes,
-                            status: "parsed",
+                            status: BlobStatus::Parsed,
                             analysis: Some(analysis),
                         });
                     }
@@ -536,7 +575,7 @@ impl<'c> BatchWriter<'_, 'c> {
                 }
                 Outcome::Skipped(reason) => {
                     *self.summary.skipped.entry(*reason).or_default() += 1;
-                    FileRecord::Skipped(reason.name())
+                    FileRecord::Skipped(*reason)
                 }
                 Outcome::Failed { message, key } => {
                     self.report_failure(candidate, message);
@@ -567,7 +606,9 @@ impl<'c> BatchWriter<'_, 'c> {
             .rows
             .write(store, &new_blobs, &|t| rules.categorize(t))?;
         store.write_scan_files(self.summary.scan_id, &records)?;
+        crate::crash::before_commit();
         store.commit()?;
+        crate::crash::after_commit();
         for (blob, sigs) in new_blobs.iter().zip(sigs_of_blobs) {
             if let Some(analysis) = blob.analysis {
                 self.kept.keep_blob(blob.blob_row, analysis, &sigs);

@@ -2,11 +2,16 @@
 //! tree-sitter's own subtrees (`csrc/tree_walk.c`).
 //!
 //! tree-sitter's `TreeCursor` rebuilds its child iterator on every step to a sibling and answers
-//! each property through another call; on the normalizer's whole-tree walk that was a third of the
-//! analysis cost. This list holds the same nodes, in the same order, with what the walk reads
-//! (kind, named, extra, field, byte range, child count) and a `Node` for everything else. The
+//! each property through another call, which makes a whole-tree walk costly (measured in
+//! docs/performance.md). This list holds the same nodes, in the same order, with what the walk
+//! reads (kind, named, extra, field, byte range, child count) and a `Node` for everything else. The
 //! tests below check it against the cursor, node for node (and, where `flatten` leaves out the
 //! subtrees of opaque kinds, against the cursor walk without them).
+//!
+//! The C pass reads tree-sitter's internals, so it is tied to the pinned tree-sitter version.
+//! `flatten_with_cursor` builds the same list through tree-sitter's public API only; the tests
+//! compare the two entry for entry, and `PATMINE_TREE_WALK=cursor` makes every analysis use it,
+//! so a tree-sitter upgrade can run (slower) before the C is re-derived.
 
 use tree_sitter::{Node, Tree, ffi};
 
@@ -163,8 +168,8 @@ impl FlatNode {
 /// Lists the visible nodes of `tree` in `nodes`, a buffer whose capacity is kept from one call
 /// to the next. The descendants of a named node whose kind id is marked `true` in `opaque` are
 /// left out (the node itself is listed, with its child count, and `next` right after it): a
-/// string's quotes and fragments are a fifth of a typical JavaScript tree's visible nodes, and
-/// the normalizer never reads them. An empty `opaque` lists every node.
+/// string's quotes and fragments are many of a JavaScript tree's visible nodes, and the
+/// normalizer never reads them. An empty `opaque` lists every node.
 pub fn flatten<'tree, 'list>(
     tree: &'tree Tree,
     nodes: &'list mut Vec<FlatNode>,
@@ -196,6 +201,68 @@ pub fn flatten<'tree, 'list>(
             // SAFETY: the first `n` (≤ capacity) entries were initialized by the C side.
             unsafe { nodes.set_len(n as usize) };
             Ok(FlatTree { _tree: tree, nodes })
+        }
+    }
+}
+
+/// Which walk lists a tree's nodes: the C pass, or tree-sitter's cursor when the environment
+/// says `PATMINE_TREE_WALK=cursor`.
+pub fn flatten_tree<'tree, 'list>(
+    tree: &'tree Tree,
+    nodes: &'list mut Vec<FlatNode>,
+    opaque: &[bool],
+) -> Result<FlatTree<'tree, 'list>, FlattenError> {
+    static CURSOR: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    let cursor = *CURSOR.get_or_init(|| {
+        std::env::var_os("PATMINE_TREE_WALK").is_some_and(|walk| walk == "cursor")
+    });
+    if cursor {
+        flatten_with_cursor(tree, nodes, opaque)
+    } else {
+        flatten(tree, nodes, opaque)
+    }
+}
+
+/// The list `flatten` makes, built with tree-sitter's public `TreeCursor` only (no recursion).
+pub fn flatten_with_cursor<'tree, 'list>(
+    tree: &'tree Tree,
+    nodes: &'list mut Vec<FlatNode>,
+    opaque: &[bool],
+) -> Result<FlatTree<'tree, 'list>, FlattenError> {
+    let too_large = || FlattenError::TooLarge(tree.root_node().descendant_count());
+    let small = |n: usize| u32::try_from(n).map_err(|_| too_large());
+    nodes.clear();
+    nodes.reserve(tree.root_node().descendant_count());
+    let mut cursor = tree.walk();
+    // The listed nodes whose descendants are being listed: their `next` is set on the way up.
+    let mut open: Vec<usize> = Vec::new();
+    loop {
+        let node = cursor.node();
+        let index = nodes.len();
+        nodes.push(FlatNode {
+            id: node.id() as *const std::ffi::c_void,
+            start_byte: small(node.start_byte())?,
+            end_byte: small(node.end_byte())?,
+            start_row: small(node.start_position().row)?,
+            next: small(index + 1)?,
+            child_count: node.child_count(),
+            kind: node.kind_id(),
+            field: cursor.field_id().map_or(0, |f| f.get()),
+            named: u8::from(node.is_named()),
+            extra: u8::from(node.is_extra()),
+            padding: [0; 6],
+        });
+        let opaque_node = node.is_named() && opaque.get(node.kind_id() as usize) == Some(&true);
+        if !opaque_node && cursor.goto_first_child() {
+            open.push(index);
+            continue;
+        }
+        while !cursor.goto_next_sibling() {
+            if !cursor.goto_parent() {
+                return Ok(FlatTree { _tree: tree, nodes });
+            }
+            let parent = open.pop().ok_or(FlattenError::Miscount)?;
+            nodes[parent].next = small(nodes.len())?;
         }
     }
 }
@@ -262,6 +329,13 @@ mod tests {
     fn flat_walk_leaving_out(tree: &Tree, opaque: &[bool]) -> Vec<Seen> {
         let mut buffer = Vec::new();
         let flat = flatten(tree, &mut buffer, opaque).expect("flattens");
+        // The cursor-built list is the same list, entry for entry.
+        let mut by_cursor = Vec::new();
+        let listed = flatten_with_cursor(tree, &mut by_cursor, opaque).expect("flattens");
+        assert_eq!(listed.nodes().len(), flat.nodes().len(), "entries");
+        for (i, (c, r)) in flat.nodes().iter().zip(listed.nodes()).enumerate() {
+            assert_eq!(entry(c), entry(r), "entry {i}");
+        }
         let mut open: Vec<usize> = Vec::new();
         let mut out = Vec::new();
         for (i, n) in flat.nodes().iter().enumerate() {
@@ -283,6 +357,22 @@ mod tests {
             open.push(n.next());
         }
         out
+    }
+
+    /// Every field of an entry, padding aside.
+    fn entry(n: &FlatNode) -> (usize, u32, u32, u32, u32, u32, u16, u16, u8, u8) {
+        (
+            n.id(),
+            n.start_byte,
+            n.end_byte,
+            n.start_row,
+            n.next,
+            n.child_count,
+            n.kind,
+            n.field,
+            n.named,
+            n.extra,
+        )
     }
 
     fn parse(grammar: Grammar, source: &str) -> Tree {
@@ -424,5 +514,9 @@ mod tests {
         assert_eq!(nodes.len(), tree.root_node().descendant_count());
         assert_eq!(nodes[0].next(), nodes.len());
         assert_eq!(nodes[1].next(), nodes.len(), "the statement holds the rest");
+        let mut by_cursor = Vec::new();
+        let listed = flatten_with_cursor(&tree, &mut by_cursor, &[]).expect("flattens");
+        assert_eq!(listed.nodes().len(), nodes.len());
+        assert_eq!(listed.nodes()[1].next(), nodes.len());
     }
 }

@@ -1,11 +1,12 @@
 //! `patmine history` end to end, on repositories built in temporary folders: running sums equal
-//! fresh scans, incremental equals from-scratch, killed runs resume, damaged repositories.
+//! fresh scans, incremental equals from-scratch, crashed runs resume, damaged repositories.
 
 mod common;
 
 use std::path::Path;
 
 use common::*;
+use patmine::level::Level;
 use patmine::store::Store;
 
 fn commits(repo: &Path) -> Vec<String> {
@@ -43,7 +44,7 @@ fn running_sums_equal_a_fresh_scan_at_every_commit() {
     // The sample history holds a minified and a binary blob; both are skipped, not failures.
     patmine_ok(&db, &["history", repo.to_str().unwrap(), "--json"]);
     let store = Store::open(&db).unwrap();
-    let repo_id = store.repos().unwrap()[0].0;
+    let repo_id = store.repos().unwrap()[0].repo_id;
     drop(store);
 
     for (seq, commit) in commits(&repo).iter().enumerate() {
@@ -63,10 +64,18 @@ fn running_sums_equal_a_fresh_scan_at_every_commit() {
             pattern_set(&scanned),
             "patterns at commit {seq} {commit}"
         );
-        for level in ["abstract", "semantic"] {
+        for level in Level::BOTH {
             let at = json(&patmine_ok(
                 &db,
-                &["at", commit, "--json", "--top", "100000", "--level", level],
+                &[
+                    "at",
+                    commit,
+                    "--json",
+                    "--top",
+                    "100000",
+                    "--level",
+                    level.name(),
+                ],
             ));
             // The running sums of per-commit deltas give the same counts.
             let store = Store::open(&db).unwrap();
@@ -207,7 +216,7 @@ fn rewritten_history_is_recomputed_from_the_divergence() {
     assert_eq!(dump(&db), dump(&scratch));
 }
 
-/// A repository with many small commits, so a run takes long enough to be killed mid-way.
+/// A repository with many small commits: with `--batch 1`, a transaction per commit.
 fn long_repo(dir: &Path, commits: usize) {
     std::fs::create_dir_all(dir).unwrap();
     git(dir, &["init", "-q", "-b", "main"]);
@@ -242,15 +251,23 @@ fn a_killed_run_resumes_to_identical_counts() {
     );
     let expected = dump(&scratch);
 
-    for (round, delay_ms) in [30u64, 120, 400].into_iter().enumerate() {
-        let db = tmp.path().join(format!("killed-{round}.duckdb"));
-        patmine_killed_after(
+    // 80 commits in batches of one: before and after the first commit, around the middle, and
+    // before the last one.
+    for point in [
+        "before-commit:1",
+        "after-commit:1",
+        "before-commit:40",
+        "after-commit:41",
+        "before-commit:80",
+    ] {
+        let db = tmp.path().join(format!("killed-{}.duckdb", point.replace(':', "-")));
+        patmine_crashed_at(
             &db,
             &["history", repo.to_str().unwrap(), "--batch", "1"],
-            delay_ms,
+            point,
         );
         patmine_ok(&db, &["history", repo.to_str().unwrap(), "--batch", "1"]);
-        assert_eq!(dump(&db), expected, "after a kill at {delay_ms} ms");
+        assert_eq!(dump(&db), expected, "after a crash at {point}");
     }
 }
 

@@ -1,4 +1,5 @@
-//! The acceptance cases and rules of SIGNATURES.md, one test each.
+//! The acceptance cases of docs/signatures.md. Each test cites the section it checks, by
+//! number and anchor, so that a failure points at the rule it breaks.
 
 use patmine::analyze::Analyzer;
 use patmine::dialect::Dialect;
@@ -34,6 +35,7 @@ fn check(source: &str, kind: &str, abstract_sig: &str, semantic_sig: &str) {
     assert_eq!(s, semantic_sig, "semantic of {source:?}");
 }
 
+// docs/signatures.md §10 (#semantic-level)
 #[test]
 fn dom_lookup() {
     check(
@@ -44,6 +46,7 @@ fn dom_lookup() {
     );
 }
 
+// docs/signatures.md §10 (#semantic-level), §11 (#bindings)
 #[test]
 fn require_declaration() {
     check(
@@ -54,6 +57,7 @@ fn require_declaration() {
     );
 }
 
+// docs/signatures.md §10 (#semantic-level)
 #[test]
 fn console_log() {
     check(
@@ -64,6 +68,7 @@ fn console_log() {
     );
 }
 
+// docs/signatures.md §10 (#semantic-level), §11 (#bindings)
 #[test]
 fn use_state_destructuring() {
     check(
@@ -74,6 +79,7 @@ fn use_state_destructuring() {
     );
 }
 
+// docs/signatures.md §6 (#bodies), §10 (#semantic-level)
 #[test]
 fn express_route_with_callback() {
     let src = "app.get('/', function(req, res){ res.send('hi') })";
@@ -90,6 +96,7 @@ fn express_route_with_callback() {
     );
 }
 
+// docs/signatures.md §9 (#call-chains), §10 (#semantic-level)
 #[test]
 fn fetch_then_chain() {
     let src = "fetch(url).then(r => r.json())";
@@ -108,6 +115,7 @@ fn fetch_then_chain() {
     assert_eq!(all[1], "IDENTIFIER.json()");
 }
 
+// docs/signatures.md §11 (#bindings)
 #[test]
 fn named_import() {
     let sig = "import { IDENTIFIER } from STRING";
@@ -119,6 +127,7 @@ fn named_import() {
     );
 }
 
+// docs/signatures.md §10 (#semantic-level), §11 (#bindings)
 #[test]
 fn module_exports() {
     check(
@@ -129,6 +138,7 @@ fn module_exports() {
     );
 }
 
+// docs/signatures.md §5 (#typescript-types), §10 (#semantic-level)
 #[test]
 fn typescript_generic_annotation() {
     let (a, s) = first_in(
@@ -140,6 +150,7 @@ fn typescript_generic_annotation() {
     assert_eq!(s, "const IDENTIFIER: TYPE<string, TYPE> = new Map()");
 }
 
+// docs/signatures.md §2 (#canonical-text)
 #[test]
 fn formatting_comments_quotes_semicolons_and_trailing_commas_do_not_matter() {
     let variants = [
@@ -157,6 +168,7 @@ fn formatting_comments_quotes_semicolons_and_trailing_commas_do_not_matter() {
     }
 }
 
+// docs/signatures.md §3 (#placeholders), §4 (#kept-names), §7 (#size-limits)
 #[test]
 fn placeholders_for_literals() {
     let (a, _) = first(
@@ -171,6 +183,7 @@ fn placeholders_for_literals() {
     assert_eq!(a, "let IDENTIFIER = { k: null, [IDENTIFIER]: undefined }");
 }
 
+// docs/signatures.md §4 (#kept-names)
 #[test]
 fn property_names_and_shorthand() {
     let (a, _) = first("const o = { name, value: v, ...rest }", "declaration");
@@ -182,6 +195,7 @@ fn property_names_and_shorthand() {
     assert_eq!(a, "IDENTIFIER.prototype.bar = function () { … }");
 }
 
+// docs/signatures.md §5 (#typescript-types)
 #[test]
 fn typescript_types() {
     let (a, _) = first_in(
@@ -205,6 +219,7 @@ fn typescript_types() {
     assert_eq!(a, "const IDENTIFIER: string[] = []");
 }
 
+// docs/signatures.md §6 (#bodies)
 #[test]
 fn bodies_collapse_and_nested_roots_count() {
     let src = "class App extends React.Component { render() { const a = 1; return a } }";
@@ -230,6 +245,7 @@ fn bodies_collapse_and_nested_roots_count() {
     assert_eq!(a, "try { … } catch (IDENTIFIER) { … }");
 }
 
+// docs/signatures.md §6 (#bodies)
 #[test]
 fn expression_bodied_arrow_keeps_its_expression() {
     let (a, _) = first("const add = (a, b) => a + b", "declaration");
@@ -241,6 +257,7 @@ fn expression_bodied_arrow_keeps_its_expression() {
     assert_eq!(a, "const IDENTIFIER = async (IDENTIFIER) => { … }");
 }
 
+// docs/signatures.md §7 (#size-limits)
 #[test]
 fn long_lists_and_long_signatures_are_bounded() {
     let (a, _) = first("f(1, 2, 3, 4, 5, 6, 7, 8)", "call");
@@ -257,6 +274,7 @@ fn long_lists_and_long_signatures_are_bounded() {
     assert!(a.ends_with('…'));
 }
 
+// docs/signatures.md §11 (#bindings)
 #[test]
 fn bindings_are_identifiers_even_when_well_known() {
     let (_, s) = first("const path = require('path')", "declaration");
@@ -265,6 +283,7 @@ fn bindings_are_identifiers_even_when_well_known() {
     assert_eq!(s, "NODE_PATH.join(NODE_MODULE_PATH, STRING)");
 }
 
+// docs/signatures.md §12 (#dialects)
 #[test]
 fn same_idiom_same_signature_across_dialects() {
     for dialect in [
@@ -288,6 +307,7 @@ fn same_idiom_same_signature_across_dialects() {
     }
 }
 
+// docs/signatures.md §8 (#jsx-and-templates)
 #[test]
 fn jsx_collapses_to_its_tags() {
     let (a, _) = first(
@@ -299,6 +319,7 @@ fn jsx_collapses_to_its_tags() {
     assert_eq!(a, "const IDENTIFIER = <IDENTIFIER />");
 }
 
+// docs/signatures.md §2 (#canonical-text)
 #[test]
 fn misc_operators_format_like_a_formatter() {
     let (a, _) = first("x = !a && -b || typeof c === 'string'", "assignment");
@@ -318,6 +339,7 @@ fn misc_operators_format_like_a_formatter() {
     assert_eq!(a, "function* IDENTIFIER() { … }");
 }
 
+// docs/signatures.md §1 (#roots)
 #[test]
 fn the_simple_root_matcher_finds_what_the_query_cursor_finds() {
     use patmine::normalize::NormalizeOptions;

@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use anyhow::Result;
 use serde::Serialize;
 
+use crate::level::Level;
 use crate::store::Store;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -14,6 +15,19 @@ pub enum Change {
     Gone,
     Grown,
     Shrunk,
+}
+
+impl Change {
+    pub const ALL: [Change; 4] = [Change::New, Change::Gone, Change::Grown, Change::Shrunk];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Change::New => "new",
+            Change::Gone => "gone",
+            Change::Grown => "grown",
+            Change::Shrunk => "shrunk",
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -98,7 +112,7 @@ pub fn compare_commits(
     store: &Store,
     repo_id: i64,
     pairs: &[(i64, i64)],
-    level: &str,
+    level: Level,
     config: &str,
 ) -> Result<Vec<Vec<Delta>>> {
     let names = store.signature_names(config)?;
@@ -135,6 +149,116 @@ pub fn compare_commits(
         }
     })?;
     Ok(out.into_iter().map(Option::unwrap_or_default).collect())
+}
+
+/// The deltas between two labelled snapshots of one repository, ready to print.
+pub struct Comparison {
+    pub repo: String,
+    pub from: String,
+    pub to: String,
+    /// By absolute change, largest first (as `compare` sorts them).
+    pub deltas: Vec<Delta>,
+}
+
+impl Comparison {
+    /// `repo: from -> to: N new, N gone, N grown, N shrunk`.
+    pub fn header(&self) -> String {
+        let counts: Vec<String> = Change::ALL
+            .iter()
+            .map(|&c| {
+                let n = self.deltas.iter().filter(|d| d.change == c).count();
+                format!("{n} {}", c.name())
+            })
+            .collect();
+        format!(
+            "{}: {} -> {}: {}",
+            self.repo,
+            self.from,
+            self.to,
+            counts.join(", ")
+        )
+    }
+
+    /// The deltas with a relative change (not new), largest first, then by signature.
+    fn by_relative(&self) -> Vec<&Delta> {
+        let mut rows: Vec<&Delta> = self.deltas.iter().filter(|d| d.relative.is_some()).collect();
+        rows.sort_by(|x, y| {
+            y.relative
+                .unwrap_or(0.0)
+                .abs()
+                .total_cmp(&x.relative.unwrap_or(0.0).abs())
+                .then(x.signature.cmp(&y.signature))
+        });
+        rows
+    }
+
+    /// The `top` rows by absolute and by relative change, as JSON.
+    pub fn to_json(&self, top: usize) -> serde_json::Value {
+        serde_json::json!({
+            "from": self.from,
+            "to": self.to,
+            "by_absolute": self.deltas.iter().take(top).collect::<Vec<_>>(),
+            "by_relative": self.by_relative().into_iter().take(top).collect::<Vec<_>>(),
+        })
+    }
+
+    /// The header and two tables (by absolute, by relative change) of `top` rows each, for a
+    /// terminal or as Markdown.
+    pub fn render(&self, top: usize, markdown: bool) -> String {
+        use std::fmt::Write as _;
+        let mut text = String::new();
+        let heading = if markdown { "## " } else { "" };
+        let _ = write!(text, "{heading}{}\n\n", self.header());
+        let tables = [
+            (
+                "by absolute change",
+                self.deltas.iter().take(top).collect::<Vec<_>>(),
+            ),
+            (
+                "by relative change",
+                self.by_relative().into_iter().take(top).collect(),
+            ),
+        ];
+        for (title, rows) in tables {
+            if markdown {
+                let _ = write!(
+                    text,
+                    "### {title}\n\n| change | before | after | delta | relative | signature |\n|---|---:|---:|---:|---:|---|\n"
+                );
+            } else {
+                let _ = writeln!(
+                    text,
+                    "{title}:\n{:<7} {:>8} {:>8} {:>8} {:>9}  signature",
+                    "change", "before", "after", "delta", "relative"
+                );
+            }
+            for d in rows {
+                let relative = d
+                    .relative
+                    .map(|r| format!("{:+.0}%", r * 100.0))
+                    .unwrap_or_else(|| "new".into());
+                let change = d.change.name();
+                if markdown {
+                    let _ = writeln!(
+                        text,
+                        "| {change} | {} | {} | {:+} | {relative} | `{}` |",
+                        d.before,
+                        d.after,
+                        d.absolute,
+                        d.signature.replace('|', "\\|")
+                    );
+                } else {
+                    let _ = writeln!(
+                        text,
+                        "{change:<7} {:>8} {:>8} {:>+8} {relative:>9}  {}",
+                        d.before, d.after, d.absolute, d.signature
+                    );
+                }
+            }
+            text.push('\n');
+        }
+        text
+    }
 }
 
 #[cfg(test)]

@@ -17,7 +17,7 @@ use serde::Serialize;
 
 use crate::analyze::METRIC_KINDS;
 use crate::phrasebook::{self, Level, PatternRow, md_cell as md};
-use crate::store::{CommitMeta, Snapshot, Store};
+use crate::store::{BlobStatus, CommitMeta, RepoRow, ScanRow, Snapshot, Store};
 use charts::Series;
 use cluster::{Cluster, Weighted};
 use compare::Delta;
@@ -162,7 +162,7 @@ struct Source {
 
 fn choose_source(store: &Store, options: &ReportOptions) -> Result<Source> {
     if let Some(scan_id) = options.scan_id {
-        let (_, root, config) = store
+        let ScanRow { root, config, .. } = store
             .scan(scan_id)?
             .with_context(|| format!("no finished scan {scan_id}"))?;
         return Ok(Source {
@@ -175,14 +175,20 @@ fn choose_source(store: &Store, options: &ReportOptions) -> Result<Source> {
     }
     let repos = store.repos()?;
     let repo = match options.repo_id {
-        Some(id) => repos.into_iter().find(|r| r.0 == id),
+        Some(id) => repos.into_iter().find(|r| r.repo_id == id),
         None if repos.len() > 1 => anyhow::bail!(
             "the database holds {} repositories; name one with --repo",
             repos.len()
         ),
         None => repos.into_iter().next(),
     };
-    if let Some((repo_id, _, name, config)) = repo {
+    if let Some(RepoRow {
+        repo_id,
+        name,
+        config,
+        ..
+    }) = repo
+    {
         let commits = store.commits(repo_id)?;
         let last = commits
             .last()
@@ -201,7 +207,11 @@ fn choose_source(store: &Store, options: &ReportOptions) -> Result<Source> {
     let last = store
         .last_scan()?
         .context("the database holds no scan and no history")?;
-    let (scan_id, root, config) = last;
+    let ScanRow {
+        scan_id,
+        root,
+        config,
+    } = last;
     Ok(Source {
         name: root.clone(),
         snapshot_label: root,
@@ -263,7 +273,7 @@ pub fn build(store: &Store, options: &ReportOptions) -> Result<Report> {
     let series = match &source.history {
         Some((repo_id, _)) => {
             let texts: Vec<&str> = top_rows.iter().map(|r| r.abstract_text.as_str()).collect();
-            store.pattern_series(*repo_id, "abstract", &texts)?
+            store.pattern_series(*repo_id, Level::Abstract, &texts)?
         }
         None => HashMap::new(),
     };
@@ -385,25 +395,30 @@ pub fn build(store: &Store, options: &ReportOptions) -> Result<Report> {
 
     // Parse quality at the snapshot.
     let mut quality = Quality::default();
-    for (path, dialect, status, grammar, errors) in store.file_quality(source.snapshot)? {
-        if let Some(reason) = status.strip_prefix("skipped:") {
-            match quality.skipped.iter_mut().find(|(r, _)| r == reason) {
+    for file in store.file_quality(source.snapshot)? {
+        if let BlobStatus::Skipped(reason) = file.status {
+            match quality.skipped.iter_mut().find(|(r, _)| r == reason.name()) {
                 Some(entry) => entry.1 += 1,
-                None => quality.skipped.push((reason.to_string(), 1)),
+                None => quality.skipped.push((reason.name().to_string(), 1)),
             }
             continue;
         }
         quality.files += 1;
-        if errors > 0 {
-            quality.files_with_errors.push((path.clone(), errors));
+        if file.error_nodes > 0 {
+            quality
+                .files_with_errors
+                .push((file.path.clone(), file.error_nodes));
         }
-        let primary = crate::dialect::Dialect::from_name(&dialect).map(|d| d.grammar().name());
-        if status == "parsed" && primary.is_some_and(|p| p != grammar) {
-            quality.fallbacks.push((path, dialect, grammar));
+        if file.status == BlobStatus::Parsed && file.dialect.grammar().name() != file.grammar {
+            quality
+                .fallbacks
+                .push((file.path, file.dialect.name().to_string(), file.grammar));
         }
     }
     if let Snapshot::Scan(scan_id) = source.snapshot {
-        quality.skipped = store.scan_skips(scan_id)?;
+        quality.skipped = (store.scan_skips(scan_id)?.into_iter())
+            .map(|(reason, files)| (reason.name().to_string(), files))
+            .collect();
     }
     quality
         .files_with_errors
@@ -448,14 +463,22 @@ fn evolution(
     let tags = store.tags(repo_id)?;
     let releases: Vec<(String, i64)> = tags
         .iter()
-        .map(|(n, seq)| (n.clone(), time_of[seq]))
+        .map(|tag| (tag.name.clone(), time_of[&tag.seq]))
         .collect();
     let metric_rows = store.metric_series(repo_id)?;
     let pattern_totals = store.pattern_totals(repo_id)?;
     let totals = metric_rows
         .iter()
         .zip(&pattern_totals)
-        .map(|((seq, m), (_, distinct, occ))| (time_of[seq], m[0], m[1], *distinct, *occ))
+        .map(|((seq, m), totals)| {
+            (
+                time_of[seq],
+                m[0],
+                m[1],
+                totals.distinct,
+                totals.occurrences,
+            )
+        })
         .collect();
     let mut metrics: BTreeMap<String, Vec<(i64, i64)>> = BTreeMap::new();
     for (i, kind) in METRIC_KINDS.iter().enumerate() {
@@ -470,8 +493,8 @@ fn evolution(
     // Every comparison below, in one pass: the first commit against the last, then each tag
     // against the next.
     let mut pairs = vec![(first.seq, last.seq)];
-    pairs.extend(tags.windows(2).map(|w| (w[0].1, w[1].1)));
-    let mut compared = compare::compare_commits(store, repo_id, &pairs, "abstract", config)?;
+    pairs.extend(tags.windows(2).map(|w| (w[0].seq, w[1].seq)));
+    let mut compared = compare::compare_commits(store, repo_id, &pairs, Level::Abstract, config)?;
     let by_release = compared.split_off(1);
     let deltas = compared.pop().unwrap_or_default();
     let rose: Vec<Delta> = deltas
@@ -488,7 +511,7 @@ fn evolution(
         .collect();
     let movers: Vec<&Delta> = rose.iter().take(3).chain(fell.iter().take(3)).collect();
     let texts: Vec<&str> = movers.iter().map(|d| d.signature.as_str()).collect();
-    let series = store.pattern_series(repo_id, "abstract", &texts)?;
+    let series = store.pattern_series(repo_id, Level::Abstract, &texts)?;
     let rose_fell_series = movers
         .iter()
         .map(|d| {
@@ -505,8 +528,8 @@ fn evolution(
         let (from, to) = (&pair[0], &pair[1]);
         let count = |c: compare::Change| d.iter().filter(|x| x.change == c).count();
         steps.push(ReleaseStep {
-            from: from.0.clone(),
-            to: to.0.clone(),
+            from: from.name.clone(),
+            to: to.name.clone(),
             new: count(compare::Change::New),
             gone: count(compare::Change::Gone),
             grown: count(compare::Change::Grown),

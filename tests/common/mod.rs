@@ -19,20 +19,26 @@ pub fn patmine(db: &Path, args: &[&str]) -> Output {
         .expect("patmine runs")
 }
 
-/// Starts patmine and kills it (SIGKILL) after `delay_ms`, finished or not.
-pub fn patmine_killed_after(db: &Path, args: &[&str], delay_ms: u64) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_patmine"))
+/// Runs patmine with the crash switch set (`PATMINE_CRASH_AT`, see src/crash.rs): the process
+/// kills itself with SIGKILL at `point` (`before-commit:N` or `after-commit:N`). Panics unless
+/// it was killed there, so a test cannot pass because the crash never came.
+pub fn patmine_crashed_at(db: &Path, args: &[&str], point: &str) {
+    use std::os::unix::process::ExitStatusExt;
+    let out = Command::new(env!("CARGO_BIN_EXE_patmine"))
         .arg("--db")
         .arg(db)
         .args(args)
         .env_remove("PATMINE_DB")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
+        .env("PATMINE_CRASH_AT", point)
+        .output()
         .expect("patmine starts");
-    std::thread::sleep(std::time::Duration::from_millis(delay_ms));
-    let _ = child.kill();
-    let _ = child.wait();
+    assert_eq!(
+        out.status.signal(),
+        Some(9),
+        "patmine was to be killed at {point}: {:?} {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// The error of a run that must fail with status 2 and one line on stderr naming every one of

@@ -1,0 +1,157 @@
+//! What `patmine scan` writes and reads back: a row per scan and per file it looked at.
+
+use anyhow::{Context, Result};
+use duckdb::{OptionalExt, params};
+
+use super::Store;
+use crate::columns::{ColumnType, Columns};
+use crate::dialect::Dialect;
+use crate::filter::SkipReason;
+
+/// A file's outcome in a scan, as stored.
+pub enum FileRecord<'a> {
+    /// Parsed in this run, or found in the cache.
+    Analysed {
+        blob_row: i64,
+        cached: bool,
+    },
+    Skipped(SkipReason),
+    /// Could not be read or analysed, with the reason.
+    Failed(&'a str),
+}
+
+/// How many files a scan looked at, by outcome.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ScanTotals {
+    pub files: usize,
+    pub parsed: usize,
+    pub cached: usize,
+    pub skipped: usize,
+    pub failed: usize,
+}
+
+/// One finished scan.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScanRow {
+    pub scan_id: i64,
+    /// The scanned directory, as given.
+    pub root: String,
+    /// The configuration fingerprint the scan ran under.
+    pub config: String,
+}
+
+/// Scans: their rows, their files and their closing.
+impl Store {
+    /// Records a scan that starts now: its number.
+    pub fn start_scan(&self, root: &str, config: &str) -> Result<i64> {
+        let id: i64 = self.next_number("scans", "scan_id")?;
+        self.conn.execute(
+            "INSERT INTO scans (scan_id, root, config, started_at) VALUES (?, ?, ?, now())",
+            params![id, root, config],
+        )?;
+        Ok(id)
+    }
+
+    /// Records what the scan made of each file (inside the caller's transaction).
+    pub fn write_scan_files(
+        &self,
+        scan_id: i64,
+        files: &[(String, Dialect, FileRecord<'_>)],
+    ) -> Result<()> {
+        use ColumnType::{Int64, Text};
+        let mut rows = Columns::with_rows(
+            "scan_files",
+            &[Int64, Text, Text, Text, Text, Int64],
+            files.len(),
+        );
+        for (path, dialect, record) in files {
+            let (status, reason, blob_row): (&str, Option<&str>, Option<i64>) = match record {
+                FileRecord::Analysed { blob_row, cached } => (
+                    if *cached { "cached" } else { "parsed" },
+                    None,
+                    Some(*blob_row),
+                ),
+                FileRecord::Skipped(reason) => ("skipped", Some(reason.name()), None),
+                FileRecord::Failed(reason) => ("failed", Some(reason), None),
+            };
+            rows.int64(Some(scan_id))?
+                .text(Some(path))?
+                .text(Some(dialect.name()))?
+                .text(Some(status))?
+                .text(reason)?
+                .int64(blob_row)?
+                .end_row()?;
+        }
+        rows.write(&self.conn)
+    }
+
+    /// Closes a scan: its totals, in the transaction that checkpoints the run (only a finished
+    /// scan has counts to rank; `scan_counts` sums them from the scan's files when read).
+    pub fn finish_scan(&self, scan_id: i64, totals: &ScanTotals) -> Result<()> {
+        self.begin()?;
+        self.conn.execute(
+            "UPDATE scans SET finished_at = now(), files = ?, parsed = ?, cached = ?, skipped = ?,
+                failed = ? WHERE scan_id = ?",
+            params![
+                totals.files as i64,
+                totals.parsed as i64,
+                totals.cached as i64,
+                totals.skipped as i64,
+                totals.failed as i64,
+                scan_id
+            ],
+        )?;
+        self.commit_with_checkpoint()
+    }
+
+    /// Skipped files of a scan by reason.
+    pub fn scan_skips(&self, scan_id: i64) -> Result<Vec<(SkipReason, i64)>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT reason, count(*) FROM scan_files WHERE scan_id = ? AND status = 'skipped' GROUP BY reason ORDER BY reason",
+        )?;
+        let rows = stmt.query_map(params![scan_id], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
+        })?;
+        let mut skips = Vec::new();
+        for row in rows {
+            let (reason, files) = row?;
+            let reason = SkipReason::from_name(&reason)
+                .with_context(|| format!("scan {scan_id}: unknown skip reason `{reason}`"))?;
+            skips.push((reason, files));
+        }
+        Ok(skips)
+    }
+
+    /// One finished scan (an interrupted scan has no counts).
+    pub fn scan(&self, scan_id: i64) -> Result<Option<ScanRow>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT scan_id, root, config FROM scans WHERE scan_id = ? AND finished_at IS NOT NULL",
+                params![scan_id],
+                scan_row,
+            )
+            .optional()?)
+    }
+
+    /// The newest finished scan.
+    pub fn last_scan(&self) -> Result<Option<ScanRow>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT scan_id, root, config FROM scans WHERE finished_at IS NOT NULL
+                 ORDER BY scan_id DESC LIMIT 1",
+                [],
+                scan_row,
+            )
+            .optional()?)
+    }
+}
+
+fn scan_row(r: &duckdb::Row<'_>) -> duckdb::Result<ScanRow> {
+    Ok(ScanRow {
+        scan_id: r.get(0)?,
+        root: r.get(1)?,
+        config: r.get(2)?,
+    })
+}
