@@ -7,8 +7,14 @@ use std::path::PathBuf;
 /// cache fingerprint (a new grammar must never be served counts of the old one) and `--version`.
 const VERSIONED_CRATES: [(&str, &str); 3] = [
     ("tree-sitter", "PATMINE_TREE_SITTER_VERSION"),
-    ("tree-sitter-javascript", "PATMINE_TREE_SITTER_JAVASCRIPT_VERSION"),
-    ("tree-sitter-typescript", "PATMINE_TREE_SITTER_TYPESCRIPT_VERSION"),
+    (
+        "tree-sitter-javascript",
+        "PATMINE_TREE_SITTER_JAVASCRIPT_VERSION",
+    ),
+    (
+        "tree-sitter-typescript",
+        "PATMINE_TREE_SITTER_TYPESCRIPT_VERSION",
+    ),
 ];
 
 fn locked_versions() {

@@ -561,7 +561,13 @@ mod tests {
         let rules = Rulebook::builtin();
         let options = NormalizeOptions::default();
         let of = |parsers: &crate::versions::ParserVersions| {
-            fingerprint(parsers, &queries, &rules, &options, DEFAULT_FALLBACK_THRESHOLD)
+            fingerprint(
+                parsers,
+                &queries,
+                &rules,
+                &options,
+                DEFAULT_FALLBACK_THRESHOLD,
+            )
         };
         let built = crate::versions::PARSERS;
         assert_eq!(of(&built), Analyzer::builtin().fingerprint());

@@ -144,7 +144,10 @@ fn analyze_blob(
         Ok(None) => return BlobOutcome::Missing,
         Ok(Some(size)) => {
             if let Some(reason) = filter.check_size(size) {
-                return BlobOutcome::Skipped { bytes: size, reason };
+                return BlobOutcome::Skipped {
+                    bytes: size,
+                    reason,
+                };
             }
         }
         Err(e) => return BlobOutcome::Failed(format!("{e:#}")),
@@ -366,8 +369,7 @@ pub fn run(
         let ((), missing_objects) = pipeline::run("parsing", 1, parse, diff)?;
         Ok(missing_objects)
     };
-    let (written, missing_objects) =
-        pipeline::run("database writer", 1, write, diff_and_parse)?;
+    let (written, missing_objects) = pipeline::run("database writer", 1, write, diff_and_parse)?;
     summary.missing_objects += missing_objects;
     summary.analysed = written.analysed;
     summary.blobs_parsed = written.parsed;

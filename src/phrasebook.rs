@@ -262,7 +262,8 @@ pub fn write_files(
     use anyhow::Context as _;
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let json_path = dir.join("phrasebook.json");
-    let doc = serde_json::json!({ "title": title, "summary": summary, "level": level, "patterns": rows });
+    let doc =
+        serde_json::json!({ "title": title, "summary": summary, "level": level, "patterns": rows });
     std::fs::write(&json_path, serde_json::to_string_pretty(&doc)?)
         .with_context(|| format!("writing {}", json_path.display()))?;
     let md_path = dir.join("phrasebook.md");

@@ -181,8 +181,10 @@ impl SimpleMatcher {
                     .is_some_and(|t| !t.starts_with(['(', '"', '@']))
             {
                 // (parent (kind) @capture)
-                let parents: Vec<Option<u16>> =
-                    ids_of(&tokens[i + 1], true)?.into_iter().map(Some).collect();
+                let parents: Vec<Option<u16>> = ids_of(&tokens[i + 1], true)?
+                    .into_iter()
+                    .map(Some)
+                    .collect();
                 let (kinds, used) = node(&tokens[i + 2..])?;
                 let capture_at = i + 2 + used;
                 if tokens.get(capture_at + 1).map(String::as_str) != Some(")") {
@@ -476,7 +478,10 @@ mod tests {
                 std::fs::write(dir.path().join(g.query_file()), text).unwrap();
             }
             let set = QuerySet::load_dir(dir.path()).unwrap();
-            assert!(set.get(Grammar::JavaScript).cursor_query().is_some(), "{text}");
+            assert!(
+                set.get(Grammar::JavaScript).cursor_query().is_some(),
+                "{text}"
+            );
             let analyzer = Analyzer::new(set, Rulebook::builtin(), NormalizeOptions::default(), 5);
             let found = analyzer.analyze(source, Dialect::Js).unwrap();
             assert!(

@@ -213,9 +213,8 @@ pub fn flatten_tree<'tree, 'list>(
     opaque: &[bool],
 ) -> Result<FlatTree<'tree, 'list>, FlattenError> {
     static CURSOR: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    let cursor = *CURSOR.get_or_init(|| {
-        std::env::var_os("PATMINE_TREE_WALK").is_some_and(|walk| walk == "cursor")
-    });
+    let cursor = *CURSOR
+        .get_or_init(|| std::env::var_os("PATMINE_TREE_WALK").is_some_and(|walk| walk == "cursor"));
     if cursor {
         flatten_with_cursor(tree, nodes, opaque)
     } else {

@@ -11,10 +11,11 @@ fn the_version_names_the_parser_and_grammar_versions() {
     let out = patmine_ok(&tmp.path().join("unused.duckdb"), &["--version"]);
     let lock = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.lock")).unwrap();
     let locked = |name: &str| {
-        let at = lock.find(&format!("name = \"{name}\"\nversion = \"")).unwrap();
+        let at = lock
+            .find(&format!("name = \"{name}\"\nversion = \""))
+            .unwrap();
         let rest = &lock[at..];
-        let version = rest.split('"').nth(3).unwrap().to_string();
-        version
+        rest.split('"').nth(3).unwrap().to_string()
     };
     for name in [
         "tree-sitter",
@@ -24,7 +25,10 @@ fn the_version_names_the_parser_and_grammar_versions() {
         let line = format!("{name} {}", locked(name));
         assert!(out.contains(&line), "`{line}` is not in: {out}");
     }
-    assert!(out.starts_with(&format!("patmine {}", env!("CARGO_PKG_VERSION"))), "{out}");
+    assert!(
+        out.starts_with(&format!("patmine {}", env!("CARGO_PKG_VERSION"))),
+        "{out}"
+    );
     assert!(
         !tmp.path().join("unused.duckdb").exists(),
         "--version opens no database"
@@ -38,7 +42,7 @@ fn completions_and_the_man_page_cover_every_command() {
     let commands = ["scan", "history", "at", "report", "compare", "explain"];
     // Each shell names a subcommand and a long flag its own way.
     let shells = [
-        ("bash", "patmine__history", "--since"),
+        ("bash", "patmine__subcmd__history", "--since"),
         ("zsh", "(history)", "--since"),
         ("fish", "-a \"history\"", "-l since"),
     ];

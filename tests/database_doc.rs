@@ -34,8 +34,8 @@ fn every_query_of_the_database_doc_runs_and_returns_rows() {
     patmine_ok(&db, &["history", repo.to_str().unwrap()]);
     patmine_ok(&db, &["scan", fixtures().join("sample").to_str().unwrap()]);
 
-    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/database.md"))
-        .unwrap();
+    let doc =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/database.md")).unwrap();
     let blocks = sql_blocks(&doc);
     assert!(blocks.len() >= 8, "only {} sql blocks", blocks.len());
     // Read-only, as the doc tells users to open it.

@@ -260,7 +260,9 @@ fn a_killed_run_resumes_to_identical_counts() {
         "after-commit:41",
         "before-commit:80",
     ] {
-        let db = tmp.path().join(format!("killed-{}.duckdb", point.replace(':', "-")));
+        let db = tmp
+            .path()
+            .join(format!("killed-{}.duckdb", point.replace(':', "-")));
         patmine_crashed_at(
             &db,
             &["history", repo.to_str().unwrap(), "--batch", "1"],

@@ -29,8 +29,8 @@ fn files_under(dir: &Path) -> BTreeMap<String, Vec<u8>> {
 #[test]
 fn the_committed_sample_report_is_what_the_main_job_writes() {
     // The command the README gives, so that this test and the README cannot drift apart.
-    let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
-        .unwrap();
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
     let command = "bash fixtures/history/make-sample-repo.sh target/sample-repo && cargo run --release -- --db target/sample.duckdb history target/sample-repo --report reports/sample";
     assert!(
         readme.contains(command),

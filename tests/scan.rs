@@ -701,7 +701,9 @@ fn a_killed_scan_resumes_to_the_counts_of_a_fresh_one() {
         "before-commit:2",
         "after-commit:3",
     ] {
-        let db = tmp.path().join(format!("killed-{}.duckdb", point.replace(':', "-")));
+        let db = tmp
+            .path()
+            .join(format!("killed-{}.duckdb", point.replace(':', "-")));
         patmine_crashed_at(&db, &["-q", "scan", tree_arg], point);
         let resumed = json(&patmine_ok(&db, &["scan", tree_arg, "--json"]))["summary"].clone();
         assert_eq!(resumed["failed"], 0, "{resumed}");

@@ -181,7 +181,11 @@ impl Comparison {
 
     /// The deltas with a relative change (not new), largest first, then by signature.
     fn by_relative(&self) -> Vec<&Delta> {
-        let mut rows: Vec<&Delta> = self.deltas.iter().filter(|d| d.relative.is_some()).collect();
+        let mut rows: Vec<&Delta> = self
+            .deltas
+            .iter()
+            .filter(|d| d.relative.is_some())
+            .collect();
         rows.sort_by(|x, y| {
             y.relative
                 .unwrap_or(0.0)

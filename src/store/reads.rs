@@ -520,18 +520,19 @@ impl Store {
         let rows = stmt.query_map(
             duckdb::named_params! { "config": config, "limit": limit_param(limit) },
             |r| {
-            Ok(PatternRow {
-                rank: 0,
-                id: r.get(0)?,
-                abstract_text: r.get(1)?,
-                semantic_text: r.get(2)?,
-                category: r.get(3)?,
-                kind: r.get(4)?,
-                occurrences: r.get(5)?,
-                files: r.get(6)?,
-                example: r.get(7)?,
-            })
-        })?;
+                Ok(PatternRow {
+                    rank: 0,
+                    id: r.get(0)?,
+                    abstract_text: r.get(1)?,
+                    semantic_text: r.get(2)?,
+                    category: r.get(3)?,
+                    kind: r.get(4)?,
+                    occurrences: r.get(5)?,
+                    files: r.get(6)?,
+                    example: r.get(7)?,
+                })
+            },
+        )?;
         let mut out: Vec<PatternRow> = rows.collect::<Result<_, _>>()?;
         for (i, row) in out.iter_mut().enumerate() {
             row.rank = i + 1;
