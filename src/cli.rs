@@ -296,7 +296,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Completions { shell } => {
             let mut script = Vec::new();
             clap_complete::generate(shell, &mut command(), "patmine", &mut script);
-            emit(&String::from_utf8(script).context("the completion script is not UTF-8")?)?;
+            emit(&String::from_utf8_lossy(&script))?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Man => {
@@ -304,7 +304,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             clap_mangen::Man::new(command())
                 .render(&mut page)
                 .context("rendering the man page")?;
-            emit(&String::from_utf8(page).context("the man page is not UTF-8")?)?;
+            emit(&String::from_utf8_lossy(&page))?;
             Ok(ExitCode::SUCCESS)
         }
     }
