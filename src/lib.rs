@@ -33,5 +33,6 @@ pub mod report;
 pub mod rules;
 pub mod scan;
 pub mod store;
+pub mod trackers;
 pub mod tree_walk;
 pub mod versions;

@@ -1,0 +1,760 @@
+//! Trackers: named things to count at every commit, and the migrations between them.
+//!
+//! A tracker is one of three kinds of matcher. `pattern:`/`rule:` (ast-grep's, through
+//! `ast_grep.rs`) and `query:` (a tree-sitter query) run on the tree each blob is parsed into,
+//! in the same pass as the patterns, and their counts are cached per blob under the tracker's
+//! own key (`TreeTracker::key`). `signature:` and `signature_regex:` select stored signatures,
+//! so they are computed from the database alone. The file format is in docs/trackers.md.
+
+pub mod ast_grep;
+mod config;
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+
+use ast_grep_config::{DeserializeEnv, RuleCore, SerializableRule, SerializableRuleCore};
+use ast_grep_core::Pattern;
+use sha2::{Digest, Sha256};
+use tree_sitter::{Query, QueryCursor, StreamingIterator, Tree};
+
+pub use config::{DEFAULT_LOCATION, DEFAULT_TRACKERS_YAML, TrackersError};
+use config::{MatcherDef, Side, TrackersFile, line_of};
+
+use crate::analyze::{MAX_ROOT_DEPTH, hex};
+use crate::dialect::Grammar;
+use crate::level::Level;
+
+/// Bump when the way a tree tracker counts changes: it is part of every tracker key.
+const TRACKER_ENGINE_VERSION: u32 = 1;
+
+/// A compiled set of trackers and migrations.
+pub struct TrackerSet {
+    pub trackers: Vec<Tracker>,
+    pub migrations: Vec<Migration>,
+}
+
+pub struct Tracker {
+    pub name: String,
+    pub description: String,
+    pub matcher: TrackerMatcher,
+}
+
+pub enum TrackerMatcher {
+    /// Runs on parsed trees; counts are cached per blob.
+    Tree(TreeTracker),
+    /// Selects stored signatures.
+    Signature(SignatureTracker),
+}
+
+/// A `pattern:`, `rule:` or `query:` tracker, compiled for each grammar it applies to.
+pub struct TreeTracker {
+    /// Hex SHA-256 (16 bytes) of the matcher's definition, the grammar versions and the engine
+    /// version: the cache key of its per-blob counts. The name is left out, so renaming a
+    /// tracker costs nothing.
+    pub key: String,
+    per_grammar: [Option<TreeRule>; 3],
+    /// Text every match must contain, when one is known (a plain pattern's longest fixed
+    /// string): a blob without it counts zero without being parsed.
+    required_text: Option<String>,
+}
+
+enum TreeRule {
+    AstGrep(Box<RuleCore>),
+    Query(Query),
+}
+
+/// A `signature:` or `signature_regex:` tracker.
+pub struct SignatureTracker {
+    pub level: Level,
+    pub kind: Option<String>,
+    regex: regex::Regex,
+}
+
+impl SignatureTracker {
+    pub fn matches(&self, text: &str, kind: &str) -> bool {
+        self.kind.as_deref().is_none_or(|k| k == kind) && self.regex.is_match(text)
+    }
+}
+
+/// A migration: progress is `to / (from + to)`.
+pub struct Migration {
+    pub name: String,
+    pub description: String,
+    /// Indexes into `TrackerSet::trackers`; their counts add up.
+    pub from: Vec<usize>,
+    pub to: Vec<usize>,
+}
+
+/// One match of a tree tracker: where it is and its first line of code, for `patmine check`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Site {
+    /// 1-based.
+    pub line: usize,
+    /// The match's text, whitespace runs folded to one space: what a new site is compared by.
+    pub code: String,
+}
+
+impl TrackerSet {
+    /// The built-in set.
+    pub fn builtin() -> TrackerSet {
+        Self::from_yaml(DEFAULT_TRACKERS_YAML, "<built-in trackers>")
+            .expect("the built-in trackers compile (tested)")
+    }
+
+    /// The set a run uses: `path` when given, else the file at `DEFAULT_LOCATION` under `dir`
+    /// when there is one, else the built-in set.
+    pub fn load(path: Option<&Path>, dir: &Path) -> Result<TrackerSet, TrackersError> {
+        let default: PathBuf = dir.join(DEFAULT_LOCATION);
+        match path {
+            Some(path) => Self::from_yaml(&config::read(path)?, &path.display().to_string()),
+            None if default.is_file() => {
+                Self::from_yaml(&config::read(&default)?, &default.display().to_string())
+            }
+            None => Ok(Self::builtin()),
+        }
+    }
+
+    pub fn from_yaml(text: &str, origin: &str) -> Result<TrackerSet, TrackersError> {
+        let file = TrackersFile::parse(text, origin)?;
+        let invalid = |needle: &str, message: String| TrackersError::Invalid {
+            path: origin.to_string(),
+            line: line_of(text, needle),
+            message,
+        };
+        let (mut trackers, mut migrations) = match file.extends.as_deref() {
+            None => (Vec::new(), Vec::new()),
+            Some("default") => {
+                let builtin = TrackerSet::builtin();
+                (builtin.trackers, builtin.migrations)
+            }
+            Some(other) => {
+                return Err(invalid(
+                    "extends:",
+                    format!("`extends` must be `default`, not `{other}`"),
+                ));
+            }
+        };
+        for def in &file.trackers {
+            let at = format!("name: {}", def.name);
+            check_name(&def.name).map_err(|m| invalid(&at, m))?;
+            let matcher = compile(&def.matcher())
+                .map_err(|m| invalid(&at, format!("tracker `{}`: {m}", def.name)))?;
+            let tracker = Tracker {
+                name: def.name.clone(),
+                description: def.description.clone().unwrap_or_default(),
+                matcher,
+            };
+            // A tracker of the same name replaces the built-in one.
+            match trackers.iter().position(|t: &Tracker| t.name == def.name) {
+                Some(i) => trackers[i] = tracker,
+                None => trackers.push(tracker),
+            }
+        }
+        let names: HashSet<&str> = file.trackers.iter().map(|t| t.name.as_str()).collect();
+        if names.len() != file.trackers.len() {
+            let mut seen = HashSet::new();
+            let dup = file
+                .trackers
+                .iter()
+                .find(|t| !seen.insert(t.name.as_str()))
+                .map(|t| t.name.clone())
+                .unwrap_or_default();
+            return Err(invalid(
+                &format!("name: {dup}"),
+                format!("tracker `{dup}` is defined twice"),
+            ));
+        }
+        for def in &file.migrations {
+            let at = format!("name: {}", def.name);
+            check_name(&def.name).map_err(|m| invalid(&at, m))?;
+            let mut side = |side: &Side, which: &str| -> Result<Vec<usize>, TrackersError> {
+                match side {
+                    Side::Name(name) => Ok(vec![find(&trackers, name).ok_or_else(|| {
+                        invalid(
+                            &format!("{which}: {name}"),
+                            format!(
+                                "migration `{}`: `{which}` names unknown tracker `{name}`",
+                                def.name
+                            ),
+                        )
+                    })?]),
+                    Side::Names(names) if names.is_empty() => Err(invalid(
+                        &at,
+                        format!("migration `{}`: `{which}` names no tracker", def.name),
+                    )),
+                    Side::Names(names) => names
+                        .iter()
+                        .map(|name| {
+                            find(&trackers, name).ok_or_else(|| {
+                                invalid(
+                                    &at,
+                                    format!(
+                                        "migration `{}`: `{which}` names unknown tracker `{name}`",
+                                        def.name
+                                    ),
+                                )
+                            })
+                        })
+                        .collect(),
+                    Side::Inline(matcher) => {
+                        let matcher = compile(matcher).map_err(|m| {
+                            invalid(&at, format!("migration `{}`, `{which}`: {m}", def.name))
+                        })?;
+                        let name = format!("{}.{which}", def.name);
+                        trackers.retain(|t| t.name != name);
+                        trackers.push(Tracker {
+                            name,
+                            description: format!("`{which}` of migration `{}`", def.name),
+                            matcher,
+                        });
+                        Ok(vec![trackers.len() - 1])
+                    }
+                }
+            };
+            let from = side(&def.from, "from")?;
+            let to = side(&def.to, "to")?;
+            if from.iter().any(|f| to.contains(f)) {
+                return Err(invalid(
+                    &at,
+                    format!("migration `{}`: a tracker is on both sides", def.name),
+                ));
+            }
+            let migration = Migration {
+                name: def.name.clone(),
+                description: def.description.clone().unwrap_or_default(),
+                from,
+                to,
+            };
+            match migrations
+                .iter()
+                .position(|m: &Migration| m.name == def.name)
+            {
+                Some(i) => migrations[i] = migration,
+                None => migrations.push(migration),
+            }
+        }
+        Ok(TrackerSet {
+            trackers,
+            migrations,
+        })
+    }
+
+    /// The tree trackers, in set order, with their indexes in `trackers`.
+    pub fn tree_trackers(&self) -> impl Iterator<Item = (usize, &TreeTracker)> {
+        self.trackers
+            .iter()
+            .enumerate()
+            .filter_map(|(i, t)| match &t.matcher {
+                TrackerMatcher::Tree(tree) => Some((i, tree)),
+                TrackerMatcher::Signature(_) => None,
+            })
+    }
+
+    pub fn tracker(&self, name: &str) -> Option<usize> {
+        find(&self.trackers, name)
+    }
+
+    pub fn migration(&self, name: &str) -> Option<&Migration> {
+        self.migrations.iter().find(|m| m.name == name)
+    }
+}
+
+fn find(trackers: &[Tracker], name: &str) -> Option<usize> {
+    trackers.iter().position(|t| t.name == name)
+}
+
+fn check_name(name: &str) -> Result<(), String> {
+    let ok = !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "name `{name}`: use letters, digits, `-`, `_` and `.` only"
+        ))
+    }
+}
+
+/// Compiles one matcher definition. The message says what is wrong, without the file.
+fn compile(def: &MatcherDef) -> Result<TrackerMatcher, String> {
+    let given = [
+        def.pattern.is_some(),
+        def.rule.is_some(),
+        def.query.is_some(),
+        def.signature.is_some(),
+        def.signature_regex.is_some(),
+    ]
+    .iter()
+    .filter(|&&b| b)
+    .count();
+    if given != 1 {
+        return Err(
+            "give exactly one of `pattern`, `rule`, `query`, `signature`, `signature_regex`"
+                .to_string(),
+        );
+    }
+    if def.signature.is_some() || def.signature_regex.is_some() {
+        if def.languages.is_some() {
+            return Err("`languages` applies to `pattern`, `rule` and `query` only".to_string());
+        }
+        let level = match def.level.as_deref() {
+            None | Some("abstract") => Level::Abstract,
+            Some("semantic") => Level::Semantic,
+            Some(other) => {
+                return Err(format!(
+                    "`level` must be `abstract` or `semantic`, not `{other}`"
+                ));
+            }
+        };
+        let source = match (&def.signature, &def.signature_regex) {
+            (Some(glob), _) => glob_to_regex(glob),
+            (None, Some(re)) => re.clone(),
+            (None, None) => unreachable!("one of them is present (checked above)"),
+        };
+        let regex =
+            regex::Regex::new(&source).map_err(|e| format!("bad regular expression: {e}"))?;
+        return Ok(TrackerMatcher::Signature(SignatureTracker {
+            level,
+            kind: def.kind.clone(),
+            regex,
+        }));
+    }
+    if def.level.is_some() || def.kind.is_some() {
+        return Err(
+            "`level` and `kind` apply to `signature` and `signature_regex` only (an ast-grep `rule` has its own `kind`)"
+                .to_string(),
+        );
+    }
+    let grammars: Vec<Grammar> = match &def.languages {
+        None => Grammar::ALL.to_vec(),
+        Some(names) if names.is_empty() => return Err("`languages` is empty".to_string()),
+        Some(names) => names
+            .iter()
+            .map(|n| {
+                Grammar::ALL
+                    .into_iter()
+                    .find(|g| g.name() == n)
+                    .ok_or_else(|| {
+                        format!("unknown language `{n}` (use javascript, typescript or tsx)")
+                    })
+            })
+            .collect::<Result<_, _>>()?,
+    };
+    let mut per_grammar: [Option<TreeRule>; 3] = [None, None, None];
+    let mut required_text = None;
+    for grammar in grammars {
+        let rule = if let Some(query) = &def.query {
+            let query = Query::new(&grammar.language(), query)
+                .map_err(|e| format!("query does not compile for {grammar}: {e}"))?;
+            if query.capture_names().is_empty() {
+                return Err("query has no capture: add `@name` to what it counts".to_string());
+            }
+            TreeRule::Query(query)
+        } else {
+            let rule = match (&def.pattern, &def.rule) {
+                (Some(pattern), _) => {
+                    let parsed = Pattern::try_new(pattern, ast_grep::AstGrepLang(grammar))
+                        .map_err(|e| format!("pattern does not parse as {grammar}: {e}"))?;
+                    let fixed = parsed.fixed_string();
+                    if !fixed.is_empty() {
+                        required_text = Some(fixed.into_owned());
+                    }
+                    serde_json::from_value::<SerializableRule>(
+                        serde_json::json!({ "pattern": pattern }),
+                    )
+                    .map_err(|e| e.to_string())?
+                }
+                (None, Some(rule)) => rule.clone(),
+                (None, None) => unreachable!("one of them is present (checked above)"),
+            };
+            check_patterns(&rule, grammar)?;
+            let core = SerializableRuleCore {
+                rule,
+                constraints: None,
+                utils: None,
+                transform: None,
+            };
+            let matcher = core
+                .get_matcher(DeserializeEnv::new(ast_grep::AstGrepLang(grammar)))
+                .map_err(|e| format!("rule does not compile for {grammar}: {e}"))?;
+            TreeRule::AstGrep(Box::new(matcher))
+        };
+        per_grammar[grammar.index()] = Some(rule);
+    }
+    let key = {
+        let mut hasher = Sha256::new();
+        hasher.update(format!("trackers {TRACKER_ENGINE_VERSION}\n").as_bytes());
+        hasher.update(crate::versions::PARSERS.fingerprint_line().as_bytes());
+        hasher.update(
+            serde_json::to_string(def)
+                .expect("a matcher serializes")
+                .as_bytes(),
+        );
+        hex(&hasher.finalize()[..16])
+    };
+    Ok(TrackerMatcher::Tree(TreeTracker {
+        key,
+        per_grammar,
+        required_text,
+    }))
+}
+
+/// Every `pattern` string in a rule (at any depth) must parse without errors in `grammar`: the
+/// ast-grep CLI would match such a pattern's ERROR node literally, which is never what was meant.
+fn check_patterns(rule: &SerializableRule, grammar: Grammar) -> Result<(), String> {
+    fn walk(value: &serde_json::Value, out: &mut Vec<String>) {
+        match value {
+            serde_json::Value::Object(map) => {
+                for (key, v) in map {
+                    match (key.as_str(), v) {
+                        ("pattern", serde_json::Value::String(p)) => out.push(p.clone()),
+                        _ => walk(v, out),
+                    }
+                }
+            }
+            serde_json::Value::Array(items) => items.iter().for_each(|v| walk(v, out)),
+            _ => {}
+        }
+    }
+    let value = serde_json::to_value(rule).map_err(|e| e.to_string())?;
+    let mut patterns = Vec::new();
+    walk(&value, &mut patterns);
+    for p in patterns {
+        let parsed = Pattern::try_new(&p, ast_grep::AstGrepLang(grammar))
+            .map_err(|e| format!("pattern `{p}` does not parse as {grammar}: {e}"))?;
+        if parsed.has_error() {
+            return Err(format!(
+                "pattern `{p}` does not parse as {grammar} (tree-sitter finds a syntax error in it)"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// `*` matches any text; everything else is literal; the whole signature must match.
+fn glob_to_regex(glob: &str) -> String {
+    let parts: Vec<String> = glob.split('*').map(regex::escape).collect();
+    format!("^{}$", parts.join(".*"))
+}
+
+impl TreeTracker {
+    /// Whether a blob can match at all (false only when a required text is absent).
+    pub fn may_match(&self, source: &[u8]) -> bool {
+        match &self.required_text {
+            None => true,
+            Some(text) => memchr::memmem::find(source, text.as_bytes()).is_some(),
+        }
+    }
+
+    pub fn applies_to(&self, grammar: Grammar) -> bool {
+        self.per_grammar[grammar.index()].is_some()
+    }
+
+    /// Sites in a parsed tree, in source order.
+    pub fn sites(&self, tree: &Tree, source: &[u8], grammar: Grammar) -> Vec<Site> {
+        let mut sites = Vec::new();
+        self.for_each_match(tree, source, grammar, |line, range| {
+            let code = String::from_utf8_lossy(&source[range]);
+            sites.push(Site {
+                line,
+                code: code.split_whitespace().collect::<Vec<_>>().join(" "),
+            })
+        });
+        sites
+    }
+
+    /// How many sites a parsed tree holds.
+    pub fn count(&self, tree: &Tree, source: &[u8], grammar: Grammar) -> u32 {
+        if !self.may_match(source) {
+            return 0;
+        }
+        let mut n = 0u32;
+        self.for_each_match(tree, source, grammar, |_, _| n += 1);
+        n
+    }
+
+    fn for_each_match(
+        &self,
+        tree: &Tree,
+        source: &[u8],
+        grammar: Grammar,
+        mut found: impl FnMut(usize, std::ops::Range<usize>),
+    ) {
+        match &self.per_grammar[grammar.index()] {
+            None => {}
+            Some(TreeRule::Query(query)) => {
+                let mut cursor = QueryCursor::new();
+                cursor.set_max_start_depth(Some(MAX_ROOT_DEPTH));
+                let mut seen: HashSet<usize> = HashSet::new();
+                let mut matches = cursor.matches(query, tree.root_node(), source);
+                let mut nodes = Vec::new();
+                while let Some(m) = matches.next() {
+                    for capture in m.captures() {
+                        if seen.insert(capture.node.id()) {
+                            nodes.push(capture.node);
+                        }
+                    }
+                }
+                nodes.sort_by_key(|n| (n.start_byte(), std::cmp::Reverse(n.end_byte())));
+                for node in nodes {
+                    found(node.start_position().row + 1, node.byte_range());
+                }
+            }
+            Some(TreeRule::AstGrep(rule)) => {
+                let doc = ast_grep::document(tree, source, grammar);
+                for m in doc.root().find_all(&**rule) {
+                    found(m.start_pos().line() + 1, m.range());
+                }
+            }
+        }
+    }
+}
+
+/// Counts every tree tracker of `set` on one parsed tree: what the history's workers add to a
+/// blob's analysis. Indexed like `set.tree_trackers()`.
+pub fn count_all(set: &TrackerSet, tree: &Tree, source: &[u8], grammar: Grammar) -> Vec<u32> {
+    set.tree_trackers()
+        .map(|(_, t)| t.count(tree, source, grammar))
+        .collect()
+}
+
+/// The keys of a set's tree trackers, indexed like `set.tree_trackers()`.
+pub fn tree_keys(set: &TrackerSet) -> Vec<String> {
+    set.tree_trackers().map(|(_, t)| t.key.clone()).collect()
+}
+
+/// Signature numbers matched by each signature tracker, given every stored signature of a
+/// configuration as `(sig, text)` and each sig's root kinds.
+pub fn select_signatures(
+    tracker: &SignatureTracker,
+    signatures: &HashMap<i32, (String, String)>,
+    kinds: &HashMap<i32, Vec<String>>,
+) -> Vec<i32> {
+    let mut sigs: Vec<i32> = signatures
+        .iter()
+        .filter(|(sig, (text, _))| {
+            let kind_ok = match &tracker.kind {
+                None => true,
+                Some(k) => kinds.get(sig).is_some_and(|ks| ks.iter().any(|x| x == k)),
+            };
+            kind_ok && tracker.regex.is_match(text)
+        })
+        .map(|(sig, _)| *sig)
+        .collect();
+    sigs.sort_unstable();
+    sigs
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dialect::Dialect;
+
+    fn parse(source: &str, grammar: Grammar) -> Tree {
+        let mut parser = tree_sitter::Parser::new();
+        parser.set_language(&grammar.language()).unwrap();
+        parser.parse(source, None).unwrap()
+    }
+
+    fn count(set: &TrackerSet, name: &str, source: &str, grammar: Grammar) -> u32 {
+        let tree = parse(source, grammar);
+        match &set.trackers[set.tracker(name).unwrap()].matcher {
+            TrackerMatcher::Tree(t) => t.count(&tree, source.as_bytes(), grammar),
+            TrackerMatcher::Signature(_) => panic!("{name} is a signature tracker"),
+        }
+    }
+
+    #[test]
+    fn the_builtin_set_compiles_and_every_migration_names_two_sides() {
+        let set = TrackerSet::builtin();
+        assert!(set.migrations.len() >= 12);
+        for m in &set.migrations {
+            assert!(!m.from.is_empty() && !m.to.is_empty(), "{}", m.name);
+        }
+        let _ = Dialect::Js;
+    }
+
+    #[test]
+    fn builtin_trackers_count_what_they_describe() {
+        let set = TrackerSet::builtin();
+        let js = Grammar::JavaScript;
+        assert_eq!(
+            count(
+                &set,
+                "var",
+                "var a = 1; for (var k in o) {} let b; const c = 2;",
+                js
+            ),
+            2
+        );
+        assert_eq!(
+            count(
+                &set,
+                "let-const",
+                "var a = 1; for (const k of o) {} let b; const c = 2;",
+                js
+            ),
+            3
+        );
+        assert_eq!(
+            count(&set, "then-call", "p.then(f).then(g).catch(h)", js),
+            2
+        );
+        assert_eq!(
+            count(
+                &set,
+                "indexof-test",
+                "if (a.indexOf(b) !== -1) {} if (s.indexOf('x') >= 0) {} a.indexOf(c)",
+                js
+            ),
+            2
+        );
+        assert_eq!(
+            count(
+                &set,
+                "string-concatenation",
+                "x = 'a' + b + 'c'; y = 1 + 2; z = n + 'px';",
+                js
+            ),
+            2
+        );
+        assert_eq!(
+            count(
+                &set,
+                "template-literal",
+                "x = `a${b}`; y = `plain`; css`a${b}`",
+                js
+            ),
+            1
+        );
+        assert_eq!(
+            count(
+                &set,
+                "object-assign-copy",
+                "Object.assign({}, a, b); Object.assign(t, a)",
+                js
+            ),
+            1
+        );
+        assert_eq!(
+            count(
+                &set,
+                "react-class-component",
+                "class A extends React.Component {}\nclass B extends PureComponent {}\nclass C extends D {}",
+                js
+            ),
+            2
+        );
+        assert_eq!(
+            count(
+                &set,
+                "react-hook-function",
+                "function A() { const [s] = useState(0); return s }\nconst B = () => { useEffect(() => {}) }\nfunction C() { return user() }",
+                js
+            ),
+            2
+        );
+        assert_eq!(
+            count(
+                &set,
+                "enzyme-import",
+                "import { shallow } from 'enzyme';\nconst e = require(\"enzyme\");\nimport x from 'enzyme-adapter';",
+                js
+            ),
+            2
+        );
+        assert_eq!(
+            count(
+                &set,
+                "commonjs",
+                "const a = require('a'); module.exports = a; exports.b = 1;",
+                js
+            ),
+            3
+        );
+    }
+
+    #[test]
+    fn a_required_text_skips_blobs_that_cannot_match() {
+        let set = TrackerSet::builtin();
+        let TrackerMatcher::Tree(t) = &set.trackers[set.tracker("then-call").unwrap()].matcher
+        else {
+            panic!()
+        };
+        assert!(t.may_match(b"p.then(f)"));
+        assert!(!t.may_match(b"p.catch(f)"));
+    }
+
+    #[test]
+    fn bad_files_name_the_line_and_the_problem() {
+        let cases = [
+            (
+                "trackers:\n  - name: a\n    pattern: \"var $X = \"\n",
+                2,
+                "does not parse",
+            ),
+            (
+                "trackers:\n  - name: a\n    query: \"(no_such_kind) @x\"\n",
+                2,
+                "does not compile",
+            ),
+            (
+                "migrations:\n  - name: m\n    from: nope\n    to: nope2\n",
+                3,
+                "unknown tracker `nope`",
+            ),
+            (
+                "trackers:\n  - name: a\n    pattern: \"f()\"\n    signature: \"X\"\n",
+                2,
+                "exactly one",
+            ),
+            ("extends: other\n", 1, "`extends` must be `default`"),
+        ];
+        for (text, line, needle) in cases {
+            let err = TrackerSet::from_yaml(text, "t.yaml")
+                .err()
+                .expect(text)
+                .to_string();
+            assert!(
+                err.starts_with(&format!("t.yaml:{line}: ")),
+                "{text:?}: {err}"
+            );
+            assert!(err.contains(needle), "{text:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn extends_default_adds_and_replaces_by_name() {
+        let text = "extends: default\ntrackers:\n  - name: var\n    pattern: \"var $X = $Y\"\n  - name: mine\n    signature: \"require(*)\"\nmigrations:\n  - name: inline\n    from: {pattern: \"foo($X)\"}\n    to: mine\n";
+        let set = TrackerSet::from_yaml(text, "t.yaml").unwrap();
+        let builtin = TrackerSet::builtin();
+        assert_eq!(set.migrations.len(), builtin.migrations.len() + 1);
+        assert!(set.tracker("mine").is_some());
+        assert!(set.tracker("inline.from").is_some());
+        assert_eq!(
+            count(&set, "var", "var a = 1; var b;", Grammar::JavaScript),
+            1
+        );
+    }
+
+    #[test]
+    fn signature_globs_are_literal_but_for_stars() {
+        assert!(
+            regex::Regex::new(&glob_to_regex("require(*)"))
+                .unwrap()
+                .is_match("require(STRING)")
+        );
+        assert!(
+            !regex::Regex::new(&glob_to_regex("require(*)"))
+                .unwrap()
+                .is_match("X.require(STRING)")
+        );
+        assert!(
+            regex::Regex::new(&glob_to_regex("{...*}"))
+                .unwrap()
+                .is_match("{...X, Y}")
+        );
+    }
+}
