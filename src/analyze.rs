@@ -198,16 +198,40 @@ impl Analyzer {
 
     /// Parses `source` as `dialect` and counts its patterns and node kinds.
     pub fn analyze(&self, source: &[u8], dialect: Dialect) -> Result<FileAnalysis, AnalyzeError> {
+        self.analyze_and(source, dialect, |_, _| ())
+            .map(|(analysis, ())| analysis)
+    }
+
+    /// `analyze`, then `also` on the same tree and the grammar that parsed it: how a history
+    /// counts its trackers without a second parse.
+    pub fn analyze_and<T>(
+        &self,
+        source: &[u8],
+        dialect: Dialect,
+        also: impl FnOnce(&Tree, Grammar) -> T,
+    ) -> Result<(FileAnalysis, T), AnalyzeError> {
         let (grammar, tree, errors) = self.parse_best(source, dialect)?;
         let (patterns, metrics, depth) = self.patterns(&tree, grammar, source)?;
-        Ok(FileAnalysis {
+        let extra = also(&tree, grammar);
+        let analysis = FileAnalysis {
             grammar,
             error_nodes: errors,
             loc: count_loc(source),
             patterns,
             metrics,
             too_deep: depth > MAX_ROOT_DEPTH as usize,
-        })
+        };
+        Ok((analysis, extra))
+    }
+
+    /// The tree `analyze` would read (fallback included), and its grammar.
+    pub fn parse_tree(
+        &self,
+        source: &[u8],
+        dialect: Dialect,
+    ) -> Result<(Grammar, Tree), AnalyzeError> {
+        let (grammar, tree, _) = self.parse_best(source, dialect)?;
+        Ok((grammar, tree))
     }
 
     /// Parses with the dialect's grammar, and with its fallback when that has more ERROR/MISSING
@@ -493,6 +517,12 @@ fn parse(grammar: Grammar, source: &[u8]) -> Result<Tree, AnalyzeError> {
             .parse(source, None)
             .ok_or(AnalyzeError::NoTree(grammar))
     })
+}
+
+/// Parses with one grammar, without the fallback decision: for content whose stored analysis
+/// already says which grammar it took.
+pub fn parse_as(grammar: Grammar, source: &[u8]) -> Result<Tree, AnalyzeError> {
+    parse(grammar, source)
 }
 
 /// Parses only: the floor every analysis pays, for benchmarks.

@@ -19,6 +19,7 @@ use patmine::report::ReportOptions;
 use patmine::rules::Rulebook;
 use patmine::scan::{self, StoreSource};
 use patmine::store::{CommitRef, RepoRow, Snapshot, Store};
+use patmine::trackers::TrackerSet;
 
 #[derive(Parser)]
 #[command(
@@ -54,6 +55,10 @@ enum Command {
     Report(ReportArgs),
     /// Patterns new, gone, grown and shrunk between two analysed commits, tags or dates.
     Compare(CompareArgs),
+    /// Migrations between trackers: % done, when, who, what is left, from the database alone.
+    Migrations(MigrationsArgs),
+    /// The ratchet for CI: exit 1 when a migration's `from` sites grew against a baseline revision.
+    Check(CheckArgs),
     /// Print every pattern occurrence of one file with its signatures (a debugging aid).
     Explain(ExplainArgs),
     /// Print a shell completion script: `patmine completions bash > /etc/bash_completion.d/patmine`.
@@ -101,6 +106,11 @@ struct HistoryArgs {
     #[arg(long, default_value_t = 200)]
     batch: usize,
     #[command(flatten)]
+    trackers: TrackerArgs,
+    /// Count no trackers (patterns and metrics only).
+    #[arg(long, conflicts_with = "trackers")]
+    no_trackers: bool,
+    #[command(flatten)]
     analysis: AnalysisArgs,
     #[command(flatten)]
     filter: FilterArgs,
@@ -122,6 +132,65 @@ struct AtArgs {
     repo: Option<PathBuf>,
     #[command(flatten)]
     output: OutputArgs,
+    #[command(flatten)]
+    trackers: TrackerArgs,
+}
+
+/// Which trackers and migrations to count.
+#[derive(Args, Clone)]
+struct TrackerArgs {
+    /// Trackers and migrations (YAML; docs/trackers.md). Default: `.patmine/trackers.yaml` in the
+    /// current directory when it exists, else the built-in set.
+    #[arg(long, value_name = "FILE", env = "PATMINE_TRACKERS")]
+    trackers: Option<PathBuf>,
+}
+
+impl TrackerArgs {
+    fn load(&self) -> Result<TrackerSet> {
+        Ok(TrackerSet::load(self.trackers.as_deref(), Path::new("."))?)
+    }
+}
+
+#[derive(Args)]
+struct MigrationsArgs {
+    /// One migration in full: its releases, the commits and authors that moved it, the files left.
+    name: Option<String>,
+    /// Read at this revision: a tag, a commit id or a unique prefix (default: the newest analysed commit).
+    #[arg(long)]
+    at: Option<String>,
+    /// The repository, when the database holds several.
+    #[arg(long)]
+    repo: Option<PathBuf>,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+    /// Print Markdown.
+    #[arg(long, conflicts_with = "json")]
+    markdown: bool,
+    #[command(flatten)]
+    trackers: TrackerArgs,
+}
+
+#[derive(Args)]
+struct CheckArgs {
+    /// The working tree to check, inside a git repository (default: the current directory).
+    #[arg(default_value = ".")]
+    path: PathBuf,
+    /// The revision to compare with.
+    #[arg(long, default_value = "HEAD")]
+    baseline: String,
+    /// Check this revision of the repository instead of the working tree.
+    #[arg(long)]
+    rev: Option<String>,
+    /// Only this migration (repeatable; default: all).
+    #[arg(long = "migration", value_name = "NAME")]
+    migrations: Vec<String>,
+    #[command(flatten)]
+    trackers: TrackerArgs,
+    #[command(flatten)]
+    analysis: AnalysisArgs,
+    #[command(flatten)]
+    filter: FilterArgs,
 }
 
 /// How reports are made.
@@ -164,6 +233,8 @@ struct ReportArgs {
     repo: Option<PathBuf>,
     #[command(flatten)]
     settings: ReportSettings,
+    #[command(flatten)]
+    trackers: TrackerArgs,
 }
 
 #[derive(Args)]
@@ -292,6 +363,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Report(args) => run_report(&cli.db, args),
         Command::Compare(args) => run_compare(&cli.db, args),
         Command::Explain(args) => run_explain(args),
+        Command::Migrations(args) => run_migrations(&cli.db, args),
+        Command::Check(args) => run_check(args),
         Command::Floor(args) => run_floor(args),
         Command::Completions { shell } => {
             let mut script = Vec::new();
@@ -465,7 +538,7 @@ fn run_scan(db: &Path, quiet: bool, args: ScanArgs) -> Result<ExitCode> {
             scan_id: Some(summary.scan_id),
             ..args.report_settings.options(None)
         };
-        patmine::report::write(&store, &options, dir)?;
+        patmine::report::write(&store, &options, &TrackerSet::empty(), dir)?;
     }
     Ok(if summary.failed > 0 {
         ExitCode::from(1)
@@ -508,6 +581,12 @@ fn run_history(db: &Path, quiet: bool, args: HistoryArgs) -> Result<ExitCode> {
         .as_deref()
         .map(patmine::git::parse_date)
         .transpose()?;
+    // Before the database opens: a bad trackers file leaves it untouched.
+    let trackers = if args.no_trackers {
+        TrackerSet::empty()
+    } else {
+        args.trackers.load()?
+    };
     let (analyzer, filter, mut store) = build_and_open(db, &args.analysis, &args.filter)?;
     let progress = Progress::new(quiet || args.output.json);
     let options = HistoryOptions {
@@ -517,10 +596,14 @@ fn run_history(db: &Path, quiet: bool, args: HistoryArgs) -> Result<ExitCode> {
         batch: args.batch,
     };
     let mut report = report_line;
+    let counting = history::Counting {
+        analyzer: &analyzer,
+        trackers: &trackers,
+        filter: &filter,
+    };
     let summary = history::run(
         &args.repo,
-        &analyzer,
-        &filter,
+        counting,
         &mut store,
         &options,
         &progress,
@@ -556,6 +639,7 @@ fn run_history(db: &Path, quiet: bool, args: HistoryArgs) -> Result<ExitCode> {
         patmine::report::write(
             &store,
             &args.report_settings.options(Some(summary.repo_id)),
+            &trackers,
             dir,
         )?;
     }
@@ -567,6 +651,7 @@ fn run_history(db: &Path, quiet: bool, args: HistoryArgs) -> Result<ExitCode> {
 }
 
 fn run_at(db: &Path, args: AtArgs) -> Result<ExitCode> {
+    let trackers = args.trackers.load()?;
     let store = Store::open(db)?;
     store.query_threads()?;
     let RepoRow {
@@ -594,12 +679,27 @@ fn run_at(db: &Path, args: AtArgs) -> Result<ExitCode> {
     if args.output.json {
         let metrics: serde_json::Map<String, serde_json::Value> =
             metrics.iter().map(|(k, v)| (k.clone(), json!(v))).collect();
+        let history = patmine::migrations::History::load(&store, repo_id, &config)?;
+        let (counts, not_evaluated) = history.tracker_counts(&trackers, seq)?;
+        for gap in not_evaluated {
+            report_line(gap.to_string());
+        }
+        let trackers: serde_json::Map<String, serde_json::Value> = counts
+            .into_iter()
+            .map(|t| {
+                (
+                    t.name,
+                    json!({ "occurrences": t.occurrences, "files": t.files }),
+                )
+            })
+            .collect();
         let doc = json!({
             "repo": name,
             "commit": commit,
             "seq": seq,
             "level": args.output.level,
             "metrics": metrics,
+            "trackers": trackers,
             "patterns": rows,
         });
         emit(&format!("{}\n", serde_json::to_string_pretty(&doc)?))?;
@@ -700,6 +800,7 @@ fn pick_repo(store: &Store, db: &Path, repo: Option<&Path>) -> Result<RepoRow> {
 }
 
 fn run_report(db: &Path, args: ReportArgs) -> Result<ExitCode> {
+    let trackers = args.trackers.load()?;
     let store = Store::open(db)?;
     store.query_threads()?;
     let repo_id = match &args.repo {
@@ -707,7 +808,12 @@ fn run_report(db: &Path, args: ReportArgs) -> Result<ExitCode> {
         None => None,
     };
     let started = std::time::Instant::now();
-    let report = patmine::report::write(&store, &args.settings.options(repo_id), &args.out)?;
+    let report = patmine::report::write(
+        &store,
+        &args.settings.options(repo_id),
+        &trackers,
+        &args.out,
+    )?;
     emit(&format!(
         "wrote {}/index.html, report.json, report.md and {} charts ({} patterns, {} clusters of {} signatures, clustered in {:.3}s) in {:.2}s\n",
         args.out.display(),
@@ -787,4 +893,151 @@ fn run_compare(db: &Path, args: CompareArgs) -> Result<ExitCode> {
         emit(&text)?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn run_migrations(db: &Path, args: MigrationsArgs) -> Result<ExitCode> {
+    use patmine::migrations::{History, Stamp};
+    use patmine::report::migrations as render;
+    let trackers = args.trackers.load()?;
+    if let Some(name) = &args.name
+        && trackers.migration(name).is_none()
+    {
+        let names: Vec<&str> = trackers
+            .migrations
+            .iter()
+            .map(|m| m.name.as_str())
+            .collect();
+        anyhow::bail!(
+            "no migration named `{name}`; there are: {}",
+            names.join(", ")
+        );
+    }
+    let store = Store::open(db)?;
+    store.query_threads()?;
+    let RepoRow {
+        repo_id,
+        name: repo_name,
+        config,
+        ..
+    } = pick_repo(&store, db, args.repo.as_deref())?;
+    let CommitRef { seq, id: commit } = match &args.at {
+        Some(rev) => store
+            .find_commit(repo_id, rev)?
+            .with_context(|| format!("--at {rev}: not an analysed commit or tag of {repo_name}"))?,
+        None => store
+            .last_commit(repo_id)?
+            .with_context(|| format!("{repo_name}: no analysed commits"))?,
+    };
+    let history = History::load(&store, repo_id, &config)?;
+    let at = Stamp {
+        commit: commit.clone(),
+        seq,
+        date: history
+            .commits
+            .get(seq as usize)
+            .map(|c| patmine::migrations::date(c.time))
+            .unwrap_or_default(),
+    };
+    match &args.name {
+        None => {
+            let rows = history.summaries(&trackers, seq)?;
+            if args.json {
+                let doc = json!({ "repo": repo_name, "at": at, "migrations": rows });
+                emit(&format!("{}\n", serde_json::to_string_pretty(&doc)?))?;
+            } else if args.markdown {
+                let title = format!(
+                    "Migrations of {repo_name} at {} ({})",
+                    &commit[..10.min(commit.len())],
+                    at.date
+                );
+                emit(&render::render_table_markdown(&title, &rows))?;
+            } else {
+                emit(&format!(
+                    "{repo_name} at {} ({})\n\n",
+                    &commit[..10.min(commit.len())],
+                    at.date
+                ))?;
+                emit(&render::render_table(&rows))?;
+            }
+        }
+        Some(name) => {
+            let detail = history.detail(&trackers, name, seq)?;
+            if args.json {
+                let doc = json!({ "repo": repo_name, "at": at, "migration": detail });
+                emit(&format!("{}\n", serde_json::to_string_pretty(&doc)?))?;
+            } else if args.markdown {
+                emit(&render::render_detail_markdown(&detail, &at))?;
+            } else {
+                emit(&render::render_detail(&detail, &at))?;
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn run_check(args: CheckArgs) -> Result<ExitCode> {
+    use patmine::check::{self, Side};
+    let trackers = args.trackers.load()?;
+    let (analyzer, filter) = build_analyzer_and_filter(&args.analysis, &args.filter)?;
+    let repo = patmine::git::Repo::open(&args.path)?;
+    let baseline_commit = check::resolve_commit(&repo, &args.baseline)?;
+    let baseline = Side::Commit {
+        repo: &repo,
+        commit: baseline_commit.clone(),
+    };
+    let current = match &args.rev {
+        Some(rev) => Side::Commit {
+            repo: &repo,
+            commit: check::resolve_commit(&repo, rev)?,
+        },
+        None => Side::Dir(&args.path),
+    };
+    let report = |line: String| report_line(line);
+    let results = check::check(
+        &trackers,
+        &args.migrations,
+        &analyzer,
+        &filter,
+        &baseline,
+        &current,
+        &report,
+    )?;
+    let against = format!("{} ({})", args.baseline, &baseline_commit[..10]);
+    let mut out = String::new();
+    let grew: Vec<&str> = results
+        .iter()
+        .filter(|r| r.grew())
+        .map(|r| r.name.as_str())
+        .collect();
+    for r in results.iter().filter(|r| r.grew()) {
+        out.push_str(&format!(
+            "{}: `from` sites {} -> {} (+{}) against {against}\n",
+            r.name,
+            r.baseline,
+            r.current,
+            r.current - r.baseline
+        ));
+        for (path, site) in &r.new_sites {
+            out.push_str(&format!("{path}:{}: {}\n", site.line, site.code));
+        }
+    }
+    if grew.is_empty() {
+        out.push_str(&format!(
+            "patmine check: no migration's `from` sites grew against {against} ({} checked)\n",
+            results.len()
+        ));
+    } else {
+        out.push_str(&format!(
+            "patmine check: {} of {} migrations grew their `from` sites: {}\n",
+            grew.len(),
+            results.len(),
+            grew.join(", ")
+        ));
+    }
+    emit(&out)?;
+    Ok(if grew.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }

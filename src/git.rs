@@ -94,6 +94,19 @@ impl Repo {
         Ok(Some(hex_id(&commit.id)))
     }
 
+    /// The root tree of a commit.
+    pub fn commit_tree(&self, commit: &str) -> Result<String> {
+        let id = parse_id(commit)?;
+        let commit = self
+            .repo
+            .find_commit(id)
+            .map_err(|e| anyhow!("commit {id}: cannot read: {e}"))?;
+        let tree = commit
+            .tree_id()
+            .map_err(|e| anyhow!("commit {id}: cannot read its tree: {e}"))?;
+        Ok(hex_id(&tree.detach()))
+    }
+
     /// Walks first parents from `tip` back to the root, a shallow boundary, or a missing commit.
     pub fn first_parent_walk(&self, tip: &str) -> Result<Walk> {
         let shallow = self

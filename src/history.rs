@@ -20,6 +20,16 @@ use crate::git::{BlobAt, Change, CommitInfo, Repo};
 use crate::pipeline::{self, Outbox};
 use crate::progress::Progress;
 use crate::store::{BlobRows, BlobStatus, ChangeRow, CommitRow, NewBlob, Store};
+use crate::trackers::{self, TrackerSet};
+
+/// What a history counts (patterns and metrics through the analyzer, the trackers) and which
+/// paths and contents it skips.
+#[derive(Clone, Copy)]
+pub struct Counting<'a> {
+    pub analyzer: &'a Analyzer,
+    pub trackers: &'a TrackerSet,
+    pub filter: &'a Filter,
+}
 
 /// Which commits to analyse.
 #[derive(Debug, Clone)]
@@ -47,6 +57,10 @@ pub struct HistorySummary {
     pub blobs_failed: usize,
     /// Missing trees and commits: the counts leave their content out.
     pub missing_objects: usize,
+    /// Blobs analysed by earlier runs that were read again for trackers they lacked, and how
+    /// many of those had to be parsed (the rest could not match).
+    pub tracker_blobs_evaluated: usize,
+    pub tracker_blobs_parsed: usize,
     pub seconds: f64,
     pub tip: Option<String>,
 }
@@ -54,8 +68,16 @@ pub struct HistorySummary {
 impl HistorySummary {
     /// The one-line summary printed after a run.
     pub fn line(&self, repo: &Path) -> String {
+        let trackers = if self.tracker_blobs_evaluated > 0 {
+            format!(
+                "; trackers evaluated on {} blobs analysed earlier ({} parsed)",
+                self.tracker_blobs_evaluated, self.tracker_blobs_parsed
+            )
+        } else {
+            String::new()
+        };
         format!(
-            "history of {}: {} commits in range, {} already stored, {} analysed now; blobs: {} parsed, {} from cache ({:.0}% cache hits), {} skipped, {} missing, {} failed; in {:.2}s",
+            "history of {}: {} commits in range, {} already stored, {} analysed now; blobs: {} parsed, {} from cache ({:.0}% cache hits), {} skipped, {} missing, {} failed{trackers}; in {:.2}s",
             repo.display(),
             self.window,
             self.already_stored,
@@ -84,6 +106,8 @@ impl HistorySummary {
             "blobs_missing": self.blobs_missing,
             "blobs_failed": self.blobs_failed,
             "cache_hit_rate": self.cache_hit_rate(),
+            "tracker_blobs_evaluated": self.tracker_blobs_evaluated,
+            "tracker_blobs_parsed": self.tracker_blobs_parsed,
             "seconds": self.seconds,
         })
     }
@@ -108,8 +132,16 @@ impl HistorySummary {
 }
 
 enum BlobOutcome {
-    Parsed { bytes: u64, analysis: FileAnalysis },
-    Skipped { bytes: u64, reason: SkipReason },
+    Parsed {
+        bytes: u64,
+        analysis: FileAnalysis,
+        /// Counts of the tree trackers, in `TrackerSet::tree_trackers` order.
+        trackers: Vec<u32>,
+    },
+    Skipped {
+        bytes: u64,
+        reason: SkipReason,
+    },
     Missing,
     Failed(String),
 }
@@ -139,6 +171,7 @@ fn analyze_blob(
     blob: &BlobAt,
     filter: &Filter,
     analyzer: &Analyzer,
+    tracker_set: &TrackerSet,
 ) -> BlobOutcome {
     match reader.size(&blob.id) {
         Ok(None) => return BlobOutcome::Missing,
@@ -163,10 +196,14 @@ fn analyze_blob(
             reason,
         };
     }
-    match analyzer.analyze(bytes, blob.dialect) {
-        Ok(analysis) => BlobOutcome::Parsed {
+    let counted = analyzer.analyze_and(bytes, blob.dialect, |tree, grammar| {
+        tracker_set.count_all(tree, bytes, grammar)
+    });
+    match counted {
+        Ok((analysis, trackers)) => BlobOutcome::Parsed {
             bytes: bytes.len() as u64,
             analysis,
+            trackers,
         },
         Err(e) => BlobOutcome::Failed(e.to_string()),
     }
@@ -175,13 +212,17 @@ fn analyze_blob(
 /// Analyses the history of the repository at `path` into `store`.
 pub fn run(
     path: &Path,
-    analyzer: &Analyzer,
-    filter: &Filter,
+    counting: Counting<'_>,
     store: &mut Store,
     options: &HistoryOptions,
     progress: &Progress,
     report: &mut (dyn FnMut(String) + Send),
 ) -> Result<HistorySummary> {
+    let Counting {
+        analyzer,
+        trackers: tracker_set,
+        filter,
+    } = counting;
     let started = Instant::now();
     let repo = Repo::open(path)?;
     let config = analyzer.fingerprint().to_string();
@@ -274,6 +315,7 @@ pub fn run(
             rows,
             repo_id,
             analyzer,
+            tracker_keys: trackers::tree_keys(tracker_set),
             say: &say,
             counts: WriterCounts::default(),
             tree: TreeCounts::default(),
@@ -295,7 +337,7 @@ pub fn run(
                     .map_init(
                         || shared.reader(),
                         |reader, blob| {
-                            let outcome = analyze_blob(reader, blob, filter, analyzer);
+                            let outcome = analyze_blob(reader, blob, filter, analyzer, tracker_set);
                             blob_bar.inc(1);
                             outcome
                         },
@@ -380,6 +422,12 @@ pub fn run(
     bar.finish_and_clear();
     blob_bar.finish_and_clear();
 
+    // Blobs analysed before a tracker existed (or changed) are read again for it alone.
+    let (evaluated, parsed) =
+        evaluate_missing_trackers(&shared, store, repo_id, tracker_set, progress, &say)?;
+    summary.tracker_blobs_evaluated = evaluated;
+    summary.tracker_blobs_parsed = parsed;
+
     let analysed: HashSet<&str> = commits.iter().map(|c| c.id.as_str()).collect();
     let mut tag_rows: Vec<(String, String)> = tags
         .into_iter()
@@ -437,6 +485,8 @@ struct HistoryWriter<'a> {
     rows: BlobRows,
     repo_id: i64,
     analyzer: &'a Analyzer,
+    /// The tree trackers' keys, in `TrackerSet::tree_trackers` order.
+    tracker_keys: Vec<String>,
     say: &'a (dyn Fn(String) + Sync),
     counts: WriterCounts,
     /// The counts of the blobs in the tree, for deltas.
@@ -456,7 +506,9 @@ impl HistoryWriter<'_> {
             // Each needed blob is new: the diff thread asks for a blob once per run.
             let (blob_row, _) = self.rows.assign(key.clone(), blob.dialect);
             let (status, bytes, analysis) = match outcome {
-                BlobOutcome::Parsed { bytes, analysis } => {
+                BlobOutcome::Parsed {
+                    bytes, analysis, ..
+                } => {
                     self.counts.parsed += 1;
                     if analysis.too_deep {
                         (self.say)(crate::scan::too_deep_note(&format!("blob {}", blob.id)));
@@ -530,6 +582,21 @@ impl HistoryWriter<'_> {
         let sigs_of_blobs = self
             .rows
             .write(store, &blob_rows, &|t| rules.categorize(t))?;
+        let tracker_rows: Vec<(i64, &str, u32)> = new_blobs
+            .iter()
+            .zip(&batch.outcomes)
+            .filter_map(|(blob, outcome)| match outcome {
+                BlobOutcome::Parsed { trackers, .. } => Some((blob.0, trackers)),
+                _ => None,
+            })
+            .flat_map(|(row, counts)| {
+                self.tracker_keys
+                    .iter()
+                    .zip(counts)
+                    .map(move |(key, &n)| (row, key.as_str(), n))
+            })
+            .collect();
+        store.write_tracker_counts(&tracker_rows)?;
         // The counts of this batch's new blobs, then of older blobs its commits bring back.
         for ((blob_row, _, _, _, _, analysis), sigs) in new_blobs.iter().zip(&sigs_of_blobs) {
             let counts = match analysis {
@@ -599,4 +666,98 @@ impl HistoryWriter<'_> {
         self.last_batch_len = batch.end - batch.seq;
         Ok(())
     }
+}
+
+/// Blobs per transaction when trackers are evaluated on blobs analysed earlier.
+const TRACKER_BATCH: usize = 1024;
+
+/// Evaluates tree trackers on the parsed blobs of the repository's stored history that lack
+/// their counts (a tracker added or changed since those blobs were analysed). Only the trackers
+/// a blob lacks run; a blob is parsed only when one of them can match its bytes, with the
+/// grammar its stored analysis used; the normalizer never runs. Returns the blobs evaluated and
+/// the blobs parsed.
+fn evaluate_missing_trackers(
+    repo: &crate::git::SharedRepo,
+    store: &mut Store,
+    repo_id: i64,
+    tracker_set: &TrackerSet,
+    progress: &Progress,
+    say: &(dyn Fn(String) + Sync),
+) -> Result<(usize, usize)> {
+    let tree_trackers: Vec<&trackers::TreeTracker> =
+        tracker_set.tree_trackers().map(|(_, t)| t).collect();
+    let keys = trackers::tree_keys(tracker_set);
+    let lacking = store.blobs_lacking_trackers(repo_id, &keys)?;
+    if lacking.is_empty() {
+        return Ok((0, 0));
+    }
+    let bar = progress.bar(lacking.len() as u64, "blobs read for trackers");
+    let parsed = std::sync::atomic::AtomicUsize::new(0);
+    for chunk in lacking.chunks(TRACKER_BATCH) {
+        let counted: Vec<Vec<(i64, &str, u32)>> = chunk
+            .par_iter()
+            .map_init(
+                || repo.reader(),
+                |reader, blob| {
+                    bar.inc(1);
+                    let id = blob.content_key.strip_prefix("git:").unwrap_or(&blob.content_key);
+                    let Some(grammar) = crate::dialect::Grammar::ALL
+                        .into_iter()
+                        .find(|g| g.name() == blob.grammar)
+                    else {
+                        say(format!(
+                            "blob {id}: stored grammar `{}` is unknown; its trackers are not counted",
+                            blob.grammar
+                        ));
+                        return Vec::new();
+                    };
+                    let bytes = match reader.read(id) {
+                        Ok(Some(bytes)) => bytes,
+                        Ok(None) => {
+                            say(format!("blob {id} is missing from the object database; its trackers are not counted"));
+                            return Vec::new();
+                        }
+                        Err(e) => {
+                            say(format!("blob {id}: {e:#}; its trackers are not counted"));
+                            return Vec::new();
+                        }
+                    };
+                    let mut selected = vec![false; tree_trackers.len()];
+                    let mut may_match = false;
+                    for &k in &blob.missing {
+                        selected[k] = true;
+                        let tracker = tree_trackers[k];
+                        may_match |= tracker.applies_to(grammar) && tracker.may_match(bytes);
+                    }
+                    // Only a blob that one of its missing trackers can match is parsed.
+                    let counts = if may_match {
+                        match crate::analyze::parse_as(grammar, bytes) {
+                            Ok(tree) => {
+                                parsed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                                tracker_set.count_selected(&selected, &tree, bytes, grammar)
+                            }
+                            Err(e) => {
+                                say(format!("blob {id}: {e}; its trackers are not counted"));
+                                return Vec::new();
+                            }
+                        }
+                    } else {
+                        vec![0; tree_trackers.len()]
+                    };
+                    let rows: Vec<(i64, &str, u32)> = blob
+                        .missing
+                        .iter()
+                        .map(|&k| (blob.blob_row, keys[k].as_str(), counts[k]))
+                        .collect();
+                    rows
+                },
+            )
+            .collect();
+        let rows: Vec<(i64, &str, u32)> = counted.into_iter().flatten().collect();
+        store.begin()?;
+        store.write_tracker_counts(&rows)?;
+        store.commit().context("committing tracker counts")?;
+    }
+    bar.finish_and_clear();
+    Ok((lacking.len(), parsed.into_inner()))
 }

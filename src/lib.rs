@@ -14,6 +14,7 @@ pub type FastMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomS
 pub type FastSet<T> = std::collections::HashSet<T, foldhash::fast::RandomState>;
 
 pub mod analyze;
+pub mod check;
 mod chunks;
 mod columns;
 mod crash;
@@ -24,6 +25,7 @@ pub mod floor;
 pub mod git;
 pub mod history;
 pub mod level;
+pub mod migrations;
 pub mod normalize;
 pub mod phrasebook;
 mod pipeline;

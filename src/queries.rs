@@ -109,7 +109,10 @@ impl SimpleMatcher {
     /// Reads the query text; `None` when any pattern is more than a simple one. Returns the
     /// matcher and the capture names by index, numbered as tree-sitter numbers them: in order of
     /// first appearance.
-    fn parse(text: &str, language: &tree_sitter::Language) -> Option<(SimpleMatcher, Vec<String>)> {
+    pub(crate) fn parse(
+        text: &str,
+        language: &tree_sitter::Language,
+    ) -> Option<(SimpleMatcher, Vec<String>)> {
         let mut names: Vec<String> = Vec::new();
         let mut capture_index = |name: &str| -> u32 {
             let index = names.iter().position(|n| n == name).unwrap_or_else(|| {

@@ -121,7 +121,7 @@ pub fn render(report: &Report, charts: &[(String, String, String)]) -> String {
         let _ = write!(h, " · {} commits", evo.commits);
     }
     let _ = write!(h, " · {} files</p></header>", report.quality.files);
-    h.push_str("<nav><a href=\"#evolution\">Evolution</a><a href=\"#patterns\">Patterns</a><a href=\"#clusters\">Clusters</a><a href=\"#cooccurrence\">Co-occurrence</a><a href=\"#releases\">Releases</a><a href=\"#categories\">Categories</a><a href=\"#quality\">Parse quality</a></nav><main>");
+    h.push_str("<nav><a href=\"#evolution\">Evolution</a><a href=\"#patterns\">Patterns</a><a href=\"#clusters\">Clusters</a><a href=\"#cooccurrence\">Co-occurrence</a><a href=\"#releases\">Releases</a><a href=\"#migrations\">Migrations</a><a href=\"#categories\">Categories</a><a href=\"#quality\">Parse quality</a></nav><main>");
 
     // Evolution charts.
     h.push_str("<section id=\"evolution\"><h2>Evolution</h2>");
@@ -129,7 +129,10 @@ pub fn render(report: &Report, charts: &[(String, String, String)]) -> String {
         h.push_str("<p>This report comes from a scan: run <code>patmine history</code> for evolution charts.</p>");
     }
     h.push_str("<div class=\"charts\">");
-    for (file, title, svg) in charts.iter().filter(|(f, _, _)| !f.starts_with("pattern-")) {
+    for (file, title, svg) in charts
+        .iter()
+        .filter(|(f, _, _)| !f.starts_with("pattern-") && f != "migrations.svg")
+    {
         let _ = write!(
             h,
             "<figure class=\"chart\" data-chart=\"{}\" title=\"{}\">{}</figure>",
@@ -306,6 +309,86 @@ pub fn render(report: &Report, charts: &[(String, String, String)]) -> String {
         h.push_str("</table>");
     }
     h.push_str("</section>");
+
+    // Migrations.
+    if let Some(section) = &report.migrations {
+        h.push_str("<section id=\"migrations\"><h2>Migrations</h2>");
+        if let Some(note) = &section.note {
+            let _ = write!(h, "<p>{}</p>", esc(note));
+        } else {
+            if let Some((_, _, svg)) = charts.iter().find(|(f, _, _)| f == "migrations.svg") {
+                let _ = write!(
+                    h,
+                    "<div class=\"charts\"><figure class=\"chart\">{}</figure></div>",
+                    inline_svg(svg)
+                );
+            }
+            h.push_str("<table><tr><th>migration</th><th class=\"n\">from (files)</th><th class=\"n\">to (files)</th><th class=\"n\">done</th><th>50% on</th><th>90% on</th><th>status</th><th>projected completion</th></tr>");
+            for r in &section.table {
+                let _ = write!(
+                    h,
+                    "<tr><td title=\"{}\">{}</td><td class=\"n\">{} ({})</td><td class=\"n\">{} ({})</td><td class=\"n\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                    esc(&r.description),
+                    esc(&r.name),
+                    r.from.occurrences,
+                    r.from.files,
+                    r.to.occurrences,
+                    r.to.files,
+                    r.progress
+                        .map_or("-".to_string(), |p| format!("{:.1}%", 100.0 * p)),
+                    r.crossed_50.as_ref().map_or("-", |s| s.date.as_str()),
+                    r.crossed_90.as_ref().map_or("-", |s| s.date.as_str()),
+                    r.status.name(),
+                    esc(&super::migrations::projection_text(&r.projection))
+                );
+            }
+            h.push_str("</table>");
+            for b in &section.details {
+                let _ = write!(
+                    h,
+                    "<details class=\"card\"><summary><code>{}</code> — who moved it, what is left</summary><div class=\"detail\"><table><tr><th>commit</th><th>date</th><th>author</th><th class=\"n\">converted</th><th class=\"n\">removed</th><th class=\"n\">written new</th><th class=\"n\">backslid</th><th class=\"n\">retired</th></tr>",
+                    esc(&b.name)
+                );
+                for c in &b.commits {
+                    let e = &c.effect;
+                    let _ = write!(
+                        h,
+                        "<tr><td title=\"{}\"><code>{}</code></td><td>{}</td><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
+                        esc(&c.subject),
+                        esc(&c.commit[..10.min(c.commit.len())]),
+                        esc(&c.date),
+                        esc(&c.author),
+                        e.converted,
+                        e.removed,
+                        e.written_new,
+                        e.backslid,
+                        e.retired
+                    );
+                }
+                h.push_str("</table>");
+                if b.frontier_files > 0 {
+                    let _ = write!(
+                        h,
+                        "<p>Left in {} files, most first:</p><ul>",
+                        b.frontier_files
+                    );
+                    for f in &b.frontier {
+                        let _ = write!(
+                            h,
+                            "<li><code>{}</code>: {} sites, last changed {} by {}</li>",
+                            esc(&f.path),
+                            f.occurrences,
+                            esc(&f.last_commit.date),
+                            esc(&f.last_author)
+                        );
+                    }
+                    h.push_str("</ul>");
+                }
+                h.push_str("</div></details>");
+            }
+        }
+        h.push_str("</section>");
+    }
 
     // Categories and parse quality.
     h.push_str("<section id=\"categories\"><h2>Categories</h2><table><tr><th>category</th><th class=\"n\">patterns</th><th class=\"n\">occurrences</th></tr>");

@@ -7,6 +7,7 @@ pub mod cluster;
 pub mod compare;
 pub mod cooccur;
 pub mod html;
+pub mod migrations;
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
@@ -18,6 +19,7 @@ use serde::Serialize;
 use crate::analyze::METRIC_KINDS;
 use crate::phrasebook::{self, Level, PatternRow, md_cell as md};
 use crate::store::{BlobStatus, CommitMeta, RepoRow, ScanRow, Snapshot, Store};
+use crate::trackers::TrackerSet;
 use charts::Series;
 use cluster::{Cluster, Weighted};
 use compare::Delta;
@@ -129,6 +131,31 @@ pub struct Quality {
     pub skipped: Vec<(String, i64)>,
 }
 
+/// The Migrations section: every migration at the report's commit, and for each that has sites,
+/// its progress over time, the commits and authors that moved it most, and the files left.
+#[derive(Debug, Clone, Serialize)]
+pub struct MigrationsSection {
+    pub table: Vec<crate::migrations::MigrationSummary>,
+    pub details: Vec<MigrationBrief>,
+    /// Why the section is empty, when it is (a tracker the history has not evaluated).
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct MigrationBrief {
+    pub name: String,
+    /// (unix time, progress by sites in 0..=1) where it changed.
+    pub progress: Vec<(i64, f64)>,
+    pub commits: Vec<crate::migrations::CommitEffect>,
+    pub authors: Vec<crate::migrations::AuthorEffect>,
+    pub frontier: Vec<crate::migrations::FrontierFile>,
+    /// Files holding `from` sites, all of them (`frontier` lists the first few).
+    pub frontier_files: usize,
+}
+
+/// Commits, authors and files per migration in the report.
+const MIGRATION_ROWS: usize = 5;
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
     pub title: String,
@@ -139,6 +166,8 @@ pub struct Report {
     pub evolution: Option<Evolution>,
     pub cooccurrence: Cooccurrence,
     pub releases: Vec<ReleaseStep>,
+    /// Histories only.
+    pub migrations: Option<MigrationsSection>,
     pub categories: Vec<CategoryRow>,
     pub quality: Quality,
     /// Chart file names under `charts/`, with their titles.
@@ -236,8 +265,62 @@ fn step_points(changes: &[(i64, i64)], end: i64) -> Vec<(i64, f64)> {
     points
 }
 
+/// The Migrations section of a history's report, at its newest commit.
+fn migrations_section(
+    store: &Store,
+    repo_id: i64,
+    config: &str,
+    trackers: &TrackerSet,
+) -> Result<MigrationsSection> {
+    let history = crate::migrations::History::load(store, repo_id, config)?;
+    let Some(at) = history.commits.last().map(|c| c.seq) else {
+        return Ok(MigrationsSection {
+            table: Vec::new(),
+            details: Vec::new(),
+            note: Some("no analysed commits".to_string()),
+        });
+    };
+    let table = match history.summaries(trackers, at) {
+        Ok(table) => table,
+        Err(e) => match e.downcast::<crate::migrations::NotEvaluated>() {
+            Ok(gap) => {
+                return Ok(MigrationsSection {
+                    table: Vec::new(),
+                    details: Vec::new(),
+                    note: Some(gap.to_string()),
+                });
+            }
+            Err(e) => return Err(e),
+        },
+    };
+    let mut details = Vec::new();
+    for row in table
+        .iter()
+        .filter(|r| r.status != crate::migrations::Status::Absent)
+    {
+        let d = history.detail(trackers, &row.name, at)?;
+        details.push(MigrationBrief {
+            name: row.name.clone(),
+            progress: d
+                .series
+                .iter()
+                .filter_map(|p| Some((history.commits[p.seq as usize].time, p.progress?)))
+                .collect(),
+            commits: d.commits.into_iter().take(MIGRATION_ROWS).collect(),
+            authors: d.authors.into_iter().take(MIGRATION_ROWS).collect(),
+            frontier_files: d.frontier.len(),
+            frontier: d.frontier.into_iter().take(MIGRATION_ROWS).collect(),
+        });
+    }
+    Ok(MigrationsSection {
+        table,
+        details,
+        note: None,
+    })
+}
+
 /// Gathers the whole report from the store.
-pub fn build(store: &Store, options: &ReportOptions) -> Result<Report> {
+pub fn build(store: &Store, options: &ReportOptions, trackers: &TrackerSet) -> Result<Report> {
     let source = choose_source(store, options)?;
     let pool = phrasebook::top_patterns(
         store,
@@ -424,10 +507,19 @@ pub fn build(store: &Store, options: &ReportOptions) -> Result<Report> {
         .files_with_errors
         .sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
 
-    // Evolution and releases.
+    // Evolution, releases and migrations.
     let (evolution, releases) = match &source.history {
         Some((repo_id, commits)) => evolution(store, *repo_id, commits, &source.config, &time_of)?,
         None => (None, Vec::new()),
+    };
+    let migrations = match &source.history {
+        Some((repo_id, _)) => Some(migrations_section(
+            store,
+            *repo_id,
+            &source.config,
+            trackers,
+        )?),
+        None => None,
     };
 
     Ok(Report {
@@ -442,6 +534,7 @@ pub fn build(store: &Store, options: &ReportOptions) -> Result<Report> {
         evolution,
         cooccurrence,
         releases,
+        migrations,
         categories,
         quality,
         charts: Vec::new(),
@@ -645,6 +738,52 @@ pub fn render_charts(report: &Report) -> Result<Vec<(String, String, String)>> {
             charts::line_chart(title, y, &series, &evo.releases, big)?,
         ));
     }
+    if let Some(section) = &report.migrations
+        && !section.details.is_empty()
+    {
+        // Percent done over time, for the migrations with the most sites.
+        let mut by_sites: Vec<&MigrationBrief> = section.details.iter().collect();
+        let sites = |name: &str| {
+            section
+                .table
+                .iter()
+                .find(|r| r.name == name)
+                .map_or(0, |r| r.from.occurrences + r.to.occurrences)
+        };
+        by_sites.sort_by_key(|b| std::cmp::Reverse(sites(&b.name)));
+        let series: Vec<Series<'_>> = by_sites
+            .iter()
+            .take(6)
+            .map(|b| {
+                // A step line: progress holds until the next commit that changes it.
+                let mut points = Vec::with_capacity(b.progress.len() * 2 + 1);
+                for &(t, p) in &b.progress {
+                    if let Some(&(_, previous)) = points.last() {
+                        points.push((t, previous));
+                    }
+                    points.push((t, 100.0 * p));
+                }
+                if let Some(&(_, last)) = points.last() {
+                    points.push((end, last));
+                }
+                Series {
+                    name: b.name.as_str(),
+                    points,
+                }
+            })
+            .collect();
+        out.push((
+            "migrations.svg".into(),
+            "Migrations: % done (by sites)".into(),
+            charts::line_chart(
+                "Migrations: % done (by sites)",
+                "% done",
+                &series,
+                &evo.releases,
+                big,
+            )?,
+        ));
+    }
     let top: Vec<Series<'_>> = report
         .patterns
         .iter()
@@ -776,7 +915,7 @@ pub fn render_markdown(report: &Report) -> String {
             &evo.last.id[..12.min(evo.last.id.len())]
         );
         for (file, title) in &report.charts {
-            if !file.starts_with("pattern-") {
+            if !file.starts_with("pattern-") && file != "migrations.svg" {
                 let _ = writeln!(out, "![{title}](charts/{file})\n");
             }
         }
@@ -870,6 +1009,60 @@ pub fn render_markdown(report: &Report) -> String {
             );
         }
     }
+    if let Some(section) = &report.migrations {
+        out.push_str("\n## Migrations\n\n");
+        match &section.note {
+            Some(note) => {
+                let _ = writeln!(out, "{}", migrations::md_text(note));
+            }
+            None => {
+                if let Some((file, title)) =
+                    report.charts.iter().find(|(f, _)| f == "migrations.svg")
+                {
+                    let _ = writeln!(out, "![{title}](charts/{file})\n");
+                }
+                let table = migrations::render_table_markdown("", &section.table);
+                // The table without its (empty) title.
+                out.push_str(table.trim_start_matches("# \n\n"));
+                for b in &section.details {
+                    let _ = writeln!(
+                        out,
+                        "\n### {}\n\n| commit | date | author | converted | removed | written new | backslid | retired |\n|---|---|---|---:|---:|---:|---:|---:|",
+                        migrations::md_text(&b.name)
+                    );
+                    for c in &b.commits {
+                        let e = &c.effect;
+                        let _ = writeln!(
+                            out,
+                            "| `{}` | {} | {} | {} | {} | {} | {} | {} |",
+                            &c.commit[..10.min(c.commit.len())],
+                            c.date,
+                            migrations::md_text(&c.author),
+                            e.converted,
+                            e.removed,
+                            e.written_new,
+                            e.backslid,
+                            e.retired
+                        );
+                    }
+                    if b.frontier_files > 0 {
+                        let _ =
+                            writeln!(out, "\nLeft in {} files, most first:\n", b.frontier_files);
+                        for f in &b.frontier {
+                            let _ = writeln!(
+                                out,
+                                "- {} ({} sites; last changed {} by {})",
+                                migrations::md_text(&f.path),
+                                f.occurrences,
+                                f.last_commit.date,
+                                migrations::md_text(&f.last_author)
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
     let _ = writeln!(
         out,
         "\n## Categories\n\n| category | patterns | occurrences |\n|---|---:|---:|"
@@ -901,8 +1094,13 @@ pub fn render_markdown(report: &Report) -> String {
 }
 
 /// Writes report.json, report.md, index.html and charts/*.svg into `dir`.
-pub fn write(store: &Store, options: &ReportOptions, dir: &Path) -> Result<Report> {
-    let mut report = build(store, options)?;
+pub fn write(
+    store: &Store,
+    options: &ReportOptions,
+    trackers: &TrackerSet,
+    dir: &Path,
+) -> Result<Report> {
+    let mut report = build(store, options, trackers)?;
     let charts = render_charts(&report)?;
     let chart_dir = dir.join("charts");
     std::fs::create_dir_all(&chart_dir)

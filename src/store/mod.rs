@@ -10,6 +10,7 @@ mod history;
 mod reads;
 mod scan;
 mod schema;
+mod trackers;
 
 use std::path::{Path, PathBuf};
 
@@ -21,6 +22,7 @@ pub use history::{ChangeRow, CommitRow, RepoRow};
 pub use reads::{CommitMeta, CommitRef, FileQuality, PatternRow, PatternTotals, Snapshot, TagRow};
 pub use scan::{FileRecord, ScanRow, ScanTotals};
 pub use schema::SCHEMA_VERSION;
+pub use trackers::{BlobLacking, Counted, PathChangeCount, PathCount, SeriesPoint, TrackerSource};
 
 /// Why a database could not be opened: callers tell a lock (another run is writing) from the rest.
 #[derive(Debug, thiserror::Error)]

@@ -73,8 +73,10 @@ impl Snapshot {
 pub struct CommitMeta {
     pub seq: i64,
     pub id: String,
+    /// Committer time, Unix seconds.
     pub time: i64,
     pub subject: String,
+    pub author: String,
 }
 
 /// One analysed commit, as a revision resolves to it.
@@ -226,7 +228,7 @@ impl Store {
     /// Every analysed commit of a repository, oldest first.
     pub fn commits(&self, repo_id: i64) -> Result<Vec<CommitMeta>> {
         let mut stmt = self.conn.prepare(
-            "SELECT seq, commit_id, committer_time, subject FROM commits WHERE repo_id = ? ORDER BY seq",
+            "SELECT seq, commit_id, committer_time, subject, author FROM commits WHERE repo_id = ? ORDER BY seq",
         )?;
         let rows = stmt.query_map(params![repo_id], |r| {
             Ok(CommitMeta {
@@ -234,6 +236,7 @@ impl Store {
                 id: r.get(1)?,
                 time: r.get(2)?,
                 subject: r.get(3)?,
+                author: r.get(4)?,
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)

@@ -7,7 +7,7 @@ use super::{Store, StoreError};
 use crate::analyze::METRIC_KINDS;
 
 /// Schema version: bump on any change below.
-pub const SCHEMA_VERSION: i64 = 4;
+pub const SCHEMA_VERSION: i64 = 5;
 
 /// One row: a fact about the database itself (`schema_version`). Created first, on its own, so
 /// that the version is checked before anything else is created.
@@ -55,6 +55,16 @@ CREATE TABLE IF NOT EXISTS blob_patterns (
     kind VARCHAR NOT NULL,
     occurrences INTEGER NOT NULL,
     first_line INTEGER NOT NULL
+);
+
+-- One row: a tree tracker's count in one blob (docs/trackers.md). `tracker` is the tracker's
+-- key, a hash of its definition and the grammar versions, not its name: renaming a tracker keeps
+-- its counts, changing it evaluates it afresh. A row per evaluated blob, zeros included, so a
+-- missing row means "not evaluated yet". Only parsed blobs have rows.
+CREATE TABLE IF NOT EXISTS blob_trackers (
+    blob_row BIGINT NOT NULL,
+    tracker VARCHAR NOT NULL,
+    occurrences INTEGER NOT NULL
 );
 
 -- One row: a signature text (either level) under one configuration, with its categories. sig

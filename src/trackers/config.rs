@@ -140,7 +140,10 @@ impl TrackersFile {
         serde_yaml::from_str(text).map_err(|e| TrackersError::Invalid {
             path: origin.to_string(),
             line: e.location().map(|l| l.line()),
-            message: strip_location(&e.to_string()),
+            message: strip_location(&e.to_string())
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" "),
         })
     }
 }

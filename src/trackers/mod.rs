@@ -8,8 +8,9 @@
 
 pub mod ast_grep;
 mod config;
+mod evaluate;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use ast_grep_config::{DeserializeEnv, RuleCore, SerializableRule, SerializableRuleCore};
@@ -27,10 +28,15 @@ use crate::level::Level;
 /// Bump when the way a tree tracker counts changes: it is part of every tracker key.
 const TRACKER_ENGINE_VERSION: u32 = 1;
 
+/// A site's code is cut to this many characters (a match can be a whole function).
+const SITE_CODE_CHARS: usize = 120;
+
 /// A compiled set of trackers and migrations.
 pub struct TrackerSet {
     pub trackers: Vec<Tracker>,
     pub migrations: Vec<Migration>,
+    /// How the tree trackers are counted together (see `evaluate.rs`).
+    plan: evaluate::Plan,
 }
 
 pub struct Tracker {
@@ -41,7 +47,7 @@ pub struct Tracker {
 
 pub enum TrackerMatcher {
     /// Runs on parsed trees; counts are cached per blob.
-    Tree(TreeTracker),
+    Tree(Box<TreeTracker>),
     /// Selects stored signatures.
     Signature(SignatureTracker),
 }
@@ -53,6 +59,8 @@ pub struct TreeTracker {
     /// tracker costs nothing.
     pub key: String,
     per_grammar: [Option<TreeRule>; 3],
+    /// A query tracker's query text (compiled together with the set's other queries).
+    query_text: Option<String>,
     /// Text every match must contain, when one is known (a plain pattern's longest fixed
     /// string): a blob without it counts zero without being parsed.
     required_text: Option<String>,
@@ -90,11 +98,53 @@ pub struct Migration {
 pub struct Site {
     /// 1-based.
     pub line: usize,
-    /// The match's text, whitespace runs folded to one space: what a new site is compared by.
+    /// The line the match starts on, whitespace runs folded: what a new site is compared by.
     pub code: String,
 }
 
 impl TrackerSet {
+    /// No trackers and no migrations (`history --no-trackers`).
+    pub fn empty() -> TrackerSet {
+        TrackerSet::new(Vec::new(), Vec::new()).expect("an empty set plans")
+    }
+
+    fn new(trackers: Vec<Tracker>, migrations: Vec<Migration>) -> Result<TrackerSet, String> {
+        let tree: Vec<&TreeTracker> = trackers
+            .iter()
+            .filter_map(|t| match &t.matcher {
+                TrackerMatcher::Tree(tree) => Some(&**tree),
+                TrackerMatcher::Signature(_) => None,
+            })
+            .collect();
+        let plan = evaluate::Plan::new(&tree)?;
+        Ok(TrackerSet {
+            trackers,
+            migrations,
+            plan,
+        })
+    }
+
+    /// Counts of every tree tracker on one parsed tree (in `tree_trackers` order): what the
+    /// history's workers add to a blob's analysis.
+    pub fn count_all(&self, tree: &Tree, source: &[u8], grammar: Grammar) -> Vec<u32> {
+        let n = self.tree_trackers().count();
+        self.count_selected(&vec![true; n], tree, source, grammar)
+    }
+
+    /// Counts of the tree trackers marked in `selected` (`tree_trackers` order); the others
+    /// count zero.
+    pub fn count_selected(
+        &self,
+        selected: &[bool],
+        tree: &Tree,
+        source: &[u8],
+        grammar: Grammar,
+    ) -> Vec<u32> {
+        let trackers: Vec<&TreeTracker> = self.tree_trackers().map(|(_, t)| t).collect();
+        self.plan
+            .count(&trackers, selected, tree, source, grammar)
+    }
+
     /// The built-in set.
     pub fn builtin() -> TrackerSet {
         Self::from_yaml(DEFAULT_TRACKERS_YAML, "<built-in trackers>")
@@ -119,7 +169,7 @@ impl TrackerSet {
         let invalid = |needle: &str, message: String| TrackersError::Invalid {
             path: origin.to_string(),
             line: line_of(text, needle),
-            message,
+            message: one_line(&message),
         };
         let (mut trackers, mut migrations) = match file.extends.as_deref() {
             None => (Vec::new(), Vec::new()),
@@ -233,10 +283,7 @@ impl TrackerSet {
                 None => migrations.push(migration),
             }
         }
-        Ok(TrackerSet {
-            trackers,
-            migrations,
-        })
+        TrackerSet::new(trackers, migrations).map_err(|m| invalid("trackers:", m))
     }
 
     /// The tree trackers, in set order, with their indexes in `trackers`.
@@ -245,7 +292,7 @@ impl TrackerSet {
             .iter()
             .enumerate()
             .filter_map(|(i, t)| match &t.matcher {
-                TrackerMatcher::Tree(tree) => Some((i, tree)),
+                TrackerMatcher::Tree(tree) => Some((i, &**tree)),
                 TrackerMatcher::Signature(_) => None,
             })
     }
@@ -257,6 +304,11 @@ impl TrackerSet {
     pub fn migration(&self, name: &str) -> Option<&Migration> {
         self.migrations.iter().find(|m| m.name == name)
     }
+}
+
+/// Errors are one line: tree-sitter and ast-grep messages can span several.
+fn one_line(message: &str) -> String {
+    message.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 fn find(trackers: &[Tracker], name: &str) -> Option<usize> {
@@ -343,11 +395,16 @@ fn compile(def: &MatcherDef) -> Result<TrackerMatcher, String> {
             .collect::<Result<_, _>>()?,
     };
     let mut per_grammar: [Option<TreeRule>; 3] = [None, None, None];
+    let query_text = def.query.clone();
     let mut required_text = None;
     for grammar in grammars {
         let rule = if let Some(query) = &def.query {
-            let query = Query::new(&grammar.language(), query)
-                .map_err(|e| format!("query does not compile for {grammar}: {e}"))?;
+            let query = Query::new(&grammar.language(), query).map_err(|e| {
+                format!(
+                    "query does not compile for {grammar}: {}",
+                    one_line(&e.to_string())
+                )
+            })?;
             if query.capture_names().is_empty() {
                 return Err("query has no capture: add `@name` to what it counts".to_string());
             }
@@ -394,11 +451,12 @@ fn compile(def: &MatcherDef) -> Result<TrackerMatcher, String> {
         );
         hex(&hasher.finalize()[..16])
     };
-    Ok(TrackerMatcher::Tree(TreeTracker {
+    Ok(TrackerMatcher::Tree(Box::new(TreeTracker {
         key,
         per_grammar,
+        query_text,
         required_text,
-    }))
+    })))
 }
 
 /// Every `pattern` string in a rule (at any depth) must parse without errors in `grammar`: the
@@ -452,14 +510,17 @@ impl TreeTracker {
         self.per_grammar[grammar.index()].is_some()
     }
 
+    fn rule(&self, grammar: Grammar) -> Option<&TreeRule> {
+        self.per_grammar[grammar.index()].as_ref()
+    }
+
     /// Sites in a parsed tree, in source order.
     pub fn sites(&self, tree: &Tree, source: &[u8], grammar: Grammar) -> Vec<Site> {
         let mut sites = Vec::new();
         self.for_each_match(tree, source, grammar, |line, range| {
-            let code = String::from_utf8_lossy(&source[range]);
             sites.push(Site {
                 line,
-                code: code.split_whitespace().collect::<Vec<_>>().join(" "),
+                code: line_of_code(source, range.start),
             })
         });
         sites
@@ -512,12 +573,18 @@ impl TreeTracker {
     }
 }
 
-/// Counts every tree tracker of `set` on one parsed tree: what the history's workers add to a
-/// blob's analysis. Indexed like `set.tree_trackers()`.
-pub fn count_all(set: &TrackerSet, tree: &Tree, source: &[u8], grammar: Grammar) -> Vec<u32> {
-    set.tree_trackers()
-        .map(|(_, t)| t.count(tree, source, grammar))
-        .collect()
+/// The line holding byte `at`, whitespace runs folded to one space, cut to `SITE_CODE_CHARS`.
+pub fn line_of_code(source: &[u8], at: usize) -> String {
+    let at = at.min(source.len());
+    let start = memchr::memrchr(b'\n', &source[..at]).map_or(0, |i| i + 1);
+    let end = memchr::memchr(b'\n', &source[at..]).map_or(source.len(), |i| at + i);
+    let line = String::from_utf8_lossy(&source[start..end]);
+    let mut code = line.split_whitespace().collect::<Vec<_>>().join(" ");
+    if let Some((cut, _)) = code.char_indices().nth(SITE_CODE_CHARS) {
+        code.truncate(cut);
+        code.push('…');
+    }
+    code
 }
 
 /// The keys of a set's tree trackers, indexed like `set.tree_trackers()`.
@@ -525,22 +592,13 @@ pub fn tree_keys(set: &TrackerSet) -> Vec<String> {
     set.tree_trackers().map(|(_, t)| t.key.clone()).collect()
 }
 
-/// Signature numbers matched by each signature tracker, given every stored signature of a
-/// configuration as `(sig, text)` and each sig's root kinds.
-pub fn select_signatures(
-    tracker: &SignatureTracker,
-    signatures: &HashMap<i32, (String, String)>,
-    kinds: &HashMap<i32, Vec<String>>,
-) -> Vec<i32> {
+/// The signature numbers a signature tracker selects, from every stored signature of a
+/// configuration as `(sig, text)`. (Its `kind`, a property of each occurrence, is applied where
+/// the occurrences are read.)
+pub fn select_signatures(tracker: &SignatureTracker, signatures: &[(i32, String)]) -> Vec<i32> {
     let mut sigs: Vec<i32> = signatures
         .iter()
-        .filter(|(sig, (text, _))| {
-            let kind_ok = match &tracker.kind {
-                None => true,
-                Some(k) => kinds.get(sig).is_some_and(|ks| ks.iter().any(|x| x == k)),
-            };
-            kind_ok && tracker.regex.is_match(text)
-        })
+        .filter(|(_, text)| tracker.regex.is_match(text))
         .map(|(sig, _)| *sig)
         .collect();
     sigs.sort_unstable();

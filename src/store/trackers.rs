@@ -1,0 +1,338 @@
+//! Tracker counts: per blob for tree trackers (`blob_trackers`), and every read that turns
+//! per-blob counts into a history's series, its per-file changes and a revision's files.
+//!
+//! Nothing per commit is stored for trackers: a tracker's value at a commit follows from the
+//! commit's changed paths and their blobs' counts, so adding a tracker never rewrites history
+//! rows, and a signature tracker needs no per-blob rows at all.
+
+use anyhow::Result;
+use duckdb::params;
+
+use super::Store;
+use crate::columns::{ColumnType, Columns};
+use crate::level::Level;
+
+/// Where one tracker's per-blob counts come from.
+#[derive(Debug, Clone)]
+pub enum TrackerSource {
+    /// `blob_trackers` rows under this tracker key.
+    Tree(String),
+    /// The sum of these signatures' occurrences in `blob_patterns`, optionally of one root kind.
+    Signatures {
+        level: Level,
+        sigs: Vec<i32>,
+        kind: Option<String>,
+    },
+}
+
+/// What is counted as one series: the per-blob sum of one or more trackers (a migration's side).
+pub type Counted = Vec<TrackerSource>;
+
+/// A blob whose stored analysis lacks some tree trackers' counts.
+#[derive(Debug, Clone)]
+pub struct BlobLacking {
+    pub blob_row: i64,
+    pub content_key: String,
+    /// The grammar its stored analysis used (after fallback).
+    pub grammar: String,
+    /// Indexes into the keys asked about.
+    pub missing: Vec<usize>,
+}
+
+/// One series point: the running totals after commit `seq` (only commits that changed them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SeriesPoint {
+    pub seq: i64,
+    pub occurrences: i64,
+    pub files: i64,
+}
+
+/// How a commit changed one path's count of one counted series.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PathChangeCount {
+    pub counted: usize,
+    pub seq: i64,
+    pub path: String,
+    pub before: i64,
+    pub after: i64,
+    /// The commit added (deleted) the path.
+    pub added: bool,
+    pub deleted: bool,
+}
+
+/// A path holding sites of a counted series at a revision.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PathCount {
+    pub counted: usize,
+    pub path: String,
+    pub occurrences: i64,
+    /// The last commit at or before the revision that changed the path.
+    pub last_seq: i64,
+}
+
+fn quote(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''"))
+}
+
+/// `counted_blobs(t, blob_row, occurrences)`: per counted series `t`, each blob's sum of its
+/// trackers' counts.
+fn counted_blobs_cte(counted: &[Counted]) -> String {
+    let mut parts = Vec::new();
+    for (t, sources) in counted.iter().enumerate() {
+        for source in sources {
+            parts.push(match source {
+                TrackerSource::Tree(key) => format!(
+                    "SELECT {t} AS t, blob_row, occurrences FROM blob_trackers WHERE tracker = {}",
+                    quote(key)
+                ),
+                TrackerSource::Signatures { sigs, .. } if sigs.is_empty() => {
+                    format!("SELECT {t} AS t, NULL::BIGINT AS blob_row, 0 AS occurrences WHERE false")
+                }
+                TrackerSource::Signatures { level, sigs, kind } => {
+                    let list = sigs
+                        .iter()
+                        .map(|s| s.to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ");
+                    let kind = kind
+                        .as_deref()
+                        .map(|k| format!(" AND kind = {}", quote(k)))
+                        .unwrap_or_default();
+                    format!(
+                        "SELECT {t} AS t, blob_row, occurrences FROM blob_patterns WHERE {} IN ({list}){kind}",
+                        level.id_column()
+                    )
+                }
+            });
+        }
+    }
+    if parts.is_empty() {
+        parts.push("SELECT 0 AS t, NULL::BIGINT AS blob_row, 0 AS occurrences WHERE false".into());
+    }
+    format!(
+        "counted_blobs AS (SELECT t, blob_row, sum(occurrences)::BIGINT AS occurrences FROM ({}) GROUP BY t, blob_row)",
+        parts.join(" UNION ALL ")
+    )
+}
+
+impl Store {
+    /// Stores tree trackers' counts of blobs: `(blob_row, tracker key, occurrences)`, zeros
+    /// included (a zero says the blob was evaluated). Inside the caller's transaction.
+    pub fn write_tracker_counts(&self, rows: &[(i64, &str, u32)]) -> Result<()> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let mut columns = Columns::with_rows(
+            "blob_trackers",
+            &[ColumnType::Int64, ColumnType::Text, ColumnType::Int32],
+            rows.len(),
+        );
+        for &(blob_row, key, occurrences) in rows {
+            columns
+                .int64(Some(blob_row))?
+                .text(Some(key))?
+                .int32(occurrences)?
+                .end_row()?;
+        }
+        columns.write(&self.conn)
+    }
+
+    /// The parsed blobs of a repository's analysed history that lack a count for some of
+    /// `keys`.
+    pub fn blobs_lacking_trackers(
+        &self,
+        repo_id: i64,
+        keys: &[String],
+    ) -> Result<Vec<BlobLacking>> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let key_list = keys.iter().map(|k| quote(k)).collect::<Vec<_>>().join(", ");
+        let sql = format!(
+            "WITH repo_blobs AS (
+                SELECT DISTINCT b.blob_row, b.content_key, b.grammar
+                FROM commit_changes c JOIN blobs b ON b.blob_row = c.new_blob
+                WHERE c.repo_id = ? AND b.status = 'parsed'),
+             wanted AS (SELECT unnest([{key_list}]) AS tracker),
+             lacking AS (
+                SELECT r.blob_row, r.content_key, r.grammar, w.tracker
+                FROM repo_blobs r CROSS JOIN wanted w
+                WHERE NOT EXISTS (SELECT 1 FROM blob_trackers t
+                                  WHERE t.blob_row = r.blob_row AND t.tracker = w.tracker))
+             SELECT blob_row, any_value(content_key), any_value(grammar), list(tracker ORDER BY tracker)
+             FROM lacking GROUP BY blob_row ORDER BY blob_row"
+        );
+        let mut stmt = self.conn.prepare(&sql)?;
+        let rows = stmt.query_map(params![repo_id], |r| {
+            let trackers: Vec<String> = list_of_strings(r.get_ref(3)?);
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                trackers,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (blob_row, content_key, grammar, trackers) = row?;
+            let missing = trackers
+                .iter()
+                .filter_map(|t| keys.iter().position(|k| k == t))
+                .collect();
+            out.push(BlobLacking {
+                blob_row,
+                content_key,
+                grammar,
+                missing,
+            });
+        }
+        Ok(out)
+    }
+
+    /// How many of a repository's parsed blobs lack each key (0 for a key evaluated on all).
+    pub fn tracker_gaps(&self, repo_id: i64, keys: &[String]) -> Result<Vec<usize>> {
+        let lacking = self.blobs_lacking_trackers(repo_id, keys)?;
+        let mut gaps = vec![0; keys.len()];
+        for blob in lacking {
+            for k in blob.missing {
+                gaps[k] += 1;
+            }
+        }
+        Ok(gaps)
+    }
+
+    /// Each counted series' running totals at every commit that changed them, oldest first.
+    pub fn counted_series(
+        &self,
+        repo_id: i64,
+        counted: &[Counted],
+    ) -> Result<Vec<Vec<SeriesPoint>>> {
+        let sql = format!(
+            "WITH {},
+             changes AS (SELECT seq, old_blob, new_blob FROM commit_changes WHERE repo_id = ?),
+             per_series AS (
+                SELECT t.t, c.seq,
+                    sum(coalesce(n.occurrences, 0) - coalesce(o.occurrences, 0)) AS d_occurrences,
+                    sum((coalesce(n.occurrences, 0) > 0)::INTEGER - (coalesce(o.occurrences, 0) > 0)::INTEGER) AS d_files
+                FROM changes c
+                CROSS JOIN (SELECT DISTINCT t FROM range({}) r(t)) t
+                LEFT JOIN counted_blobs n ON n.t = t.t AND n.blob_row = c.new_blob
+                LEFT JOIN counted_blobs o ON o.t = t.t AND o.blob_row = c.old_blob
+                WHERE n.occurrences IS NOT NULL OR o.occurrences IS NOT NULL
+                GROUP BY t.t, c.seq)
+             SELECT t, seq,
+                sum(d_occurrences) OVER (PARTITION BY t ORDER BY seq)::BIGINT,
+                sum(d_files) OVER (PARTITION BY t ORDER BY seq)::BIGINT
+             FROM per_series WHERE d_occurrences <> 0 OR d_files <> 0 ORDER BY t, seq",
+            counted_blobs_cte(counted),
+            counted.len()
+        );
+        let mut stmt = self.conn.prepare(&sql)?;
+        let rows = stmt.query_map(params![repo_id], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                SeriesPoint {
+                    seq: r.get(1)?,
+                    occurrences: r.get(2)?,
+                    files: r.get(3)?,
+                },
+            ))
+        })?;
+        let mut out = vec![Vec::new(); counted.len()];
+        for row in rows {
+            let (t, point) = row?;
+            out[t as usize].push(point);
+        }
+        Ok(out)
+    }
+
+    /// Every (commit, path) whose count of a counted series changed, with the count before and
+    /// after, oldest commit first.
+    pub fn counted_path_changes(
+        &self,
+        repo_id: i64,
+        counted: &[Counted],
+    ) -> Result<Vec<PathChangeCount>> {
+        let sql = format!(
+            "WITH {},
+             changes AS (SELECT seq, path, old_blob, new_blob FROM commit_changes WHERE repo_id = ?)
+             SELECT t.t, c.seq, c.path, coalesce(o.occurrences, 0), coalesce(n.occurrences, 0),
+                c.old_blob IS NULL, c.new_blob IS NULL
+             FROM changes c
+             CROSS JOIN (SELECT DISTINCT t FROM range({}) r(t)) t
+             LEFT JOIN counted_blobs n ON n.t = t.t AND n.blob_row = c.new_blob
+             LEFT JOIN counted_blobs o ON o.t = t.t AND o.blob_row = c.old_blob
+             WHERE coalesce(o.occurrences, 0) <> coalesce(n.occurrences, 0)
+             ORDER BY c.seq, c.path, t.t",
+            counted_blobs_cte(counted),
+            counted.len()
+        );
+        let mut stmt = self.conn.prepare(&sql)?;
+        let rows = stmt.query_map(params![repo_id], |r| {
+            Ok(PathChangeCount {
+                counted: r.get::<_, i64>(0)? as usize,
+                seq: r.get(1)?,
+                path: r.get(2)?,
+                before: r.get(3)?,
+                after: r.get(4)?,
+                added: r.get(5)?,
+                deleted: r.get(6)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// The paths holding sites of each counted series at commit `seq`, with the last commit that
+    /// changed each path, most sites first.
+    pub fn counted_paths_at(
+        &self,
+        repo_id: i64,
+        seq: i64,
+        counted: &[Counted],
+    ) -> Result<Vec<PathCount>> {
+        let sql = format!(
+            "WITH {},
+             current AS (
+                SELECT path, new_blob, seq AS last_seq FROM commit_changes
+                WHERE repo_id = ? AND seq <= ?
+                QUALIFY row_number() OVER (PARTITION BY path ORDER BY seq DESC) = 1)
+             SELECT b.t, c.path, b.occurrences, c.last_seq
+             FROM current c JOIN counted_blobs b ON b.blob_row = c.new_blob
+             WHERE b.occurrences > 0
+             ORDER BY b.t, b.occurrences DESC, c.path",
+            counted_blobs_cte(counted)
+        );
+        let mut stmt = self.conn.prepare(&sql)?;
+        let rows = stmt.query_map(params![repo_id, seq], |r| {
+            Ok(PathCount {
+                counted: r.get::<_, i64>(0)? as usize,
+                path: r.get(1)?,
+                occurrences: r.get(2)?,
+                last_seq: r.get(3)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Every stored signature of a configuration at one level's use: `(sig, text)`.
+    pub fn signature_texts(&self, config: &str) -> Result<Vec<(i32, String)>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT sig, text FROM signatures WHERE config = ?")?;
+        let rows = stmt.query_map(params![config], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+}
+
+fn list_of_strings(value: duckdb::types::ValueRef<'_>) -> Vec<String> {
+    match value.to_owned() {
+        duckdb::types::Value::List(items) => items
+            .into_iter()
+            .filter_map(|v| match v {
+                duckdb::types::Value::Text(s) => Some(s),
+                _ => None,
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
+}
