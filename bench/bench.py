@@ -8,7 +8,10 @@
                                            analysed files: its time, and its counts of five node
                                            kinds as a recount of patmine's
   bench/bench.py history REPO              parse-only floor of the unique blobs, full history,
-                                           an update after one new commit, and GitEvo
+                                           an update after one new commit, and GitEvo; then the
+                                           trackers: alternating runs with and without the
+                                           built-in trackers, one `pattern:` tracker added to the
+                                           analysed history (against the floor), `migrations`
 
 Needs a release build (cargo build --release; PATMINE_BIN overrides the binary's path, else
 $CARGO_TARGET_DIR/release/patmine or target/release/patmine). bench/make-npm-corpus.sh DIR builds
@@ -280,7 +283,37 @@ def history(args):
                         cwd=work)
         print(f"GitEvo (one snapshot a year, no cache): {s:.2f} s, peak {r:.0f} MiB; "
               f"patmine's {full['analysed']} commits took {full_s / s:.2f}x GitEvo's time")
+    trackers(repo, db, work, floor_s, args.rounds)
     shutil.rmtree(work, ignore_errors=True)
+
+
+def trackers(repo, db, work, floor_s, rounds):
+    """What the trackers cost: the history with the built-in trackers against the same history
+    without any (fresh databases, alternating, medians); adding one `pattern:` tracker to the
+    analysed history against the parse-only floor; `migrations` from the database alone."""
+    print("\ntrackers")
+    with_t, without_t = [], []
+    for i in range(rounds):
+        for extra, times in (([], with_t), (["--no-trackers"], without_t)):
+            fresh = os.path.join(work, f"t{i}{len(extra)}.duckdb")
+            times.append(timed([BIN, "--db", fresh, "-q", "history", repo] + extra)[0])
+            os.remove(fresh)
+    w, wo = statistics.median(with_t), statistics.median(without_t)
+    print(f"history with the built-in trackers: {w:.2f} s, without: {wo:.2f} s (medians of {rounds}): "
+          f"{w / wo:.2f}x")
+    extra = os.path.join(work, "one-pattern.yaml")
+    with open(extra, "w") as f:
+        f.write("extends: default\ntrackers:\n  - name: console-call\n"
+                "    pattern: console.$METHOD($$$ARGS)\n")
+    s, r, out = run([BIN, "--db", db, "-q", "history", repo, "--trackers", extra, "--json", "--top", "1"])
+    added = json.loads(out)["summary"]
+    print(f"one pattern tracker added to the analysed history: {s:.2f} s for "
+          f"{added['tracker_blobs_evaluated']} blobs ({added['tracker_blobs_parsed']} parsed), "
+          f"{s / floor_s:.2f}x the parse-only floor")
+    s, _, _ = run([BIN, "--db", db, "migrations", "--trackers", extra])
+    print(f"patmine migrations (the table, from the database): {s:.2f} s")
+    s, _, _ = run([BIN, "--db", db, "migrations", "var-to-let-const", "--trackers", extra])
+    print(f"patmine migrations var-to-let-const (series, attribution, frontier): {s:.2f} s")
 
 
 def main():
@@ -296,6 +329,8 @@ def main():
     a.add_argument("--compare", action="append", default=[], metavar="BINARY",
                    help="another patmine build to scan in the alternating runs (repeatable)")
     b = sub.add_parser("history"); b.add_argument("repo"); b.add_argument("--no-gitevo", action="store_true")
+    b.add_argument("--rounds", type=int, default=3,
+                   help="alternating runs with and without trackers whose medians are reported")
     b.add_argument("--gitevo-report", default="javascript", choices=["javascript", "typescript"],
                    help="GitEvo's report: javascript (the issue's command) or typescript (for TS repositories)")
     args = ap.parse_args()

@@ -233,6 +233,17 @@ pub fn run(
         .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
         .unwrap_or_else(|| identity.clone());
     let repo_id = store.repo_id(&identity, &name, &config, &filter.key())?;
+    let named: Vec<(&str, &str, &str)> = tracker_set
+        .tree_trackers()
+        .map(|(i, t)| {
+            (
+                t.key.as_str(),
+                tracker_set.trackers[i].name.as_str(),
+                t.definition.as_str(),
+            )
+        })
+        .collect();
+    store.record_tracker_names(&named)?;
     let mut summary = HistorySummary {
         repo_id,
         ..HistorySummary::default()

@@ -149,9 +149,13 @@ impl Effect {
         self.retired += other.retired;
     }
 
-    /// Sites that moved either way: what commits and authors are ranked by.
-    pub fn moved(&self) -> i64 {
-        self.converted + self.removed + self.written_new + self.backslid + self.retired
+    /// What commits and authors are ranked by: `from` sites moved either way first (that is
+    /// the migration), then `to` sites written or retired (often code moved between files).
+    pub fn rank_key(&self) -> (i64, i64) {
+        (
+            self.converted + self.removed + self.backslid,
+            self.written_new + self.retired,
+        )
     }
 
     pub fn d_from(&self) -> i64 {
@@ -223,7 +227,7 @@ pub struct MigrationDetail {
     /// The points where either side changed, oldest first.
     pub series: Vec<MigrationPoint>,
     pub releases: Vec<ReleasePoint>,
-    /// Every commit that changed either side, most sites moved first.
+    /// Every commit that changed either side, most `from` sites moved first.
     pub commits: Vec<CommitEffect>,
     pub authors: Vec<AuthorEffect>,
     pub frontier: Vec<FrontierFile>,
@@ -475,15 +479,15 @@ impl<'a> History<'a> {
         }
         commits.sort_by(|a, b| {
             b.effect
-                .moved()
-                .cmp(&a.effect.moved())
+                .rank_key()
+                .cmp(&a.effect.rank_key())
                 .then(a.seq.cmp(&b.seq))
         });
         let mut authors: Vec<AuthorEffect> = authors.into_values().collect();
         authors.sort_by(|a, b| {
             b.effect
-                .moved()
-                .cmp(&a.effect.moved())
+                .rank_key()
+                .cmp(&a.effect.rank_key())
                 .then_with(|| a.author.cmp(&b.author))
         });
 
@@ -622,8 +626,9 @@ impl<'a> History<'a> {
         }
     }
 
-    /// A least-squares line through the progress (by sites) sampled at the end of each day of
-    /// the trend window, extended to 100%.
+    /// When no `from` site will be left: a least-squares line through the `from` sites at the
+    /// end of each day of the trend window, extended to zero. (Progress as a ratio would creep
+    /// towards 100% whenever the code grows, with not one `from` site removed.)
     fn project(&self, dense: &[(Counts, Counts)], at_time: i64) -> Projection {
         let unknown = |reason: &str| Projection::Unknown {
             reason: reason.to_string(),
@@ -637,21 +642,17 @@ impl<'a> History<'a> {
         if days < 30 {
             return unknown("less than 30 days of history");
         }
-        let mut samples: Vec<(f64, f64)> = Vec::with_capacity(days as usize + 1);
-        for d in 0..=days {
-            let time = start + d * DAY;
-            let idx = commits.partition_point(|c| c.time <= time);
-            if idx == 0 {
-                continue;
-            }
-            let (f, t) = dense[idx - 1];
-            if let Some(p) = progress(f.occurrences, t.occurrences) {
-                samples.push((d as f64, p));
-            }
-        }
-        if samples.len() < 30 {
-            return unknown("fewer than 30 days with sites in the trend window");
-        }
+        let samples: Vec<(f64, f64)> = (0..=days)
+            .map(|d| {
+                let idx = commits.partition_point(|c| c.time <= start + d * DAY);
+                let from = if idx == 0 {
+                    0
+                } else {
+                    dense[idx - 1].0.occurrences
+                };
+                (d as f64, from as f64)
+            })
+            .collect();
         let n = samples.len() as f64;
         let mean_x = samples.iter().map(|s| s.0).sum::<f64>() / n;
         let mean_y = samples.iter().map(|s| s.1).sum::<f64>() / n;
@@ -660,32 +661,30 @@ impl<'a> History<'a> {
             .iter()
             .map(|s| (s.0 - mean_x) * (s.1 - mean_y))
             .sum();
-        let slope = sxy / sxx;
-        let intercept = mean_y - slope * mean_x;
+        // Sites removed per day.
+        let rate = -sxy / sxx;
+        let intercept = mean_y + rate * mean_x;
         let residual: f64 = samples
             .iter()
-            .map(|s| (s.1 - intercept - slope * s.0).powi(2))
+            .map(|s| (s.1 - intercept + rate * s.0).powi(2))
             .sum();
         let se = (residual / (n - 2.0) / sxx).sqrt();
-        if slope <= 0.0 || !slope.is_finite() {
-            return unknown("progress did not rise over the last 365 days");
+        if rate <= 0.0 || !rate.is_finite() {
+            return unknown("no `from` sites were removed over the last 365 days, on balance");
         }
-        let now_x = days as f64;
-        let fitted_now = (intercept + slope * now_x).min(1.0);
-        let remaining = 1.0 - fitted_now;
-        let at_days = |rate: f64| remaining / rate;
-        let central = at_days(slope);
+        let fitted_now = (intercept - rate * days as f64).max(0.0);
+        let at_days = |rate: f64| fitted_now / rate;
+        let central = at_days(rate);
         if central > HORIZON_DAYS {
-            return unknown("the trend reaches 100% more than 100 years out");
+            return unknown("at the recent rate, more than 100 years");
         }
         let when = |d: f64| date(at_time + (d * DAY as f64) as i64);
-        let upper = slope + 1.96 * se;
-        let lower = slope - 1.96 * se;
+        let (fast, slow) = (rate + 1.96 * se, rate - 1.96 * se);
         Projection::Date {
             date: when(central),
-            earliest: when(at_days(upper)),
-            latest: (lower > 0.0 && at_days(lower) <= HORIZON_DAYS).then(|| when(at_days(lower))),
-            method: "least squares over daily progress (by sites) in the 365 days before the revision; band: slope ± 1.96 standard errors".to_string(),
+            earliest: when(at_days(fast)),
+            latest: (slow > 0.0 && at_days(slow) <= HORIZON_DAYS).then(|| when(at_days(slow))),
+            method: "least squares over the daily count of `from` sites in the 365 days before the revision, extended to zero; band: rate ± 1.96 standard errors".to_string(),
         }
     }
 }

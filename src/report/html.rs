@@ -59,6 +59,8 @@ code { font: 12.5px/1.4 ui-monospace, SFMono-Regular, Menlo, Consolas, monospace
 .meta { margin-top: 6px; color: var(--muted); font-size: 12.5px; }
 .tag { display: inline-block; padding: 0 6px; border-radius: 10px; background: #eef2ff; color: var(--accent); font-size: 12px; margin-right: 4px; }
 .detail { padding: 0 12px 12px; }
+.mig { background: #fff; border: 1px solid var(--line); border-radius: 8px; margin-top: 8px; }
+.mig summary { cursor: pointer; padding: 10px 12px; }
 .detail ul { margin: 6px 0; padding-left: 18px; }
 table { border-collapse: collapse; background: #fff; border: 1px solid var(--line); width: 100%; }
 th, td { text-align: left; padding: 6px 10px; border-bottom: 1px solid var(--line); vertical-align: top; }
@@ -346,7 +348,7 @@ pub fn render(report: &Report, charts: &[(String, String, String)]) -> String {
             for b in &section.details {
                 let _ = write!(
                     h,
-                    "<details class=\"card\"><summary><code>{}</code> — who moved it, what is left</summary><div class=\"detail\"><table><tr><th>commit</th><th>date</th><th>author</th><th class=\"n\">converted</th><th class=\"n\">removed</th><th class=\"n\">written new</th><th class=\"n\">backslid</th><th class=\"n\">retired</th></tr>",
+                    "<details class=\"mig\"><summary><code>{}</code>: who moved it, what is left</summary><div class=\"detail\"><table><tr><th>commit</th><th>date</th><th>author</th><th class=\"n\">converted</th><th class=\"n\">removed</th><th class=\"n\">written new</th><th class=\"n\">backslid</th><th class=\"n\">retired</th></tr>",
                     esc(&b.name)
                 );
                 for c in &b.commits {

@@ -155,9 +155,15 @@ pub fn render_detail(d: &MigrationDetail, at: &Stamp) -> String {
         projection_text(&s.projection)
     );
     if !d.releases.is_empty() {
-        let _ = writeln!(out, "\nreleases:");
-        let width = d.releases.iter().map(|r| r.tag.len()).max().unwrap_or(3);
-        for r in &d.releases {
+        let shown = &d.releases[d.releases.len().saturating_sub(SHOWN)..];
+        let _ = writeln!(
+            out,
+            "\nreleases ({} newest of {}; all with --json):",
+            shown.len(),
+            d.releases.len()
+        );
+        let width = shown.iter().map(|r| r.tag.len()).max().unwrap_or(3);
+        for r in shown {
             let _ = writeln!(
                 out,
                 "  {:<width$}  {}  from {:>6}  to {:>6}  {:>6}",
@@ -254,11 +260,14 @@ pub fn render_detail_markdown(d: &MigrationDetail, at: &Stamp) -> String {
         md_text(&projection_text(&s.projection))
     );
     if !d.releases.is_empty() {
+        let shown = &d.releases[d.releases.len().saturating_sub(SHOWN)..];
         let _ = writeln!(
             out,
-            "## Releases\n\n| tag | date | from | to | done |\n|---|---|---:|---:|---:|"
+            "## Releases ({} newest of {})\n\n| tag | date | from | to | done |\n|---|---|---:|---:|---:|",
+            shown.len(),
+            d.releases.len()
         );
-        for r in &d.releases {
+        for r in shown {
             let _ = writeln!(
                 out,
                 "| {} | {} | {} | {} | {} |",

@@ -67,6 +67,14 @@ CREATE TABLE IF NOT EXISTS blob_trackers (
     occurrences INTEGER NOT NULL
 );
 
+-- One row: a name a tree tracker's key was used under, with its definition (JSON), for SQL
+-- users to find a tracker's rows in `blob_trackers` by name.
+CREATE TABLE IF NOT EXISTS tracker_names (
+    tracker VARCHAR NOT NULL,
+    name VARCHAR NOT NULL,
+    definition VARCHAR NOT NULL
+);
+
 -- One row: a signature text (either level) under one configuration, with its categories. sig
 -- is the number the count tables use (unique in the database). The pattern id users see is the
 -- SHA-256 of the text (`sha256(text)` in SQL): derived, so not stored, where it would be a third

@@ -137,6 +137,20 @@ impl Store {
         columns.write(&self.conn)
     }
 
+    /// Records the names and definitions of tree trackers' keys (once per key and name), in
+    /// its own transaction.
+    pub fn record_tracker_names(&self, trackers: &[(&str, &str, &str)]) -> Result<()> {
+        self.begin()?;
+        for &(key, name, definition) in trackers {
+            self.conn.execute(
+                "INSERT INTO tracker_names SELECT ?, ?, ?
+                 WHERE NOT EXISTS (SELECT 1 FROM tracker_names WHERE tracker = ? AND name = ?)",
+                params![key, name, definition, key, name],
+            )?;
+        }
+        self.commit()
+    }
+
     /// The parsed blobs of a repository's analysed history that lack a count for some of
     /// `keys`.
     pub fn blobs_lacking_trackers(

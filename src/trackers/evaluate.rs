@@ -108,8 +108,8 @@ impl Plan {
             .collect();
         let plan = &self.grammars[grammar.index()];
         let is_active = |i: &u32| active[*i as usize];
-        let rules = plan.any_kind.iter().any(is_active)
-            || plan.by_kind.iter().flatten().any(is_active);
+        let rules =
+            plan.any_kind.iter().any(is_active) || plan.by_kind.iter().flatten().any(is_active);
         let simple: Vec<&(u32, SimpleMatcher)> =
             plan.simple.iter().filter(|(i, _)| is_active(i)).collect();
         if rules || !simple.is_empty() {

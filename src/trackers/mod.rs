@@ -58,12 +58,38 @@ pub struct TreeTracker {
     /// version: the cache key of its per-blob counts. The name is left out, so renaming a
     /// tracker costs nothing.
     pub key: String,
+    /// The matcher's definition as JSON (what the key hashes, less the versions).
+    pub definition: String,
     per_grammar: [Option<TreeRule>; 3],
     /// A query tracker's query text (compiled together with the set's other queries).
     query_text: Option<String>,
-    /// Text every match must contain, when one is known (a plain pattern's longest fixed
-    /// string): a blob without it counts zero without being parsed.
-    required_text: Option<String>,
+    /// Texts one of which every match needs, when they are known (see `requirement`): a blob
+    /// with none of them counts zero without being parsed.
+    required_text: Option<Vec<Need>>,
+}
+
+/// Something a blob's bytes must hold for a tracker to match in it.
+#[derive(Debug, Clone)]
+enum Need {
+    Text(String),
+    /// A node regex without its `^`/`$` anchors: a match in a node is a match in the file.
+    Regex(regex::bytes::Regex),
+}
+
+impl Need {
+    fn met(&self, source: &[u8]) -> bool {
+        match self {
+            Need::Text(t) => memchr::memmem::find(source, t.as_bytes()).is_some(),
+            Need::Regex(re) => re.is_match(source),
+        }
+    }
+
+    fn key(&self) -> &str {
+        match self {
+            Need::Text(t) => t,
+            Need::Regex(re) => re.as_str(),
+        }
+    }
 }
 
 enum TreeRule {
@@ -141,8 +167,7 @@ impl TrackerSet {
         grammar: Grammar,
     ) -> Vec<u32> {
         let trackers: Vec<&TreeTracker> = self.tree_trackers().map(|(_, t)| t).collect();
-        self.plan
-            .count(&trackers, selected, tree, source, grammar)
+        self.plan.count(&trackers, selected, tree, source, grammar)
     }
 
     /// The built-in set.
@@ -396,7 +421,9 @@ fn compile(def: &MatcherDef) -> Result<TrackerMatcher, String> {
     };
     let mut per_grammar: [Option<TreeRule>; 3] = [None, None, None];
     let query_text = def.query.clone();
-    let mut required_text = None;
+    // The texts a match needs, in every grammar the tracker applies to.
+    let mut required_text: Option<Vec<Need>> = None;
+    let mut first_grammar = true;
     for grammar in grammars {
         let rule = if let Some(query) = &def.query {
             let query = Query::new(&grammar.language(), query).map_err(|e| {
@@ -412,12 +439,8 @@ fn compile(def: &MatcherDef) -> Result<TrackerMatcher, String> {
         } else {
             let rule = match (&def.pattern, &def.rule) {
                 (Some(pattern), _) => {
-                    let parsed = Pattern::try_new(pattern, ast_grep::AstGrepLang(grammar))
+                    Pattern::try_new(pattern, ast_grep::AstGrepLang(grammar))
                         .map_err(|e| format!("pattern does not parse as {grammar}: {e}"))?;
-                    let fixed = parsed.fixed_string();
-                    if !fixed.is_empty() {
-                        required_text = Some(fixed.into_owned());
-                    }
                     serde_json::from_value::<SerializableRule>(
                         serde_json::json!({ "pattern": pattern }),
                     )
@@ -427,6 +450,21 @@ fn compile(def: &MatcherDef) -> Result<TrackerMatcher, String> {
                 (None, None) => unreachable!("one of them is present (checked above)"),
             };
             check_patterns(&rule, grammar)?;
+            let value = serde_json::to_value(&rule).map_err(|e| e.to_string())?;
+            let needed = requirement(&value, grammar);
+            // Kept only if every grammar's rule has one (the same, as patterns' fixed strings do
+            // not depend on the grammar in practice; a union would also be correct).
+            required_text = match (first_grammar, required_text, needed) {
+                (true, _, needed) => needed,
+                (false, Some(mut a), Some(b)) => {
+                    a.extend(b);
+                    a.sort_by(|x, y| x.key().cmp(y.key()));
+                    a.dedup_by(|x, y| x.key() == y.key());
+                    Some(a)
+                }
+                _ => None,
+            };
+            first_grammar = false;
             let core = SerializableRuleCore {
                 rule,
                 constraints: None,
@@ -440,19 +478,17 @@ fn compile(def: &MatcherDef) -> Result<TrackerMatcher, String> {
         };
         per_grammar[grammar.index()] = Some(rule);
     }
+    let definition = serde_json::to_string(def).expect("a matcher serializes");
     let key = {
         let mut hasher = Sha256::new();
         hasher.update(format!("trackers {TRACKER_ENGINE_VERSION}\n").as_bytes());
         hasher.update(crate::versions::PARSERS.fingerprint_line().as_bytes());
-        hasher.update(
-            serde_json::to_string(def)
-                .expect("a matcher serializes")
-                .as_bytes(),
-        );
+        hasher.update(definition.as_bytes());
         hex(&hasher.finalize()[..16])
     };
     Ok(TrackerMatcher::Tree(Box::new(TreeTracker {
         key,
+        definition,
         per_grammar,
         query_text,
         required_text,
@@ -491,6 +527,92 @@ fn check_patterns(rule: &SerializableRule, grammar: Grammar) -> Result<(), Strin
     Ok(())
 }
 
+/// Most literals a regex's requirement may list before it is not worth checking.
+const MAX_REQUIRED_TEXTS: usize = 16;
+
+/// Texts one of which any match of an ast-grep rule (as JSON) must contain, when that can be
+/// told: a pattern's fixed string; the literals a regex starts with; for `all` (and the keys of
+/// one rule object, which all must hold) the best of its parts; for `any`, every alternative's,
+/// when each has one. `has`, `inside`, `precedes` and `follows` name nodes that must exist in
+/// the same file, so theirs count too; `not` tells nothing.
+fn requirement(rule: &serde_json::Value, grammar: Grammar) -> Option<Vec<Need>> {
+    use serde_json::Value;
+    let best = |options: Vec<Vec<Need>>| {
+        // A regex says more than its literals; else the alternatives whose shortest text is
+        // longest: the most selective.
+        options.into_iter().max_by_key(|alts| {
+            let regexes = alts.iter().all(|n| matches!(n, Need::Regex(_)));
+            let shortest = alts.iter().map(|n| n.key().len()).min().unwrap_or(0);
+            (regexes, shortest)
+        })
+    };
+    let Value::Object(map) = rule else {
+        return None;
+    };
+    let mut found: Vec<Vec<Need>> = Vec::new();
+    for (key, value) in map {
+        let part = match (key.as_str(), value) {
+            ("pattern", Value::String(p)) => Pattern::try_new(p, ast_grep::AstGrepLang(grammar))
+                .ok()
+                .map(|p| p.fixed_string().into_owned())
+                .filter(|s| !s.is_empty())
+                .map(|s| vec![Need::Text(s)]),
+            ("regex", Value::String(re)) => unanchored(re)
+                .map(|r| vec![Need::Regex(r)])
+                .or_else(|| Some(regex_literals(re)?.into_iter().map(Need::Text).collect())),
+            ("all", Value::Array(items)) => best(
+                items
+                    .iter()
+                    .filter_map(|i| requirement(i, grammar))
+                    .collect(),
+            ),
+            ("any", Value::Array(items)) => {
+                // Every alternative must need something, or the `any` needs nothing.
+                let each: Option<Vec<Vec<Need>>> =
+                    items.iter().map(|i| requirement(i, grammar)).collect();
+                each.map(|e| e.into_iter().flatten().collect::<Vec<Need>>())
+                    .filter(|alts| !alts.is_empty() && alts.len() <= MAX_REQUIRED_TEXTS)
+            }
+            ("has" | "inside" | "precedes" | "follows", relation) => requirement(relation, grammar),
+            _ => None,
+        };
+        found.extend(part);
+    }
+    best(found)
+}
+
+/// `re` without a leading `^` and a trailing `$`, when it has no other anchor character (one
+/// inside an alternation would make the file-wide search stricter than the node's).
+fn unanchored(re: &str) -> Option<regex::bytes::Regex> {
+    let inner = re.strip_prefix('^').unwrap_or(re);
+    let inner = match inner.strip_suffix('$') {
+        Some(rest) if !rest.ends_with('\\') => rest,
+        _ => inner,
+    };
+    if inner.contains(['^', '$']) || inner.contains("\\A") || inner.contains("\\z") {
+        return None;
+    }
+    regex::bytes::Regex::new(inner).ok()
+}
+
+/// The literals one of which every match of `re` contains (its possible prefixes), if few.
+fn regex_literals(re: &str) -> Option<Vec<String>> {
+    use regex_syntax::hir::literal::Extractor;
+    let hir = regex_syntax::parse(re).ok()?;
+    let seq = Extractor::new().extract(&hir);
+    let literals = seq.literals()?;
+    if literals.is_empty() || literals.len() > MAX_REQUIRED_TEXTS {
+        return None;
+    }
+    literals
+        .iter()
+        .map(|l| {
+            let text = String::from_utf8(l.as_bytes().to_vec()).ok()?;
+            (!text.is_empty()).then_some(text)
+        })
+        .collect()
+}
+
 /// `*` matches any text; everything else is literal; the whole signature must match.
 fn glob_to_regex(glob: &str) -> String {
     let parts: Vec<String> = glob.split('*').map(regex::escape).collect();
@@ -502,7 +624,7 @@ impl TreeTracker {
     pub fn may_match(&self, source: &[u8]) -> bool {
         match &self.required_text {
             None => true,
-            Some(text) => memchr::memmem::find(source, text.as_bytes()).is_some(),
+            Some(needs) => needs.iter().any(|n| n.met(source)),
         }
     }
 
@@ -743,6 +865,26 @@ mod tests {
         };
         assert!(t.may_match(b"p.then(f)"));
         assert!(!t.may_match(b"p.catch(f)"));
+        let needs = |name: &str| match &set.trackers[set.tracker(name).unwrap()].matcher {
+            TrackerMatcher::Tree(t) => t.required_text.clone(),
+            TrackerMatcher::Signature(_) => panic!(),
+        };
+        // Regexes on nodes, unanchored, filter whole files.
+        let hooks = needs("react-hook-function").expect("a hook call's regex");
+        assert!(hooks.iter().any(|n| n.met(b"const [a] = useState(0)")));
+        assert!(
+            !hooks
+                .iter()
+                .any(|n| n.met(b"'use strict'; app.use(router)"))
+        );
+        let classes = needs("react-class-component").expect("the heritage regex");
+        assert!(
+            classes
+                .iter()
+                .any(|n| n.met(b"class A extends React.Component {}"))
+        );
+        // Kind-only rules need nothing.
+        assert!(needs("object-spread").is_none());
     }
 
     #[test]
