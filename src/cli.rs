@@ -167,6 +167,12 @@ struct MigrationsArgs {
     /// Print Markdown.
     #[arg(long, conflicts_with = "json")]
     markdown: bool,
+    /// List the migrations nobody named: signatures that fell while others rose in the same files.
+    #[arg(long, conflicts_with = "name")]
+    discover: bool,
+    /// Discovered migrations to print.
+    #[arg(long, default_value_t = 15)]
+    top: usize,
     #[command(flatten)]
     trackers: TrackerArgs,
 }
@@ -938,6 +944,25 @@ fn run_migrations(db: &Path, args: MigrationsArgs) -> Result<ExitCode> {
             .map(|c| patmine::migrations::date(c.time))
             .unwrap_or_default(),
     };
+    if args.discover {
+        let mut found =
+            patmine::discovery::discover(&store, repo_id, &config, &history.commits, seq)?;
+        found.truncate(args.top);
+        if args.json {
+            let doc = json!({ "repo": repo_name, "at": at, "discovered": found });
+            emit(&format!("{}\n", serde_json::to_string_pretty(&doc)?))?;
+        } else if args.markdown {
+            let title = format!(
+                "Migrations found in {repo_name} up to {} ({})",
+                &commit[..10.min(commit.len())],
+                at.date
+            );
+            emit(&render::render_discovered_markdown(&title, &found))?;
+        } else {
+            emit(&render::render_discovered(&found))?;
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
     match &args.name {
         None => {
             let rows = history.summaries(&trackers, seq)?;

@@ -20,6 +20,7 @@ mod columns;
 mod crash;
 pub mod deltas;
 pub mod dialect;
+pub mod discovery;
 pub mod filter;
 pub mod floor;
 pub mod git;

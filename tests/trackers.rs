@@ -549,3 +549,58 @@ fn check_fails_on_new_from_sites_and_names_each_one() {
     assert_eq!(rev.status.code(), Some(1));
     assert!(!db.exists(), "check reads no database");
 }
+
+#[test]
+fn discovery_finds_an_unnamed_migration_and_leaves_renames_and_deletions_out() {
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = tmp.path().join("repo");
+    std::fs::create_dir_all(repo.join("src")).unwrap();
+    git(&repo, &["init", "-q", "-b", "main"]);
+    let legacy = std::fs::read_to_string(fixtures().join("trackers/legacy-client.js")).unwrap();
+    std::fs::write(repo.join("src/client.js"), &legacy).unwrap();
+    std::fs::copy(
+        fixtures().join("trackers/server.cjs"),
+        repo.join("src/server.cjs"),
+    )
+    .unwrap();
+    git(&repo, &["add", "."]);
+    git(&repo, &["commit", "-q", "-m", "import the client"]);
+    std::fs::write(repo.join("src/client.js"), legacy.replace("var ", "const ")).unwrap();
+    git(&repo, &["commit", "-q", "-am", "client: var to const"]);
+    git(&repo, &["mv", "src/server.cjs", "src/app.cjs"]);
+    git(&repo, &["commit", "-q", "-m", "rename the server"]);
+    git(&repo, &["rm", "-q", "src/app.cjs"]);
+    git(&repo, &["commit", "-q", "-m", "drop the server"]);
+    let db = tmp.path().join("d.duckdb");
+    patmine_ok(&db, &["history", repo.to_str().unwrap()]);
+    let doc = json(&patmine_ok(
+        &db,
+        &["migrations", "--discover", "--json", "--top", "100"],
+    ));
+    let found = doc["discovered"].as_array().unwrap();
+    let var_const = found
+        .iter()
+        .find(|d| d["edit"]["from"] == "var" && d["edit"]["to"] == "const")
+        .unwrap_or_else(|| panic!("var -> const not found: {doc}"));
+    // Every `var` declaration of the file became `const` (a `for (var …)` header is counted in
+    // two roots, the loop's and the declaration's).
+    let declarations = legacy.matches("var ").count() as i64;
+    assert!(
+        var_const["moved"].as_i64().unwrap() >= declarations,
+        "{var_const}"
+    );
+    assert_eq!(var_const["moved_back"], 0);
+    assert_eq!(var_const["commits"][0]["subject"], "client: var to const");
+    assert!(
+        var_const["from"][0].as_str().unwrap().starts_with("var "),
+        "{var_const}"
+    );
+    for d in found {
+        for c in d["commits"].as_array().unwrap() {
+            assert_eq!(
+                c["subject"], "client: var to const",
+                "only the edit commit moves: {d}"
+            );
+        }
+    }
+}

@@ -389,6 +389,45 @@ pub fn render(report: &Report, charts: &[(String, String, String)]) -> String {
                 h.push_str("</div></details>");
             }
         }
+        h.push_str("<h3>Found without being named</h3>");
+        if section.discovered.is_empty() {
+            h.push_str("<p>No edit between signatures moved at least 5 sites mostly one way.</p>");
+        } else {
+            h.push_str("<p>Edits between signatures that moved mostly one way inside modified files (additions, deletions and renames left out).</p><table><tr><th>edit</th><th class=\"n\">moved</th><th class=\"n\">back</th><th class=\"n\">commits</th><th>example</th><th>largest commit</th></tr>");
+            for d in &section.discovered {
+                let side = |t: &str| {
+                    if t.is_empty() {
+                        "(nothing)".to_string()
+                    } else {
+                        format!("<code>{}</code>", esc(t))
+                    }
+                };
+                let _ = write!(
+                    h,
+                    "<tr><td>{} → {}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td><code>{}</code><br>→ <code>{}</code></td><td>",
+                    side(&d.edit.from),
+                    side(&d.edit.to),
+                    d.moved,
+                    d.moved_back,
+                    d.commit_count,
+                    esc(d.from.first().map_or("", String::as_str)),
+                    esc(d.to.first().map_or("", String::as_str))
+                );
+                if let Some(c) = d.commits.first() {
+                    let _ = write!(
+                        h,
+                        "<code>{}</code> {} {}: {} ({})",
+                        esc(&c.commit[..10.min(c.commit.len())]),
+                        esc(&c.date),
+                        esc(&c.author),
+                        esc(&c.subject),
+                        c.moved
+                    );
+                }
+                h.push_str("</td></tr>");
+            }
+            h.push_str("</table>");
+        }
         h.push_str("</section>");
     }
 

@@ -3,6 +3,7 @@
 
 use std::fmt::Write;
 
+use crate::discovery::Discovered;
 use crate::migrations::{MigrationDetail, MigrationSummary, Projection, Stamp};
 
 /// Commits, authors and frontier files shown by the text and Markdown views (JSON has them all).
@@ -332,6 +333,95 @@ pub fn render_detail_markdown(d: &MigrationDetail, at: &Stamp) -> String {
             short(&f.last_commit.commit),
             f.last_commit.date,
             md_text(&f.last_author)
+        );
+    }
+    out
+}
+
+fn edit_text(d: &Discovered) -> String {
+    let side = |t: &str| {
+        if t.is_empty() {
+            "(nothing)".to_string()
+        } else {
+            format!("`{t}`")
+        }
+    };
+    format!("{} → {}", side(&d.edit.from), side(&d.edit.to))
+}
+
+/// Discovered migrations as text: each edit with an example pair and its largest commits.
+pub fn render_discovered(found: &[Discovered]) -> String {
+    let mut out = String::from(
+        "migrations found: edits between signatures that moved mostly one way in modified files\n",
+    );
+    if found.is_empty() {
+        out.push_str("  none\n");
+    }
+    for (i, d) in found.iter().enumerate() {
+        let _ = writeln!(
+            out,
+            "\n{:>2}. {}  moved {} (back {}) in {} commits, {} signature pairs",
+            i + 1,
+            edit_text(d),
+            d.moved,
+            d.moved_back,
+            d.commit_count,
+            d.pairs
+        );
+        if let (Some(from), Some(to)) = (d.from.first(), d.to.first()) {
+            let _ = writeln!(out, "    e.g. {from}\n      -> {to}");
+        }
+        for c in &d.commits {
+            let _ = writeln!(
+                out,
+                "    {} {} {:>5}  {}: {}",
+                short(&c.commit),
+                c.date,
+                c.moved,
+                c.author,
+                c.subject
+            );
+        }
+    }
+    out
+}
+
+pub fn render_discovered_markdown(title: &str, found: &[Discovered]) -> String {
+    let mut out = String::new();
+    if !title.is_empty() {
+        let _ = writeln!(out, "# {}\n", md_text(title));
+    }
+    let _ = writeln!(
+        out,
+        "| edit | moved | back | commits | example (from → to) | largest commit |\n|---|---:|---:|---:|---|---|"
+    );
+    for d in found {
+        let example = match (d.from.first(), d.to.first()) {
+            (Some(f), Some(t)) => format!("`{}` → `{}`", md_text(f), md_text(t)),
+            _ => String::new(),
+        };
+        let largest = d
+            .commits
+            .first()
+            .map(|c| {
+                format!(
+                    "`{}` {} {} ({})",
+                    short(&c.commit),
+                    c.date,
+                    md_text(&c.subject),
+                    c.moved
+                )
+            })
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} | {} |",
+            md_text(&edit_text(d)),
+            d.moved,
+            d.moved_back,
+            d.commit_count,
+            example,
+            largest
         );
     }
     out

@@ -137,6 +137,8 @@ pub struct Quality {
 pub struct MigrationsSection {
     pub table: Vec<crate::migrations::MigrationSummary>,
     pub details: Vec<MigrationBrief>,
+    /// Migrations nobody named (`patmine migrations --discover`), the first few.
+    pub discovered: Vec<crate::discovery::Discovered>,
     /// Why the section is empty, when it is (a tracker the history has not evaluated).
     pub note: Option<String>,
 }
@@ -155,6 +157,8 @@ pub struct MigrationBrief {
 
 /// Commits, authors and files per migration in the report.
 const MIGRATION_ROWS: usize = 5;
+/// Discovered migrations in the report.
+const DISCOVERED_ROWS: usize = 10;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
@@ -277,9 +281,12 @@ fn migrations_section(
         return Ok(MigrationsSection {
             table: Vec::new(),
             details: Vec::new(),
+            discovered: Vec::new(),
             note: Some("no analysed commits".to_string()),
         });
     };
+    let mut discovered = crate::discovery::discover(store, repo_id, config, &history.commits, at)?;
+    discovered.truncate(DISCOVERED_ROWS);
     let table = match history.summaries(trackers, at) {
         Ok(table) => table,
         Err(e) => match e.downcast::<crate::migrations::NotEvaluated>() {
@@ -287,6 +294,7 @@ fn migrations_section(
                 return Ok(MigrationsSection {
                     table: Vec::new(),
                     details: Vec::new(),
+                    discovered,
                     note: Some(gap.to_string()),
                 });
             }
@@ -315,6 +323,7 @@ fn migrations_section(
     Ok(MigrationsSection {
         table,
         details,
+        discovered,
         note: None,
     })
 }
@@ -1061,6 +1070,15 @@ pub fn render_markdown(report: &Report) -> String {
                     }
                 }
             }
+        }
+        out.push_str("\n### Found without being named\n\n");
+        if section.discovered.is_empty() {
+            out.push_str("No edit between signatures moved at least 5 sites mostly one way.\n");
+        } else {
+            out.push_str(&migrations::render_discovered_markdown(
+                "",
+                &section.discovered,
+            ));
         }
     }
     let _ = writeln!(

@@ -22,7 +22,10 @@ pub use history::{ChangeRow, CommitRow, RepoRow};
 pub use reads::{CommitMeta, CommitRef, FileQuality, PatternRow, PatternTotals, Snapshot, TagRow};
 pub use scan::{FileRecord, ScanRow, ScanTotals};
 pub use schema::SCHEMA_VERSION;
-pub use trackers::{BlobLacking, Counted, PathChangeCount, PathCount, SeriesPoint, TrackerSource};
+pub use trackers::{
+    BlobLacking, Counted, FLOW_COMMITS, PathChangeCount, PathCount, PatternFlow, SeriesPoint,
+    TrackerSource,
+};
 
 /// Why a database could not be opened: callers tell a lock (another run is writing) from the rest.
 #[derive(Debug, thiserror::Error)]

@@ -350,3 +350,96 @@ fn list_of_strings(value: duckdb::types::ValueRef<'_>) -> Vec<String> {
         _ => Vec::new(),
     }
 }
+
+/// Signatures moving between each other inside modified files: `from_sig` fell and `to_sig` rose
+/// in the same file of the same commit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PatternFlow {
+    pub from_sig: i32,
+    pub to_sig: i32,
+    /// Sum over (commit, file) of the smaller of the fall and the rise.
+    pub moved: i64,
+    /// (commit seq, moved in it), most first, at most `FLOW_COMMITS`.
+    pub commits: Vec<(i64, i64)>,
+}
+
+/// Commits kept per flow.
+pub const FLOW_COMMITS: usize = 8;
+
+impl Store {
+    /// Every pair of abstract signatures of which one fell and the other rose in the same
+    /// modified file of one commit (`0 < seq <= at`; added and deleted files, and so renames,
+    /// are left out: they explain a fall or a rise by themselves). Files where more than
+    /// `max_changed` signatures fell or rose are left out too: a rewrite pairs everything with
+    /// everything. Only pairs that moved at least `min_moved` sites in all are returned.
+    pub fn pattern_flows(
+        &self,
+        repo_id: i64,
+        at: i64,
+        max_changed: i64,
+        min_moved: i64,
+    ) -> Result<Vec<PatternFlow>> {
+        let sql = format!(
+            "WITH mods AS (
+                SELECT seq, path, old_blob, new_blob FROM commit_changes
+                WHERE repo_id = $repo AND seq > 0 AND seq <= $at
+                  AND old_blob IS NOT NULL AND new_blob IS NOT NULL AND old_blob <> new_blob),
+             before AS (
+                SELECT m.seq, m.path, p.abstract_sig AS sig, sum(p.occurrences) AS n
+                FROM mods m JOIN blob_patterns p ON p.blob_row = m.old_blob GROUP BY ALL),
+             after AS (
+                SELECT m.seq, m.path, p.abstract_sig AS sig, sum(p.occurrences) AS n
+                FROM mods m JOIN blob_patterns p ON p.blob_row = m.new_blob GROUP BY ALL),
+             deltas AS (
+                SELECT coalesce(b.seq, a.seq) AS seq, coalesce(b.path, a.path) AS path,
+                       coalesce(b.sig, a.sig) AS sig, coalesce(a.n, 0) - coalesce(b.n, 0) AS delta
+                FROM before b FULL OUTER JOIN after a
+                  ON a.seq = b.seq AND a.path = b.path AND a.sig = b.sig
+                WHERE coalesce(a.n, 0) <> coalesce(b.n, 0)),
+             sizes AS (
+                SELECT seq, path FROM deltas GROUP BY seq, path
+                HAVING count(*) FILTER (WHERE delta < 0) <= {max_changed}
+                   AND count(*) FILTER (WHERE delta > 0) <= {max_changed}),
+             kept AS (SELECT d.* FROM deltas d SEMI JOIN sizes s ON s.seq = d.seq AND s.path = d.path),
+             per_commit AS (
+                SELECT f.sig AS from_sig, r.sig AS to_sig, f.seq, sum(least(-f.delta, r.delta)) AS moved
+                FROM kept f JOIN kept r ON r.seq = f.seq AND r.path = f.path AND r.delta > 0
+                WHERE f.delta < 0
+                GROUP BY ALL)
+             SELECT from_sig, to_sig, sum(moved)::BIGINT AS moved,
+                    list(seq ORDER BY moved DESC, seq)[1:{FLOW_COMMITS}],
+                    list(moved ORDER BY moved DESC, seq)[1:{FLOW_COMMITS}]
+             FROM per_commit GROUP BY from_sig, to_sig
+             HAVING sum(moved) >= {min_moved}
+             ORDER BY moved DESC, from_sig, to_sig"
+        );
+        let mut stmt = self.conn.prepare(&sql)?;
+        let rows = stmt.query_map(duckdb::named_params! { "repo": repo_id, "at": at }, |r| {
+            let seqs = list_of_i64(r.get_ref(3)?);
+            let moved = list_of_i64(r.get_ref(4)?);
+            Ok(PatternFlow {
+                from_sig: r.get(0)?,
+                to_sig: r.get(1)?,
+                moved: r.get(2)?,
+                commits: seqs.into_iter().zip(moved).collect(),
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+}
+
+fn list_of_i64(value: duckdb::types::ValueRef<'_>) -> Vec<i64> {
+    use duckdb::types::Value;
+    match value.to_owned() {
+        Value::List(items) => items
+            .into_iter()
+            .filter_map(|v| match v {
+                Value::BigInt(n) => Some(n),
+                Value::Int(n) => Some(n as i64),
+                Value::HugeInt(n) => i64::try_from(n).ok(),
+                _ => None,
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
+}
