@@ -3,9 +3,12 @@
 
 use std::path::PathBuf;
 
-/// The versions of the crates that shape a parse, as Cargo.lock pins them: they go into the
-/// cache fingerprint (a new grammar must never be served counts of the old one) and `--version`.
-const VERSIONED_CRATES: [(&str, &str); 3] = [
+/// The versions of the crates that shape a count, as Cargo.lock pins them: they go into the
+/// cache fingerprint (a new grammar must never be served counts of the old one), the tracker
+/// keys (ast-grep's matcher) and `--version`.
+const VERSIONED_CRATES: [(&str, &str); 5] = [
+    ("ast-grep-core", "PATMINE_AST_GREP_CORE_VERSION"),
+    ("ast-grep-config", "PATMINE_AST_GREP_CONFIG_VERSION"),
     ("tree-sitter", "PATMINE_TREE_SITTER_VERSION"),
     (
         "tree-sitter-javascript",

@@ -107,8 +107,8 @@ struct HistoryArgs {
     batch: usize,
     #[command(flatten)]
     trackers: TrackerArgs,
-    /// Count no trackers (patterns and metrics only).
-    #[arg(long, conflicts_with = "trackers")]
+    /// Count no trackers (patterns and metrics only); any trackers file is ignored.
+    #[arg(long)]
     no_trackers: bool,
     #[command(flatten)]
     analysis: AnalysisArgs,
@@ -147,7 +147,12 @@ struct TrackerArgs {
 
 impl TrackerArgs {
     fn load(&self) -> Result<TrackerSet> {
-        Ok(TrackerSet::load(self.trackers.as_deref(), Path::new("."))?)
+        self.load_in(Path::new("."))
+    }
+
+    /// The set for a command that works on the repository at `dir` (its default file is there).
+    fn load_in(&self, dir: &Path) -> Result<TrackerSet> {
+        Ok(TrackerSet::load(self.trackers.as_deref(), dir)?)
     }
 }
 
@@ -657,7 +662,12 @@ fn run_history(db: &Path, quiet: bool, args: HistoryArgs) -> Result<ExitCode> {
 }
 
 fn run_at(db: &Path, args: AtArgs) -> Result<ExitCode> {
-    let trackers = args.trackers.load()?;
+    // Only the JSON output holds tracker counts.
+    let trackers = if args.output.json {
+        args.trackers.load()?
+    } else {
+        TrackerSet::empty()
+    };
     let store = Store::open(db)?;
     store.query_threads()?;
     let RepoRow {
@@ -904,7 +914,12 @@ fn run_compare(db: &Path, args: CompareArgs) -> Result<ExitCode> {
 fn run_migrations(db: &Path, args: MigrationsArgs) -> Result<ExitCode> {
     use patmine::migrations::{History, Stamp};
     use patmine::report::migrations as render;
-    let trackers = args.trackers.load()?;
+    // Discovery names no tracker, so a broken trackers file does not stand in its way.
+    let trackers = if args.discover {
+        TrackerSet::empty()
+    } else {
+        args.trackers.load()?
+    };
     if let Some(name) = &args.name
         && trackers.migration(name).is_none()
     {
@@ -1002,9 +1017,11 @@ fn run_migrations(db: &Path, args: MigrationsArgs) -> Result<ExitCode> {
 
 fn run_check(args: CheckArgs) -> Result<ExitCode> {
     use patmine::check::{self, Side};
-    let trackers = args.trackers.load()?;
+    let repo = patmine::git::Repo::discover(&args.path)?;
+    // Paths on both sides are relative to the top of the working tree, wherever PATH is in it.
+    let top = repo.work_dir().unwrap_or(&args.path).to_path_buf();
+    let trackers = args.trackers.load_in(&top)?;
     let (analyzer, filter) = build_analyzer_and_filter(&args.analysis, &args.filter)?;
-    let repo = patmine::git::Repo::open(&args.path)?;
     let baseline_commit = check::resolve_commit(&repo, &args.baseline)?;
     let baseline = Side::Commit {
         repo: &repo,
@@ -1015,7 +1032,7 @@ fn run_check(args: CheckArgs) -> Result<ExitCode> {
             repo: &repo,
             commit: check::resolve_commit(&repo, rev)?,
         },
-        None => Side::Dir(&args.path),
+        None => Side::Dir(&top),
     };
     let report = |line: String| report_line(line);
     let results = check::check(

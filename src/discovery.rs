@@ -22,10 +22,9 @@ use crate::store::{CommitMeta, PatternFlow, Store};
 const MAX_CHANGED_PER_FILE: i64 = 40;
 /// A pair must move at least this many sites in all to be read.
 const MIN_PAIR_MOVED: i64 = 1;
-/// An edit is kept when it moved at least this many sites, in at least `MIN_COMMITS` commits
-/// (one: a codemod is one commit), and at least `MIN_ONE_WAY` of its moves went its way.
+/// An edit is kept when it moved at least this many sites (in one commit or many: a codemod is
+/// one), and at least `MIN_ONE_WAY` of its moves went its way.
 const MIN_MOVED: i64 = 5;
-const MIN_COMMITS: usize = 1;
 const MIN_ONE_WAY: f64 = 0.75;
 /// Signatures and commits listed per edit.
 const LISTED: usize = 5;
@@ -61,7 +60,7 @@ pub struct Discovered {
     pub moved_back: i64,
     pub pairs: usize,
     pub commit_count: usize,
-    /// The commits that moved most (from each pair's largest commits).
+    /// The commits that moved most.
     pub commits: Vec<MovedCommit>,
 }
 
@@ -154,9 +153,7 @@ pub fn discover(
     let mut found: Vec<Discovered> = groups
         .into_iter()
         .filter(|(_, g)| {
-            g.moved >= MIN_MOVED
-                && g.commits.len() >= MIN_COMMITS
-                && g.moved as f64 >= MIN_ONE_WAY * (g.moved + g.back) as f64
+            g.moved >= MIN_MOVED && g.moved as f64 >= MIN_ONE_WAY * (g.moved + g.back) as f64
         })
         .map(|(edit, g)| {
             let mut pairs = g.pairs.clone();

@@ -69,6 +69,21 @@ impl Repo {
         Ok(Repo { repo, sync })
     }
 
+    /// The repository holding `path`, looking upwards from it as git does (for commands run
+    /// from inside a working tree).
+    pub fn discover(path: &Path) -> Result<Repo> {
+        let mut repo = gix::discover(path)
+            .with_context(|| format!("{}: not inside a git repository", path.display()))?;
+        repo.object_cache_size_if_unset(32 * 1024 * 1024);
+        let sync = repo.clone().into_sync();
+        Ok(Repo { repo, sync })
+    }
+
+    /// The working tree's top directory, if the repository has one.
+    pub fn work_dir(&self) -> Option<&Path> {
+        self.repo.workdir()
+    }
+
     /// A stable name for the repository: its common git directory, canonicalized.
     pub fn identity(&self) -> String {
         let dir = self.repo.common_dir();

@@ -695,8 +695,7 @@ fn evaluate_missing_trackers(
     progress: &Progress,
     say: &(dyn Fn(String) + Sync),
 ) -> Result<(usize, usize)> {
-    let tree_trackers: Vec<&trackers::TreeTracker> =
-        tracker_set.tree_trackers().map(|(_, t)| t).collect();
+    let tree_trackers = tracker_set.distinct_tree_trackers();
     let keys = trackers::tree_keys(tracker_set);
     let lacking = store.blobs_lacking_trackers(repo_id, &keys)?;
     if lacking.is_empty() {

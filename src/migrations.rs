@@ -55,7 +55,7 @@ pub enum Projection {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Status {
-    /// Neither side has ever had a site.
+    /// Neither side has a site: never had, or all were deleted.
     Absent,
     /// `to` sites, and never a `from` site in the analysed range: nothing to migrate.
     OnlyTo,
@@ -249,6 +249,9 @@ pub struct History<'a> {
     pub config: &'a str,
     pub commits: Vec<CommitMeta>,
     pub tags: Vec<TagRow>,
+    /// The latest committer time up to each commit: committer clocks can go backwards, and
+    /// "the last commit at or before a time" needs a sorted sequence to search.
+    clock: Vec<i64>,
 }
 
 /// A tree tracker that has not been evaluated on every parsed blob of the history: counting it
@@ -264,13 +267,27 @@ pub struct NotEvaluated {
 
 impl<'a> History<'a> {
     pub fn load(store: &'a Store, repo_id: i64, config: &'a str) -> Result<History<'a>> {
+        let commits = store.commits(repo_id)?;
+        let clock = commits
+            .iter()
+            .scan(i64::MIN, |latest, c| {
+                *latest = (*latest).max(c.time);
+                Some(*latest)
+            })
+            .collect();
         Ok(History {
             store,
             repo_id,
             config,
-            commits: store.commits(repo_id)?,
+            commits,
             tags: store.tags(repo_id)?,
+            clock,
         })
+    }
+
+    /// How many of the first `len` commits were made at or before `time` (by `clock`).
+    fn commits_through(&self, len: usize, time: i64) -> usize {
+        self.clock[..len].partition_point(|&t| t <= time)
     }
 
     /// Where each tracker's per-blob counts come from; an error for a tree tracker some blobs
@@ -567,13 +584,10 @@ impl<'a> History<'a> {
         };
         let at_time = self.commits.get(at as usize).map_or(0, |c| c.time);
         let from_at = |time: i64| -> i64 {
-            // `from` sites at the last commit at or before `time`.
-            let idx = self.commits[..dense.len()].partition_point(|c| c.time <= time);
-            if idx == 0 {
-                0
-            } else {
-                dense[idx - 1].0.occurrences
-            }
+            // `from` sites at the last commit at or before `time`; a time before the history
+            // reads its first commit (a young history is not "backsliding" from nothing).
+            let idx = self.commits_through(dense.len(), time);
+            dense[idx.saturating_sub(1)].0.occurrences
         };
         let ever = dense
             .iter()
@@ -586,6 +600,9 @@ impl<'a> History<'a> {
             Status::OnlyTo
         } else if from.occurrences == 0 && to.occurrences > 0 {
             Status::Done
+        } else if from.occurrences == 0 {
+            // Every site of both sides is gone (the code that held them was deleted).
+            Status::Absent
         } else if to.occurrences == 0 {
             Status::NotStarted
         } else if from.occurrences > window_from {
@@ -597,7 +614,7 @@ impl<'a> History<'a> {
         };
         let projection = if from.occurrences == 0 && to.occurrences > 0 {
             Projection::Done
-        } else if !ever {
+        } else if from.occurrences == 0 {
             Projection::Unknown {
                 reason: "no sites on either side".to_string(),
             }
@@ -644,7 +661,7 @@ impl<'a> History<'a> {
         }
         let samples: Vec<(f64, f64)> = (0..=days)
             .map(|d| {
-                let idx = commits.partition_point(|c| c.time <= start + d * DAY);
+                let idx = self.commits_through(dense.len(), start + d * DAY);
                 let from = if idx == 0 {
                     0
                 } else {

@@ -214,11 +214,20 @@ pub fn md_cell(text: &str) -> String {
     text.replace('|', "\\|").replace('\n', " ")
 }
 
-fn md_code(text: &str) -> String {
+/// Text as a Markdown code span in a table cell: fenced with one backtick more than its longest
+/// run of them (padded when it starts or ends with one), so any code shows as written.
+pub fn md_code(text: &str) -> String {
     if text.is_empty() {
         return String::new();
     }
-    format!("`{}`", md_cell(text))
+    let longest = text.split(|c| c != '`').map(str::len).max().unwrap_or(0);
+    let fence = "`".repeat(longest + 1);
+    let pad = if text.starts_with('`') || text.ends_with('`') {
+        " "
+    } else {
+        ""
+    };
+    format!("{fence}{pad}{}{pad}{fence}", md_cell(text))
 }
 
 /// The phrasebook as Markdown.

@@ -371,7 +371,7 @@ fn a_bad_trackers_file_is_one_line_with_file_and_line_and_leaves_no_database() {
     let cases = [
         (
             "trackers:\n  - name: a\n    pattren: \"f($X)\"\n",
-            "2",
+            "3",
             "pattren",
         ),
         (
@@ -385,9 +385,9 @@ fn a_bad_trackers_file_is_one_line_with_file_and_line_and_leaves_no_database() {
             "query",
         ),
         (
-            "migrations:\n  - name: m\n    from: var\n    to: nothing-like-it\n",
-            "2",
-            "unknown tracker",
+            "extends: default\nmigrations:\n  - name: m\n    from: var\n    to: nothing-like-it\n",
+            "5",
+            "unknown tracker `nothing-like-it`",
         ),
         ("trackers: [\n", "2", ""),
     ];
@@ -408,9 +408,8 @@ fn a_bad_trackers_file_is_one_line_with_file_and_line_and_leaves_no_database() {
         one_line_error(&out, &[&format!("{shown}:"), what]);
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(
-            err.contains(&format!("{shown}:{line}"))
-                || *line == "2" && err.contains(&format!("{shown}:")),
-            "{err}"
+            err.contains(&format!("{shown}:{line}: ")),
+            "line {line} expected: {err}"
         );
         assert!(
             !db.exists(),

@@ -123,7 +123,16 @@ pub fn render(report: &Report, charts: &[(String, String, String)]) -> String {
         let _ = write!(h, " · {} commits", evo.commits);
     }
     let _ = write!(h, " · {} files</p></header>", report.quality.files);
-    h.push_str("<nav><a href=\"#evolution\">Evolution</a><a href=\"#patterns\">Patterns</a><a href=\"#clusters\">Clusters</a><a href=\"#cooccurrence\">Co-occurrence</a><a href=\"#releases\">Releases</a><a href=\"#migrations\">Migrations</a><a href=\"#categories\">Categories</a><a href=\"#quality\">Parse quality</a></nav><main>");
+    // A scan's report has no Migrations section to link to.
+    let _ = write!(
+        h,
+        "<nav><a href=\"#evolution\">Evolution</a><a href=\"#patterns\">Patterns</a><a href=\"#clusters\">Clusters</a><a href=\"#cooccurrence\">Co-occurrence</a><a href=\"#releases\">Releases</a>{}<a href=\"#categories\">Categories</a><a href=\"#quality\">Parse quality</a></nav><main>",
+        if report.migrations.is_some() {
+            "<a href=\"#migrations\">Migrations</a>"
+        } else {
+            ""
+        }
+    );
 
     // Evolution charts.
     h.push_str("<section id=\"evolution\"><h2>Evolution</h2>");

@@ -5,6 +5,7 @@ use std::fmt::Write;
 
 use crate::discovery::Discovered;
 use crate::migrations::{MigrationDetail, MigrationSummary, Projection, Stamp};
+use crate::phrasebook::md_code;
 
 /// Commits, authors and frontier files shown by the text and Markdown views (JSON has them all).
 const SHOWN: usize = 15;
@@ -397,7 +398,7 @@ pub fn render_discovered_markdown(title: &str, found: &[Discovered]) -> String {
     );
     for d in found {
         let example = match (d.from.first(), d.to.first()) {
-            (Some(f), Some(t)) => format!("`{}` → `{}`", md_text(f), md_text(t)),
+            (Some(f), Some(t)) => format!("{} → {}", md_code(f), md_code(t)),
             _ => String::new(),
         };
         let largest = d
@@ -437,5 +438,12 @@ mod tests {
             md_text("<img src=x onerror=alert(1)> | a & b"),
             "&lt;img src=x onerror=alert(1)&gt; \\| a &amp; b"
         );
+    }
+
+    #[test]
+    fn code_spans_show_code_as_written() {
+        assert_eq!(md_code("a < b && c"), "`a < b && c`");
+        assert_eq!(md_code("`${X}`"), "`` `${X}` ``");
+        assert_eq!(md_code("x || y"), "`x \\|\\| y`");
     }
 }

@@ -23,8 +23,7 @@ pub use reads::{CommitMeta, CommitRef, FileQuality, PatternRow, PatternTotals, S
 pub use scan::{FileRecord, ScanRow, ScanTotals};
 pub use schema::SCHEMA_VERSION;
 pub use trackers::{
-    BlobLacking, Counted, FLOW_COMMITS, PathChangeCount, PathCount, PatternFlow, SeriesPoint,
-    TrackerSource,
+    BlobLacking, Counted, PathChangeCount, PathCount, PatternFlow, SeriesPoint, TrackerSource,
 };
 
 /// Why a database could not be opened: callers tell a lock (another run is writing) from the rest.

@@ -152,7 +152,7 @@ impl Store {
     }
 
     /// The parsed blobs of a repository's analysed history that lack a count for some of
-    /// `keys`.
+    /// `keys`, each with the positions in `keys` it lacks.
     pub fn blobs_lacking_trackers(
         &self,
         repo_id: i64,
@@ -161,7 +161,12 @@ impl Store {
         if keys.is_empty() {
             return Ok(Vec::new());
         }
-        let key_list = keys.iter().map(|k| quote(k)).collect::<Vec<_>>().join(", ");
+        let distinct: std::collections::BTreeSet<&String> = keys.iter().collect();
+        let key_list = distinct
+            .iter()
+            .map(|k| quote(k))
+            .collect::<Vec<_>>()
+            .join(", ");
         let sql = format!(
             "WITH repo_blobs AS (
                 SELECT DISTINCT b.blob_row, b.content_key, b.grammar
@@ -189,9 +194,12 @@ impl Store {
         let mut out = Vec::new();
         for row in rows {
             let (blob_row, content_key, grammar, trackers) = row?;
-            let missing = trackers
+            // Every position of a key: one given twice lacks the same blobs twice.
+            let missing = keys
                 .iter()
-                .filter_map(|t| keys.iter().position(|k| k == t))
+                .enumerate()
+                .filter(|(_, k)| trackers.contains(k))
+                .map(|(i, _)| i)
                 .collect();
             out.push(BlobLacking {
                 blob_row,
@@ -359,12 +367,10 @@ pub struct PatternFlow {
     pub to_sig: i32,
     /// Sum over (commit, file) of the smaller of the fall and the rise.
     pub moved: i64,
-    /// (commit seq, moved in it), most first, at most `FLOW_COMMITS`.
+    /// (commit seq, moved in it), most first: every commit, so that the commits of several
+    /// pairs can be counted together.
     pub commits: Vec<(i64, i64)>,
 }
-
-/// Commits kept per flow.
-pub const FLOW_COMMITS: usize = 8;
 
 impl Store {
     /// Every pair of abstract signatures of which one fell and the other rose in the same
@@ -407,8 +413,8 @@ impl Store {
                 WHERE f.delta < 0
                 GROUP BY ALL)
              SELECT from_sig, to_sig, sum(moved)::BIGINT AS moved,
-                    list(seq ORDER BY moved DESC, seq)[1:{FLOW_COMMITS}],
-                    list(moved ORDER BY moved DESC, seq)[1:{FLOW_COMMITS}]
+                    list(seq ORDER BY moved DESC, seq),
+                    list(moved ORDER BY moved DESC, seq)
              FROM per_commit GROUP BY from_sig, to_sig
              HAVING sum(moved) >= {min_moved}
              ORDER BY moved DESC, from_sig, to_sig"

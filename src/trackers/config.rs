@@ -170,12 +170,23 @@ fn strip_location(message: &str) -> String {
 /// indentation and a list dash, for errors found after parsing (an unknown tracker name, a
 /// pattern that does not parse).
 pub(super) fn line_of(text: &str, needle: &str) -> Option<usize> {
+    line_of_nth(text, needle, 0)
+}
+
+/// Like `line_of`, for the `nth` (0-based) such line: where a name is defined a second time.
+pub(super) fn line_of_nth(text: &str, needle: &str, nth: usize) -> Option<usize> {
     text.lines()
-        .position(|l| {
+        .enumerate()
+        .filter(|(_, l)| {
             let l = l.trim_start().trim_start_matches('-').trim_start();
-            l.starts_with(needle)
+            // The whole value: `name: a` is not the line of `name: ab`.
+            l.strip_prefix(needle).is_some_and(|rest| {
+                let rest = rest.trim_start();
+                rest.is_empty() || rest.starts_with('#')
+            })
         })
-        .map(|i| i + 1)
+        .nth(nth)
+        .map(|(i, _)| i + 1)
 }
 
 pub(super) fn read(path: &Path) -> Result<String, TrackersError> {
@@ -214,5 +225,7 @@ mod tests {
         let text = "migrations:\n  - name: m\n    from: zz\n";
         assert_eq!(line_of(text, "from: zz"), Some(3));
         assert_eq!(line_of(text, "name: m"), Some(2));
+        let text = "trackers:\n  - name: ab\n  - name: a # the short one\n";
+        assert_eq!(line_of(text, "name: a"), Some(3));
     }
 }

@@ -11,7 +11,7 @@
 
 use ast_grep_core::Matcher;
 use ast_grep_core::matcher::MatcherExt;
-use tree_sitter::{Query, QueryCursor, StreamingIterator, Tree};
+use tree_sitter::{Node, Query, QueryCursor, StreamingIterator, Tree};
 
 use super::{TreeRule, TreeTracker, ast_grep};
 use crate::analyze::MAX_ROOT_DEPTH;
@@ -112,59 +112,63 @@ impl Plan {
             plan.any_kind.iter().any(is_active) || plan.by_kind.iter().flatten().any(is_active);
         let simple: Vec<&(u32, SimpleMatcher)> =
             plan.simple.iter().filter(|(i, _)| is_active(i)).collect();
-        if rules || !simple.is_empty() {
-            // The ast-grep document only when a rule may match: it copies the source.
-            let doc = rules.then(|| ast_grep::document(tree, source, grammar));
-            let top = match &doc {
-                Some(doc) => doc.root().get_inner_node(),
-                None => tree.root_node(),
-            };
-            let mut cursor = top.walk();
-            let mut parents: Vec<u16> = Vec::new();
-            loop {
-                let node = cursor.node();
-                let kind = node.kind_id();
-                let parent = parents.last().copied();
-                for (i, matcher) in &simple {
-                    if matcher.captures(kind, parent).next().is_some() {
-                        counts[*i as usize] += 1;
-                    }
-                }
-                if let Some(doc) = &doc {
-                    let candidates = plan.by_kind.get(kind as usize).into_iter().flatten();
-                    let mut wrapped = None;
-                    for &i in candidates.chain(&plan.any_kind) {
-                        let i = i as usize;
-                        if !active[i] {
-                            continue;
-                        }
-                        let Some(TreeRule::AstGrep(rule)) = trackers[i].rule(grammar) else {
-                            continue;
-                        };
-                        let candidate = wrapped.get_or_insert_with(|| doc.adopt(node));
-                        if rule.match_node(candidate.clone()).is_some() {
-                            counts[i] += 1;
-                        }
-                    }
-                }
-                // Pre-order: down, else along, else up and along.
-                if cursor.goto_first_child() {
-                    parents.push(kind);
+        // The ast-grep document only when a rule may match: it copies the source.
+        let doc = rules.then(|| ast_grep::document(tree, source, grammar));
+        let count_rules = |node: tree_sitter::Node, kind: u16, counts: &mut [u32]| {
+            let Some(doc) = &doc else { return };
+            let candidates = plan.by_kind.get(kind as usize).into_iter().flatten();
+            let mut wrapped = None;
+            for &i in candidates.chain(&plan.any_kind) {
+                let i = i as usize;
+                if !active[i] {
                     continue;
                 }
-                loop {
-                    if cursor.goto_next_sibling() {
-                        break;
-                    }
-                    if !cursor.goto_parent() {
-                        break;
-                    }
-                    parents.pop();
-                }
-                if parents.is_empty() && cursor.node() == top {
-                    break;
+                let Some(TreeRule::AstGrep(rule)) = trackers[i].rule(grammar) else {
+                    continue;
+                };
+                let candidate = wrapped.get_or_insert_with(|| doc.adopt(node));
+                if rule.match_node(candidate.clone()).is_some() {
+                    counts[i] += 1;
                 }
             }
+        };
+        // Like the root queries' walk, single-node queries count nodes down to MAX_ROOT_DEPTH.
+        let count_simple = |kind: u16, parent: Option<u16>, depth: usize, counts: &mut [u32]| {
+            if depth > MAX_ROOT_DEPTH as usize {
+                return;
+            }
+            for (i, matcher) in &simple {
+                if matcher.captures(kind, parent).next().is_some() {
+                    counts[*i as usize] += 1;
+                }
+            }
+        };
+        match &doc {
+            // The document wraps our own tree: one walk serves both.
+            Some(d) if d.root().get_inner_node().id() == tree.root_node().id() => {
+                walk(tree.root_node(), |node, kind, parent, depth| {
+                    count_simple(kind, parent, depth, &mut counts);
+                    count_rules(node, kind, &mut counts);
+                });
+            }
+            // Bytes that are not UTF-8: ast-grep matches a parse of the replaced text, and the
+            // queries still count our tree.
+            Some(d) => {
+                walk(d.root().get_inner_node(), |node, kind, _, _| {
+                    count_rules(node, kind, &mut counts)
+                });
+                if !simple.is_empty() {
+                    walk(tree.root_node(), |_, kind, parent, depth| {
+                        count_simple(kind, parent, depth, &mut counts)
+                    });
+                }
+            }
+            None if !simple.is_empty() => {
+                walk(tree.root_node(), |_, kind, parent, depth| {
+                    count_simple(kind, parent, depth, &mut counts)
+                });
+            }
+            None => {}
         }
         if let Some((query, owners)) = &plan.query
             && owners.iter().any(|&i| active[i as usize])
@@ -186,5 +190,34 @@ impl Plan {
             }
         }
         counts
+    }
+}
+
+/// Visits every node under `top` in pre-order with tree-sitter's cursor, with its kind id, its
+/// parent's kind id and its depth (`top` is at 0).
+fn walk<'t>(top: Node<'t>, mut visit: impl FnMut(Node<'t>, u16, Option<u16>, usize)) {
+    let mut cursor = top.walk();
+    let mut parents: Vec<u16> = Vec::new();
+    loop {
+        let node = cursor.node();
+        let kind = node.kind_id();
+        visit(node, kind, parents.last().copied(), parents.len());
+        // Pre-order: down, else along, else up and along.
+        if cursor.goto_first_child() {
+            parents.push(kind);
+            continue;
+        }
+        loop {
+            if cursor.goto_next_sibling() {
+                break;
+            }
+            if !cursor.goto_parent() {
+                break;
+            }
+            parents.pop();
+        }
+        if parents.is_empty() && cursor.node() == top {
+            break;
+        }
     }
 }

@@ -19,7 +19,7 @@ use sha2::{Digest, Sha256};
 use tree_sitter::{Query, QueryCursor, StreamingIterator, Tree};
 
 pub use config::{DEFAULT_LOCATION, DEFAULT_TRACKERS_YAML, TrackersError};
-use config::{MatcherDef, Side, TrackersFile, line_of};
+use config::{MatcherDef, Side, TrackersFile, line_of, line_of_nth};
 
 use crate::analyze::{MAX_ROOT_DEPTH, hex};
 use crate::dialect::Grammar;
@@ -54,8 +54,8 @@ pub enum TrackerMatcher {
 
 /// A `pattern:`, `rule:` or `query:` tracker, compiled for each grammar it applies to.
 pub struct TreeTracker {
-    /// Hex SHA-256 (16 bytes) of the matcher's definition, the grammar versions and the engine
-    /// version: the cache key of its per-blob counts. The name is left out, so renaming a
+    /// Hex SHA-256 (16 bytes) of the matcher's definition, the grammar and ast-grep versions
+    /// and the engine version: the cache key of its per-blob counts. The name is left out, so renaming a
     /// tracker costs nothing.
     pub key: String,
     /// The matcher's definition as JSON (what the key hashes, less the versions).
@@ -135,14 +135,7 @@ impl TrackerSet {
     }
 
     fn new(trackers: Vec<Tracker>, migrations: Vec<Migration>) -> Result<TrackerSet, String> {
-        let tree: Vec<&TreeTracker> = trackers
-            .iter()
-            .filter_map(|t| match &t.matcher {
-                TrackerMatcher::Tree(tree) => Some(&**tree),
-                TrackerMatcher::Signature(_) => None,
-            })
-            .collect();
-        let plan = evaluate::Plan::new(&tree)?;
+        let plan = evaluate::Plan::new(&distinct_tree_trackers(&trackers))?;
         Ok(TrackerSet {
             trackers,
             migrations,
@@ -150,15 +143,15 @@ impl TrackerSet {
         })
     }
 
-    /// Counts of every tree tracker on one parsed tree (in `tree_trackers` order): what the
-    /// history's workers add to a blob's analysis.
+    /// Counts of every distinct tree tracker on one parsed tree (in `distinct_tree_trackers`
+    /// order): what the history's workers add to a blob's analysis.
     pub fn count_all(&self, tree: &Tree, source: &[u8], grammar: Grammar) -> Vec<u32> {
-        let n = self.tree_trackers().count();
+        let n = self.distinct_tree_trackers().len();
         self.count_selected(&vec![true; n], tree, source, grammar)
     }
 
-    /// Counts of the tree trackers marked in `selected` (`tree_trackers` order); the others
-    /// count zero.
+    /// Counts of the distinct tree trackers marked in `selected` (`distinct_tree_trackers`
+    /// order); the others count zero.
     pub fn count_selected(
         &self,
         selected: &[bool],
@@ -166,8 +159,19 @@ impl TrackerSet {
         source: &[u8],
         grammar: Grammar,
     ) -> Vec<u32> {
-        let trackers: Vec<&TreeTracker> = self.tree_trackers().map(|(_, t)| t).collect();
-        self.plan.count(&trackers, selected, tree, source, grammar)
+        self.plan.count(
+            &self.distinct_tree_trackers(),
+            selected,
+            tree,
+            source,
+            grammar,
+        )
+    }
+
+    /// The tree trackers with distinct keys, first of each in set order: two names with one
+    /// definition share their per-blob counts, which are evaluated and stored once.
+    pub fn distinct_tree_trackers(&self) -> Vec<&TreeTracker> {
+        distinct_tree_trackers(&self.trackers)
     }
 
     /// The built-in set.
@@ -204,7 +208,7 @@ impl TrackerSet {
             }
             Some(other) => {
                 return Err(invalid(
-                    "extends:",
+                    &format!("extends: {other}"),
                     format!("`extends` must be `default`, not `{other}`"),
                 ));
             }
@@ -234,13 +238,24 @@ impl TrackerSet {
                 .find(|t| !seen.insert(t.name.as_str()))
                 .map(|t| t.name.clone())
                 .unwrap_or_default();
-            return Err(invalid(
-                &format!("name: {dup}"),
-                format!("tracker `{dup}` is defined twice"),
-            ));
+            return Err(TrackersError::Invalid {
+                path: origin.to_string(),
+                line: line_of_nth(text, &format!("name: {dup}"), 1),
+                message: format!("tracker `{dup}` is defined twice"),
+            });
         }
+        let mut migration_names = HashSet::new();
         for def in &file.migrations {
             let at = format!("name: {}", def.name);
+            if !migration_names.insert(def.name.as_str()) {
+                // A name shared with a tracker comes first in the file, so count from the end.
+                let all: Vec<usize> = (0..).map_while(|n| line_of_nth(text, &at, n)).collect();
+                return Err(TrackersError::Invalid {
+                    path: origin.to_string(),
+                    line: all.last().copied(),
+                    message: format!("migration `{}` is defined twice", def.name),
+                });
+            }
             check_name(&def.name).map_err(|m| invalid(&at, m))?;
             let mut side = |side: &Side, which: &str| -> Result<Vec<usize>, TrackersError> {
                 match side {
@@ -276,13 +291,32 @@ impl TrackerSet {
                             invalid(&at, format!("migration `{}`, `{which}`: {m}", def.name))
                         })?;
                         let name = format!("{}.{which}", def.name);
-                        trackers.retain(|t| t.name != name);
-                        trackers.push(Tracker {
+                        if names.contains(name.as_str()) {
+                            return Err(invalid(
+                                &format!("name: {name}"),
+                                format!(
+                                    "tracker `{name}` has the name of migration `{}`'s inline `{which}`; rename it",
+                                    def.name
+                                ),
+                            ));
+                        }
+                        let tracker = Tracker {
                             name,
                             description: format!("`{which}` of migration `{}`", def.name),
                             matcher,
-                        });
-                        Ok(vec![trackers.len() - 1])
+                        };
+                        // A built-in migration's inline side is replaced in place, so the
+                        // indexes other migrations hold stay right.
+                        match find(&trackers, &tracker.name) {
+                            Some(i) => {
+                                trackers[i] = tracker;
+                                Ok(vec![i])
+                            }
+                            None => {
+                                trackers.push(tracker);
+                                Ok(vec![trackers.len() - 1])
+                            }
+                        }
                     }
                 }
             };
@@ -334,6 +368,17 @@ impl TrackerSet {
 /// Errors are one line: tree-sitter and ast-grep messages can span several.
 fn one_line(message: &str) -> String {
     message.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+fn distinct_tree_trackers(trackers: &[Tracker]) -> Vec<&TreeTracker> {
+    let mut seen = HashSet::new();
+    trackers
+        .iter()
+        .filter_map(|t| match &t.matcher {
+            TrackerMatcher::Tree(tree) if seen.insert(tree.key.as_str()) => Some(&**tree),
+            _ => None,
+        })
+        .collect()
 }
 
 fn find(trackers: &[Tracker], name: &str) -> Option<usize> {
@@ -483,6 +528,17 @@ fn compile(def: &MatcherDef) -> Result<TrackerMatcher, String> {
         let mut hasher = Sha256::new();
         hasher.update(format!("trackers {TRACKER_ENGINE_VERSION}\n").as_bytes());
         hasher.update(crate::versions::PARSERS.fingerprint_line().as_bytes());
+        // ast-grep's matcher decides what a `pattern`/`rule` matches.
+        hasher.update(
+            concat!(
+                "\nast-grep-core ",
+                env!("PATMINE_AST_GREP_CORE_VERSION"),
+                " ast-grep-config ",
+                env!("PATMINE_AST_GREP_CONFIG_VERSION"),
+                "\n"
+            )
+            .as_bytes(),
+        );
         hasher.update(definition.as_bytes());
         hex(&hasher.finalize()[..16])
     };
@@ -581,18 +637,29 @@ fn requirement(rule: &serde_json::Value, grammar: Grammar) -> Option<Vec<Need>> 
     best(found)
 }
 
-/// `re` without a leading `^` and a trailing `$`, when it has no other anchor character (one
-/// inside an alternation would make the file-wide search stricter than the node's).
+/// `re` with its assertions (`^`, `$`, `\b`, `\B`, ...) taken out. Assertions only narrow
+/// a match, and they read context a node does not share with the file; without them, a match
+/// in a node's text is a match in the file's.
 fn unanchored(re: &str) -> Option<regex::bytes::Regex> {
-    let inner = re.strip_prefix('^').unwrap_or(re);
-    let inner = match inner.strip_suffix('$') {
-        Some(rest) if !rest.ends_with('\\') => rest,
-        _ => inner,
-    };
-    if inner.contains(['^', '$']) || inner.contains("\\A") || inner.contains("\\z") {
-        return None;
+    use regex_syntax::hir::{Capture, Hir, HirKind, Repetition};
+    fn strip(hir: &Hir) -> Hir {
+        match hir.kind() {
+            HirKind::Look(_) => Hir::empty(),
+            HirKind::Repetition(r) => Hir::repetition(Repetition {
+                sub: Box::new(strip(&r.sub)),
+                ..r.clone()
+            }),
+            HirKind::Capture(c) => Hir::capture(Capture {
+                sub: Box::new(strip(&c.sub)),
+                ..c.clone()
+            }),
+            HirKind::Concat(parts) => Hir::concat(parts.iter().map(strip).collect()),
+            HirKind::Alternation(parts) => Hir::alternation(parts.iter().map(strip).collect()),
+            HirKind::Empty | HirKind::Literal(_) | HirKind::Class(_) => hir.clone(),
+        }
     }
-    regex::bytes::Regex::new(inner).ok()
+    let hir = strip(&regex_syntax::parse(re).ok()?);
+    regex::bytes::Regex::new(&hir.to_string()).ok()
 }
 
 /// The literals one of which every match of `re` contains (its possible prefixes), if few.
@@ -639,10 +706,10 @@ impl TreeTracker {
     /// Sites in a parsed tree, in source order.
     pub fn sites(&self, tree: &Tree, source: &[u8], grammar: Grammar) -> Vec<Site> {
         let mut sites = Vec::new();
-        self.for_each_match(tree, source, grammar, |line, range| {
+        self.for_each_match(tree, source, grammar, |line, start, text| {
             sites.push(Site {
                 line,
-                code: line_of_code(source, range.start),
+                code: line_of_code(text, start),
             })
         });
         sites
@@ -654,16 +721,19 @@ impl TreeTracker {
             return 0;
         }
         let mut n = 0u32;
-        self.for_each_match(tree, source, grammar, |_, _| n += 1);
+        self.for_each_match(tree, source, grammar, |_, _, _| n += 1);
         n
     }
 
+    /// Calls `found(line, start, text)` for each match: its 1-based line, and its start as an
+    /// offset into `text`, which is `source` or, for ast-grep on bytes that are not UTF-8, the
+    /// replaced text it matched.
     fn for_each_match(
         &self,
         tree: &Tree,
         source: &[u8],
         grammar: Grammar,
-        mut found: impl FnMut(usize, std::ops::Range<usize>),
+        mut found: impl FnMut(usize, usize, &[u8]),
     ) {
         match &self.per_grammar[grammar.index()] {
             None => {}
@@ -682,13 +752,14 @@ impl TreeTracker {
                 }
                 nodes.sort_by_key(|n| (n.start_byte(), std::cmp::Reverse(n.end_byte())));
                 for node in nodes {
-                    found(node.start_position().row + 1, node.byte_range());
+                    found(node.start_position().row + 1, node.start_byte(), source);
                 }
             }
             Some(TreeRule::AstGrep(rule)) => {
                 let doc = ast_grep::document(tree, source, grammar);
+                let text = doc.source().as_bytes();
                 for m in doc.root().find_all(&**rule) {
-                    found(m.start_pos().line() + 1, m.range());
+                    found(m.start_pos().line() + 1, m.range().start, text);
                 }
             }
         }
@@ -709,9 +780,12 @@ pub fn line_of_code(source: &[u8], at: usize) -> String {
     code
 }
 
-/// The keys of a set's tree trackers, indexed like `set.tree_trackers()`.
+/// The keys of a set's distinct tree trackers, indexed like `set.distinct_tree_trackers()`.
 pub fn tree_keys(set: &TrackerSet) -> Vec<String> {
-    set.tree_trackers().map(|(_, t)| t.key.clone()).collect()
+    set.distinct_tree_trackers()
+        .iter()
+        .map(|t| t.key.clone())
+        .collect()
 }
 
 /// The signature numbers a signature tracker selects, from every stored signature of a
@@ -730,7 +804,6 @@ pub fn select_signatures(tracker: &SignatureTracker, signatures: &[(i32, String)
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dialect::Dialect;
 
     fn parse(source: &str, grammar: Grammar) -> Tree {
         let mut parser = tree_sitter::Parser::new();
@@ -753,7 +826,6 @@ mod tests {
         for m in &set.migrations {
             assert!(!m.from.is_empty() && !m.to.is_empty(), "{}", m.name);
         }
-        let _ = Dialect::Js;
     }
 
     #[test]
@@ -888,6 +960,18 @@ mod tests {
     }
 
     #[test]
+    fn regexes_filter_files_without_their_assertions() {
+        let filter = |re: &str| unanchored(re).unwrap();
+        assert!(filter("^use[A-Z]$").is_match(b"x = useState(0)"));
+        assert!(!filter("^use[A-Z]$").is_match(b"x = user"));
+        assert!(filter(r"^extends\s+Component\b").is_match(b"class A extends Component<P> {}"));
+        assert!(filter("[^a]x").is_match(b"bx"));
+        assert!(filter("a|^b").is_match(b"xb"));
+        assert!(filter(r"(?m)a$\nb").is_match(b"a\nb"));
+        assert!(filter(r"\Bfoo").is_match(b" foo"));
+    }
+
+    #[test]
     fn bad_files_name_the_line_and_the_problem() {
         let cases = [
             (
@@ -911,6 +995,16 @@ mod tests {
                 "exactly one",
             ),
             ("extends: other\n", 1, "`extends` must be `default`"),
+            (
+                "trackers:\n  - name: a\n    pattern: \"f()\"\nmigrations:\n  - name: m\n    from: a\n    to: {pattern: \"g()\"}\n  - name: m\n    from: a\n    to: {pattern: \"h()\"}\n",
+                8,
+                "migration `m` is defined twice",
+            ),
+            (
+                "trackers:\n  - name: a\n    pattern: \"f()\"\n  - name: m.to\n    pattern: \"k()\"\nmigrations:\n  - name: m\n    from: a\n    to: {pattern: \"g()\"}\n",
+                4,
+                "inline `to`",
+            ),
         ];
         for (text, line, needle) in cases {
             let err = TrackerSet::from_yaml(text, "t.yaml")
@@ -937,6 +1031,66 @@ mod tests {
             count(&set, "var", "var a = 1; var b;", Grammar::JavaScript),
             1
         );
+    }
+
+    /// The one-walk counter history uses gives each tracker's own count, on every fixture file
+    /// in its dialect's grammar, with a tracker of every kind the plan treats apart.
+    #[test]
+    fn counting_all_at_once_equals_counting_each_alone() {
+        let text = "extends: default\ntrackers:\n  - name: idents\n    query: \"(identifier) @i\"\n  - name: args-in-calls\n    query: \"(call_expression arguments: (arguments (identifier) @a))\"\n  - name: any-node-call\n    rule: {regex: \"^fetch\\\\(\"}\n";
+        let set = TrackerSet::from_yaml(text, "t.yaml").unwrap();
+        let mut files = Vec::new();
+        let mut stack = vec![std::path::PathBuf::from(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/fixtures"
+        ))];
+        while let Some(dir) = stack.pop() {
+            for entry in std::fs::read_dir(&dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    stack.push(path);
+                } else if let Some(dialect) =
+                    crate::dialect::Dialect::from_path(path.to_string_lossy().as_bytes())
+                {
+                    files.push((path, dialect.grammar()));
+                }
+            }
+        }
+        assert!(files.len() > 20, "{} fixture files", files.len());
+        let mut matched = 0;
+        for (path, grammar) in files {
+            let source = std::fs::read(&path).unwrap();
+            let mut parser = tree_sitter::Parser::new();
+            parser.set_language(&grammar.language()).unwrap();
+            let tree = parser.parse(&source, None).unwrap();
+            let all = set.count_all(&tree, &source, grammar);
+            for (tracker, counted) in set.distinct_tree_trackers().iter().zip(&all) {
+                let alone = tracker.count(&tree, &source, grammar);
+                assert_eq!(
+                    *counted,
+                    alone,
+                    "{}: {}",
+                    path.display(),
+                    tracker.definition
+                );
+                matched += alone;
+            }
+        }
+        assert!(matched > 100, "{matched} matches in all");
+    }
+
+    #[test]
+    fn one_definition_under_two_names_is_counted_once() {
+        let text = "extends: default\ntrackers:\n  - name: var-again\n    pattern: \"var $X = $Y\"\n  - name: var-once-more\n    pattern: \"var $X = $Y\"\n";
+        let set = TrackerSet::from_yaml(text, "t.yaml").unwrap();
+        let tree_names = set.tree_trackers().count();
+        let distinct = set.distinct_tree_trackers().len();
+        assert_eq!(distinct, tree_names - 1);
+        assert_eq!(tree_keys(&set).len(), distinct);
+        let source = "var a = 1; var b = 2;";
+        let tree = parse(source, Grammar::JavaScript);
+        let counts = set.count_all(&tree, source.as_bytes(), Grammar::JavaScript);
+        assert_eq!(counts.len(), distinct);
     }
 
     #[test]
