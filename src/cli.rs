@@ -28,14 +28,11 @@ use patmine::trackers::TrackerSet;
     about = "Mine the idioms of JavaScript and TypeScript code and how they change across git history"
 )]
 pub struct Cli {
-    /// DuckDB database file (created if missing).
-    #[arg(
-        long,
-        global = true,
-        env = "PATMINE_DB",
-        default_value = "patmine.duckdb"
-    )]
-    db: PathBuf,
+    /// DuckDB database file (created if missing). Default: `patmine/patmine.duckdb` in the
+    /// per-user data directory (`$XDG_DATA_HOME`, else `~/.local/share`), one database for every
+    /// repository, outside any working tree.
+    #[arg(long, global = true, env = "PATMINE_DB")]
+    db: Option<PathBuf>,
     /// No progress bars.
     #[arg(long, short, global = true)]
     quiet: bool,
@@ -125,7 +122,8 @@ struct HistoryArgs {
 
 #[derive(Args)]
 struct AtArgs {
-    /// A tag, a commit id or a unique prefix of one (default: the newest analysed commit).
+    /// Any revision git resolves (`HEAD~3`, a branch, a tag, an id or its prefix) that names
+    /// an analysed commit, or a date (default: the newest analysed commit).
     rev: Option<String>,
     /// The repository, when the database holds several.
     #[arg(long)]
@@ -160,7 +158,8 @@ impl TrackerArgs {
 struct MigrationsArgs {
     /// One migration in full: its releases, the commits and authors that moved it, the files left.
     name: Option<String>,
-    /// Read at this revision: a tag, a commit id or a unique prefix (default: the newest analysed commit).
+    /// Read at this revision: any revision git resolves to an analysed commit, or a date
+    /// (default: the newest analysed commit).
     #[arg(long)]
     at: Option<String>,
     /// The repository, when the database holds several.
@@ -250,7 +249,7 @@ struct ReportArgs {
 
 #[derive(Args)]
 struct CompareArgs {
-    /// The older snapshot: a tag, a commit id (or prefix), or a date.
+    /// The older snapshot: any revision git resolves to an analysed commit, or a date.
     a: Option<String>,
     /// The newer snapshot (default: the newest analysed commit).
     b: Option<String>,
@@ -367,14 +366,15 @@ pub fn parse() -> Cli {
 }
 
 pub fn run(cli: Cli) -> Result<ExitCode> {
+    let db = || database_path(cli.db.clone());
     match cli.command {
-        Command::Scan(args) => run_scan(&cli.db, cli.quiet, args),
-        Command::History(args) => run_history(&cli.db, cli.quiet, args),
-        Command::At(args) => run_at(&cli.db, args),
-        Command::Report(args) => run_report(&cli.db, args),
-        Command::Compare(args) => run_compare(&cli.db, args),
+        Command::Scan(args) => run_scan(&db()?, cli.quiet, args),
+        Command::History(args) => run_history(&db()?, cli.quiet, args),
+        Command::At(args) => run_at(&db()?, args),
+        Command::Report(args) => run_report(&db()?, args),
+        Command::Compare(args) => run_compare(&db()?, args),
         Command::Explain(args) => run_explain(args),
-        Command::Migrations(args) => run_migrations(&cli.db, args),
+        Command::Migrations(args) => run_migrations(&db()?, args),
         Command::Check(args) => run_check(args),
         Command::Floor(args) => run_floor(args),
         Command::Completions { shell } => {
@@ -392,6 +392,26 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// The database a command uses: `--db` or `$PATMINE_DB`, else the per-user default, whose
+/// directory is made on first use.
+fn database_path(given: Option<PathBuf>) -> Result<PathBuf> {
+    if let Some(path) = given {
+        return Ok(path);
+    }
+    let absolute = |var: &str| {
+        std::env::var_os(var)
+            .map(PathBuf::from)
+            .filter(|p| p.is_absolute())
+    };
+    let data = absolute("XDG_DATA_HOME")
+        .or_else(|| absolute("HOME").map(|home| home.join(".local/share")))
+        .context("no --db given, and neither $XDG_DATA_HOME nor $HOME names a directory for the default database")?;
+    let dir = data.join("patmine");
+    std::fs::create_dir_all(&dir)
+        .with_context(|| format!("{}: cannot create the database's directory", dir.display()))?;
+    Ok(dir.join("patmine.duckdb"))
 }
 
 fn set_jobs(jobs: Option<usize>) -> Result<()> {
@@ -642,7 +662,7 @@ fn run_history(db: &Path, quiet: bool, args: HistoryArgs) -> Result<ExitCode> {
     print_result(
         &args.output,
         &title,
-        &summary.line(&args.repo),
+        &format!("{}; database {}", summary.line(&args.repo), db.display()),
         summary.to_json(),
         &rows,
     )?;
@@ -670,20 +690,14 @@ fn run_at(db: &Path, args: AtArgs) -> Result<ExitCode> {
     };
     let store = Store::open(db)?;
     store.query_threads()?;
+    let repo = pick_repo(&store, db, args.repo.as_deref())?;
+    let CommitRef { seq, id: commit } = resolve_or_last(&store, &repo, args.rev.as_deref())?;
     let RepoRow {
         repo_id,
         name,
         config,
         ..
-    } = pick_repo(&store, db, args.repo.as_deref())?;
-    let CommitRef { seq, id: commit } = match &args.rev {
-        Some(rev) => store.find_commit(repo_id, rev)?.with_context(|| {
-            format!("revision `{rev}` is not an analysed commit or tag of {name}")
-        })?,
-        None => store
-            .last_commit(repo_id)?
-            .with_context(|| format!("{name}: no analysed commits"))?,
-    };
+    } = repo;
     let rows = phrasebook::top_patterns(
         &store,
         Snapshot::Commit { repo_id, seq },
@@ -843,29 +857,39 @@ fn run_report(db: &Path, args: ReportArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Resolves a tag, commit id or prefix, or a date, to an analysed commit: (seq, label).
-fn resolve_snapshot(store: &Store, repo_id: i64, rev: &str) -> Result<(i64, String)> {
-    if let Some(found) = store.find_commit(repo_id, rev)? {
-        return Ok((found.seq, rev.to_string()));
+/// The analysed commit `rev` names (see `patmine::revision`), or the newest one.
+fn resolve_or_last(store: &Store, repo: &RepoRow, rev: Option<&str>) -> Result<CommitRef> {
+    match rev {
+        Some(rev) => {
+            let found = patmine::revision::resolve(store, repo, rev)?;
+            Ok(CommitRef {
+                seq: found.seq,
+                id: found.id,
+            })
+        }
+        None => store
+            .last_commit(repo.repo_id)?
+            .with_context(|| format!("{}: no analysed commits", repo.name)),
     }
-    let time = patmine::git::parse_date(rev)
-        .with_context(|| format!("`{rev}` is not an analysed tag or commit, nor a date"))?;
-    let CommitRef { seq, id } = store
-        .commit_at_time(repo_id, time)?
-        .with_context(|| format!("no analysed commit at or before {rev}"))?;
-    Ok((seq, format!("{rev} ({})", &id[..id.len().min(10)])))
+}
+
+/// An analysed commit and its label, for `compare`.
+fn resolve_snapshot(store: &Store, repo: &RepoRow, rev: &str) -> Result<(i64, String)> {
+    let found = patmine::revision::resolve(store, repo, rev)?;
+    Ok((found.seq, found.label))
 }
 
 fn run_compare(db: &Path, args: CompareArgs) -> Result<ExitCode> {
     use patmine::report::compare::{Comparison, compare_commits};
     let store = Store::open(db)?;
     store.query_threads()?;
+    let repo = pick_repo(&store, db, args.repo.as_deref())?;
     let RepoRow {
         repo_id,
-        name,
-        config,
+        ref name,
+        ref config,
         ..
-    } = pick_repo(&store, db, args.repo.as_deref())?;
+    } = repo;
     let pairs: Vec<((i64, String), (i64, String))> = if args.releases {
         let tags = store.tags(repo_id)?;
         if tags.len() < 2 {
@@ -880,16 +904,16 @@ fn run_compare(db: &Path, args: CompareArgs) -> Result<ExitCode> {
             .as_deref()
             .context("name the older snapshot (a tag, commit or date), or use --releases")?;
         let b = match args.b.as_deref() {
-            Some(b) => resolve_snapshot(&store, repo_id, b)?,
+            Some(b) => resolve_snapshot(&store, &repo, b)?,
             None => {
                 let last = store.last_commit(repo_id)?.context("no analysed commits")?;
                 (last.seq, last.id[..last.id.len().min(10)].to_string())
             }
         };
-        vec![(resolve_snapshot(&store, repo_id, a)?, b)]
+        vec![(resolve_snapshot(&store, &repo, a)?, b)]
     };
     let seqs: Vec<(i64, i64)> = pairs.iter().map(|((a, _), (b, _))| (*a, *b)).collect();
-    let compared = compare_commits(&store, repo_id, &seqs, args.level, &config)?;
+    let compared = compare_commits(&store, repo_id, &seqs, args.level, config)?;
     let comparisons = pairs
         .into_iter()
         .zip(compared)
@@ -935,20 +959,14 @@ fn run_migrations(db: &Path, args: MigrationsArgs) -> Result<ExitCode> {
     }
     let store = Store::open(db)?;
     store.query_threads()?;
+    let repo = pick_repo(&store, db, args.repo.as_deref())?;
+    let CommitRef { seq, id: commit } = resolve_or_last(&store, &repo, args.at.as_deref())?;
     let RepoRow {
         repo_id,
         name: repo_name,
         config,
         ..
-    } = pick_repo(&store, db, args.repo.as_deref())?;
-    let CommitRef { seq, id: commit } = match &args.at {
-        Some(rev) => store
-            .find_commit(repo_id, rev)?
-            .with_context(|| format!("--at {rev}: not an analysed commit or tag of {repo_name}"))?,
-        None => store
-            .last_commit(repo_id)?
-            .with_context(|| format!("{repo_name}: no analysed commits"))?,
-    };
+    } = repo;
     let history = History::load(&store, repo_id, &config)?;
     let at = Stamp {
         commit: commit.clone(),

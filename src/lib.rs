@@ -33,6 +33,7 @@ mod pipeline;
 pub mod progress;
 pub mod queries;
 pub mod report;
+pub mod revision;
 pub mod rules;
 pub mod scan;
 pub mod store;

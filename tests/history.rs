@@ -429,3 +429,94 @@ fn bare_repositories_linked_worktrees_and_date_windows() {
         0
     );
 }
+
+/// `at`, `compare` and `migrations --at` take any revision git resolves, when it names an
+/// analysed commit; anything else is one line naming it, with exit 2.
+#[test]
+fn any_revision_the_repository_resolves_names_its_analysed_commit() {
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = tmp.path().join("repo");
+    sample_repo(&repo);
+    let db = tmp.path().join("h.duckdb");
+    patmine_ok(&db, &["history", repo.to_str().unwrap()]);
+    let commit_of = |rev: &str| git(&repo, &["rev-parse", &format!("{rev}^{{commit}}")]);
+    let head = commit_of("HEAD");
+    for rev in [
+        "HEAD",
+        "HEAD~3",
+        "HEAD^{}",
+        "main",
+        "main~1^1",
+        "v2.0",
+        "v2.0^{}",
+        "v2.0^{commit}",
+        &head[..7],
+    ] {
+        let at = json(&patmine_ok(&db, &["at", rev, "--json", "--top", "1"]));
+        assert_eq!(at["commit"], commit_of(rev).trim(), "at {rev}");
+    }
+    // A date picks the last analysed commit at or before it.
+    let at = json(&patmine_ok(
+        &db,
+        &["at", "2023-06-20", "--json", "--top", "1"],
+    ));
+    assert_eq!(at["commit"], commit_of("v2.0^1").trim());
+    patmine_ok(&db, &["compare", "HEAD~2", "HEAD"]);
+    patmine_ok(&db, &["migrations", "--at", "HEAD~1"]);
+
+    // The merged branch's commit is off the first-parent chain.
+    let feature = commit_of("feature");
+    let out = patmine(&db, &["at", "feature"]);
+    one_line_error(
+        &out,
+        &["`feature`", &feature.trim()[..10], "first-parent chain"],
+    );
+    let out = patmine(&db, &["compare", "no-such-rev", "HEAD"]);
+    one_line_error(&out, &["`no-such-rev`", "names no commit"]);
+}
+
+/// Without `--db` or `$PATMINE_DB`, the database is the per-user one, outside the working tree,
+/// and `history` says where it is.
+#[test]
+fn the_default_database_lives_in_the_user_data_directory() {
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = tmp.path().join("repo");
+    sample_repo(&repo);
+    let home = tmp.path().join("home");
+    std::fs::create_dir(&home).unwrap();
+    let run = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_patmine"))
+            .args(args)
+            .current_dir(&repo)
+            .env_remove("PATMINE_DB")
+            .env_remove("XDG_DATA_HOME")
+            .env("HOME", &home)
+            .output()
+            .expect("patmine runs")
+    };
+    let out = run(&["-q", "history", "."]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let expected = home.join(".local/share/patmine/patmine.duckdb");
+    assert!(expected.is_file(), "no database at {}", expected.display());
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        said.contains(&format!("database {}", expected.display())),
+        "{said}"
+    );
+    assert!(
+        git(&repo, &["status", "--porcelain", "--ignored"])
+            .trim()
+            .is_empty(),
+        "the working tree was left as it was"
+    );
+    let out = run(&["at", "HEAD", "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
