@@ -253,15 +253,24 @@ struct CompareArgs {
     a: Option<String>,
     /// The newer snapshot (default: the newest analysed commit).
     b: Option<String>,
-    /// Compare each pair of consecutive tags instead.
-    #[arg(long)]
+    /// Compare each release with the one before it: the tags on analysed commits, in version
+    /// order (semver precedence, with or without a `v`; by date when some tag is not a
+    /// version). One line per pair unless `--top` or `--json` asks for the tables.
+    #[arg(long, conflicts_with_all = ["a", "b"])]
     releases: bool,
+    /// With `--releases`: only tags matching this glob (`*` any text, `?` one character);
+    /// give it again for more (`--tags '4.*' --tags 'v4.*'`).
+    #[arg(long, value_name = "GLOB", requires = "releases")]
+    tags: Vec<String>,
+    /// With `--releases`: include pre-releases (`-alpha`, `-beta.1`, `-rc.2`, ...).
+    #[arg(long, requires = "releases")]
+    pre: bool,
     /// The repository, when the database holds several.
     #[arg(long)]
     repo: Option<PathBuf>,
-    /// Rows per comparison.
-    #[arg(long, default_value_t = 25)]
-    top: usize,
+    /// Rows per comparison (default 25).
+    #[arg(long)]
+    top: Option<usize>,
     #[arg(long, value_enum, default_value_t = Level::Abstract)]
     level: Level,
     /// Print JSON.
@@ -892,10 +901,23 @@ fn run_compare(db: &Path, args: CompareArgs) -> Result<ExitCode> {
     } = repo;
     let pairs: Vec<((i64, String), (i64, String))> = if args.releases {
         let tags = store.tags(repo_id)?;
-        if tags.len() < 2 {
-            anyhow::bail!("{name}: fewer than two tags on analysed commits");
+        let commits = store.commits(repo_id)?;
+        let time = |t: &patmine::store::TagRow| commits.get(t.seq as usize).map_or(0, |c| c.time);
+        let chosen = patmine::releases::choose(&tags, &args.tags, args.pre, time);
+        if chosen.len() < 2 {
+            anyhow::bail!(
+                "{name}: {} of {} tags on analysed commits chosen{}; --releases needs two",
+                chosen.len(),
+                tags.len(),
+                if args.pre {
+                    ""
+                } else {
+                    " (pre-releases left out; --pre takes them)"
+                }
+            );
         }
-        tags.windows(2)
+        chosen
+            .windows(2)
             .map(|w| ((w[0].seq, w[0].name.clone()), (w[1].seq, w[1].name.clone())))
             .collect()
     } else {
@@ -923,13 +945,19 @@ fn run_compare(db: &Path, args: CompareArgs) -> Result<ExitCode> {
             to,
             deltas,
         });
+    let top = args.top.unwrap_or(25);
     if args.json {
-        let docs: Vec<serde_json::Value> = comparisons.map(|c| c.to_json(args.top)).collect();
+        let docs: Vec<serde_json::Value> = comparisons.map(|c| c.to_json(top)).collect();
         emit(&format!("{}\n", serde_json::to_string_pretty(&docs)?))?;
-    } else {
+    } else if args.releases && args.top.is_none() {
+        // A line per release: the tables of hundreds of pairs would bury the headline.
+        let bullet = if args.markdown { "- " } else { "" };
         let text: String = comparisons
-            .map(|c| c.render(args.top, args.markdown))
+            .map(|c| format!("{bullet}{}\n", c.header()))
             .collect();
+        emit(&text)?;
+    } else {
+        let text: String = comparisons.map(|c| c.render(top, args.markdown)).collect();
         emit(&text)?;
     }
     Ok(ExitCode::SUCCESS)

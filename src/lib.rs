@@ -32,6 +32,7 @@ pub mod phrasebook;
 mod pipeline;
 pub mod progress;
 pub mod queries;
+pub mod releases;
 pub mod report;
 pub mod revision;
 pub mod rules;

@@ -157,6 +157,21 @@ fn compare_counts_by_hand() {
     assert_eq!(releases.as_array().unwrap().len(), 2);
     assert_eq!(releases[0]["from"], "v1.0");
     assert_eq!(releases[1]["to"], "v3.0");
+    // One line a release by default; a glob chooses the tags.
+    let lines = patmine_ok(&db, &["compare", "--releases"]);
+    let lines: Vec<&str> = lines.lines().collect();
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert!(
+        lines[0].contains("v1.0 -> v2.0: ") && lines[0].contains(" new, "),
+        "{lines:?}"
+    );
+    let chosen = json(&patmine_ok(
+        &db,
+        &["compare", "--releases", "--tags", "v?.0", "--json"],
+    ));
+    assert_eq!(chosen, releases);
+    let out = patmine(&db, &["compare", "--releases", "--tags", "v3*"]);
+    one_line_error(&out, &["1 of 3 tags", "--releases needs two"]);
 }
 
 #[test]
