@@ -610,6 +610,22 @@ fn print_result(
     Ok(())
 }
 
+/// Patterns listed each way (rose, fell) after a `history` run.
+const RANGE_ROWS: usize = 10;
+
+/// `text` as one shell word: quoted unless it is plainly safe.
+fn shell_word(text: &str) -> String {
+    let plain = !text.is_empty()
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/._-+=:,@".contains(c));
+    if plain {
+        text.to_string()
+    } else {
+        format!("'{}'", text.replace('\'', "'\\''"))
+    }
+}
+
 fn run_history(db: &Path, quiet: bool, args: HistoryArgs) -> Result<ExitCode> {
     let since = args
         .since
@@ -668,13 +684,6 @@ fn run_history(db: &Path, quiet: bool, args: HistoryArgs) -> Result<ExitCode> {
         args.repo.display(),
         summary.tip.as_deref().unwrap_or("no commit")
     );
-    print_result(
-        &args.output,
-        &title,
-        &format!("{}; database {}", summary.line(&args.repo), db.display()),
-        summary.to_json(),
-        &rows,
-    )?;
     if let Some(dir) = &args.report {
         patmine::report::write(
             &store,
@@ -682,6 +691,33 @@ fn run_history(db: &Path, quiet: bool, args: HistoryArgs) -> Result<ExitCode> {
             &trackers,
             dir,
         )?;
+    }
+    let line = format!("{}; database {}", summary.line(&args.repo), db.display());
+    if args.output.json {
+        print_result(&args.output, &title, &line, summary.to_json(), &rows)?;
+    } else {
+        // The text answers over the range; the phrasebook is `at`'s.
+        let range = patmine::report::range::render(
+            &store,
+            summary.repo_id,
+            analyzer.fingerprint(),
+            &trackers,
+            args.output.level,
+            args.output.top.min(RANGE_ROWS),
+        )?;
+        let report = args
+            .report
+            .as_ref()
+            .map(|dir| format!("; report {}", dir.join("index.html").display()))
+            .unwrap_or_default();
+        emit(&format!(
+            "{line}\n\n{range}\ndatabase {}{report}\nthe phrasebook at the newest commit: patmine --db {} at\n",
+            db.display(),
+            shell_word(&db.display().to_string())
+        ))?;
+        if let Some(dir) = &args.output.report_dir {
+            phrasebook::write_files(dir, &title, summary.to_json(), &rows, args.output.level)?;
+        }
     }
     Ok(if summary.incomplete() {
         ExitCode::from(1)

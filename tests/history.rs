@@ -520,3 +520,38 @@ fn the_default_database_lives_in_the_user_data_directory() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// `history`'s text answers over the range it analysed, not with one snapshot's phrasebook.
+#[test]
+fn history_prints_what_changed_over_its_range() {
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = tmp.path().join("repo");
+    sample_repo(&repo);
+    let db = tmp.path().join("h.duckdb");
+    let out = patmine_ok(&db, &["-q", "history", repo.to_str().unwrap()]);
+    let first = git(&repo, &["rev-list", "--max-parents=0", "HEAD"]);
+    let head = git(&repo, &["rev-parse", "HEAD"]);
+    let range = format!(
+        "range: 9 commits, {} (2023-01-10) to {} (2024-04-01)",
+        &first.trim()[..10],
+        &head.trim()[..10]
+    );
+    assert!(out.contains(&range), "{out}");
+    let fell = out
+        .split("patterns that fell most")
+        .nth(1)
+        .expect("a fell-most list");
+    // v1.0's three `var x = require(...)` are gone by the last commit.
+    assert!(
+        fell.lines()
+            .nth(1)
+            .unwrap()
+            .contains("-3         3 -> 0         var IDENTIFIER = IDENTIFIER(STRING)"),
+        "{fell}"
+    );
+    assert!(out.contains("\nvar-to-let-const "), "{out}");
+    assert!(
+        out.contains(&format!("patmine --db {} at", db.display())),
+        "{out}"
+    );
+}

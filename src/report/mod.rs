@@ -8,6 +8,7 @@ pub mod compare;
 pub mod cooccur;
 pub mod html;
 pub mod migrations;
+pub mod range;
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
