@@ -593,10 +593,11 @@ fn evolution(
                 .collect(),
         );
     }
-    // Every comparison below, in one pass: the first commit against the last, then each tag
-    // against the next.
+    // Every comparison below, in one pass: the first commit against the last, then each
+    // release against the one before it (in version order, pre-releases left out).
+    let chosen = crate::releases::choose(&tags, &[], false, |t| time_of[&t.seq]);
     let mut pairs = vec![(first.seq, last.seq)];
-    pairs.extend(tags.windows(2).map(|w| (w[0].seq, w[1].seq)));
+    pairs.extend(chosen.windows(2).map(|w| (w[0].seq, w[1].seq)));
     let mut compared = compare::compare_commits(store, repo_id, &pairs, Level::Abstract, config)?;
     let by_release = compared.split_off(1);
     let deltas = compared.pop().unwrap_or_default();
@@ -627,7 +628,7 @@ fn evolution(
         .collect();
 
     let mut steps = Vec::new();
-    for (pair, d) in tags.windows(2).zip(by_release) {
+    for (pair, d) in chosen.windows(2).zip(by_release) {
         let (from, to) = (&pair[0], &pair[1]);
         let count = |c: compare::Change| d.iter().filter(|x| x.change == c).count();
         steps.push(ReleaseStep {
