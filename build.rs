@@ -3,9 +3,9 @@
 
 use std::path::PathBuf;
 
-/// The versions of the crates that shape a count, as Cargo.lock pins them: they go into the
-/// cache fingerprint (a new grammar must never be served counts of the old one), the tracker
-/// keys (ast-grep's matcher) and `--version`.
+/// The versions of the crates that shape a count, as Cargo.lock pins them: the grammars' go
+/// into the cache fingerprint (a new grammar must never be served counts of the old one) and
+/// `--version`, ast-grep's into the keys of the trackers its matcher counts.
 const VERSIONED_CRATES: [(&str, &str); 5] = [
     ("ast-grep-core", "PATMINE_AST_GREP_CORE_VERSION"),
     ("ast-grep-config", "PATMINE_AST_GREP_CONFIG_VERSION"),

@@ -138,7 +138,8 @@ struct AtArgs {
 #[derive(Args, Clone)]
 struct TrackerArgs {
     /// Trackers and migrations (YAML; docs/trackers.md). Default: `.patmine/trackers.yaml` in the
-    /// current directory when it exists, else the built-in set.
+    /// current directory (for `check`, at the repository's top) when it exists, else the
+    /// built-in set.
     #[arg(long, value_name = "FILE", env = "PATMINE_TRACKERS")]
     trackers: Option<PathBuf>,
 }
@@ -183,7 +184,8 @@ struct MigrationsArgs {
 
 #[derive(Args)]
 struct CheckArgs {
-    /// The working tree to check, inside a git repository (default: the current directory).
+    /// A path inside the repository to check (default: the current directory); its whole
+    /// working tree is checked.
     #[arg(default_value = ".")]
     path: PathBuf,
     /// The revision to compare with.
@@ -610,7 +612,7 @@ fn print_result(
     Ok(())
 }
 
-/// Patterns listed each way (rose, fell) after a `history` run.
+/// Patterns listed each way (rose, fell) after a `history` run (`compare` lists more).
 const RANGE_ROWS: usize = 10;
 
 /// `text` as one shell word: quoted unless it is plainly safe.
@@ -703,15 +705,20 @@ fn run_history(db: &Path, quiet: bool, args: HistoryArgs) -> Result<ExitCode> {
             analyzer.fingerprint(),
             &trackers,
             args.output.level,
-            args.output.top.min(RANGE_ROWS),
+            RANGE_ROWS,
         )?;
         let report = args
             .report
             .as_ref()
             .map(|dir| format!("; report {}", dir.join("index.html").display()))
             .unwrap_or_default();
+        let repo_flag = if store.repos()?.len() > 1 {
+            format!(" --repo {}", shell_word(&args.repo.display().to_string()))
+        } else {
+            String::new()
+        };
         emit(&format!(
-            "{line}\n\n{range}\ndatabase {}{report}\nthe phrasebook at the newest commit: patmine --db {} at\n",
+            "{line}\n\n{range}\ndatabase {}{report}\nthe phrasebook at the newest commit: patmine --db {} at{repo_flag}\n",
             db.display(),
             shell_word(&db.display().to_string())
         ))?;
@@ -866,10 +873,19 @@ fn pick_repo(store: &Store, db: &Path, repo: Option<&Path>) -> Result<RepoRow> {
                 db.display()
             ),
             1 => Ok(repos.into_iter().next().expect("one")),
-            n => anyhow::bail!(
-                "{}: holds {n} repositories; name one with --repo",
-                db.display()
-            ),
+            n => {
+                // The shared default database holds many: the one being worked in is meant.
+                let here = patmine::git::Repo::discover(Path::new("."))
+                    .ok()
+                    .map(|r| r.identity());
+                match here.and_then(|id| repos.into_iter().rev().find(|r| r.identity == id)) {
+                    Some(found) => Ok(found),
+                    None => anyhow::bail!(
+                        "{}: holds {n} repositories and the current directory is in none of them; name one with --repo",
+                        db.display()
+                    ),
+                }
+            }
         },
     }
 }
@@ -941,14 +957,15 @@ fn run_compare(db: &Path, args: CompareArgs) -> Result<ExitCode> {
         let time = |t: &patmine::store::TagRow| commits.get(t.seq as usize).map_or(0, |c| c.time);
         let chosen = patmine::releases::choose(&tags, &args.tags, args.pre, time);
         if chosen.len() < 2 {
+            let with_pre = patmine::releases::choose(&tags, &args.tags, true, time).len();
             anyhow::bail!(
                 "{name}: {} of {} tags on analysed commits chosen{}; --releases needs two",
                 chosen.len(),
                 tags.len(),
-                if args.pre {
-                    ""
-                } else {
+                if with_pre > chosen.len() {
                     " (pre-releases left out; --pre takes them)"
+                } else {
+                    ""
                 }
             );
         }

@@ -594,15 +594,12 @@ impl<'a> History<'a> {
             .any(|(f, t)| f.occurrences > 0 || t.occurrences > 0);
         let window_from = from_at(at_time - STATUS_WINDOW_DAYS * DAY);
         let ever_from = dense.iter().any(|(f, _)| f.occurrences > 0);
-        let status = if !ever {
+        let status = if !ever || (from.occurrences == 0 && to.occurrences == 0) {
             Status::Absent
         } else if !ever_from {
             Status::OnlyTo
-        } else if from.occurrences == 0 && to.occurrences > 0 {
-            Status::Done
         } else if from.occurrences == 0 {
-            // Every site of both sides is gone (the code that held them was deleted).
-            Status::Absent
+            Status::Done
         } else if to.occurrences == 0 {
             Status::NotStarted
         } else if from.occurrences > window_from {

@@ -26,7 +26,8 @@ pub enum PreIdent {
 }
 
 impl Version {
-    /// Reads `[v]MAJOR[.MINOR[.PATCH]][-PRE][+BUILD]`; `None` for anything else.
+    /// Reads `[v]MAJOR[.MINOR[.PATCH]][+BUILD]` or `[v]MAJOR.MINOR.PATCH-PRE[+BUILD]`; `None` for
+    /// anything else.
     pub fn parse(tag: &str) -> Option<Version> {
         let text = tag.strip_prefix(['v', 'V']).unwrap_or(tag);
         let text = text.split_once('+').map_or(text, |(v, _)| v);
@@ -35,7 +36,9 @@ impl Version {
             None => (text, None),
         };
         let parts: Vec<&str> = core.split('.').collect();
-        if parts.is_empty() || parts.len() > 3 {
+        // A pre-release needs the full MAJOR.MINOR.PATCH: `2024-01-15` is a date, not 2024
+        // with a pre-release part.
+        if parts.len() > 3 || (pre.is_some() && parts.len() != 3) {
             return None;
         }
         let mut numbers = [0u64; 3];
@@ -166,7 +169,15 @@ mod tests {
         for pair in parsed.windows(2) {
             assert!(pair[0] < pair[1], "{pair:?}");
         }
-        for not_a_version in ["release", "1.2.3.4", "v", "1..2", "1.0.0-", "x1.0"] {
+        for not_a_version in [
+            "release",
+            "1.2.3.4",
+            "v",
+            "1..2",
+            "1.0.0-",
+            "x1.0",
+            "2024-01-15",
+        ] {
             assert!(Version::parse(not_a_version).is_none(), "{not_a_version}");
         }
     }

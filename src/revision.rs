@@ -1,9 +1,9 @@
 //! Turning what a user types for a revision (`HEAD`, `main`, `HEAD~10`, `v1.2.0^{}`, a short
 //! id, a tag, a date) into a commit of an analysed history.
 //!
-//! The database answers tags and id prefixes of analysed commits by itself; anything else is
-//! resolved by the repository the history was read from (its git directory is the history's
-//! identity), and a date picks the last analysed commit at or before it.
+//! The repository the history was read from (its git directory is the history's identity)
+//! resolves what git resolves; the database answers tags and id prefixes of analysed commits
+//! when the repository is gone; a date picks the last analysed commit at or before it.
 
 use std::path::Path;
 
@@ -25,7 +25,7 @@ pub struct Resolved {
 #[derive(Debug, thiserror::Error)]
 pub enum RevisionError {
     #[error(
-        "revision `{rev}` is commit {short}, which is not on the first-parent chain analysed for {repo}"
+        "revision `{rev}` is commit {short}, which is not an analysed commit of {repo}: it is newer than the analysed tip (run `patmine history` again) or off the first-parent chain"
     )]
     NotAnalysed {
         rev: String,
@@ -59,11 +59,9 @@ pub fn resolve(store: &Store, repo: &RepoRow, rev: &str) -> Result<Resolved> {
             label,
         }
     };
-    if let Some(found) = store.find_commit(repo.repo_id, rev)? {
-        return Ok(with_label(found));
-    }
-    // The repository may be gone or moved since the history was read; then only the database
-    // and dates can answer.
+    // Git first, as git itself prefers a ref to a short id (a branch named `cafe`). The
+    // repository may be gone or moved since the history was read; then the database's tags and
+    // id prefixes, and dates, still answer.
     let git_reason = match Repo::open(Path::new(&repo.identity)) {
         Ok(git) => match git.resolve(rev) {
             Ok(Some(id)) => {
@@ -71,7 +69,7 @@ pub fn resolve(store: &Store, repo: &RepoRow, rev: &str) -> Result<Resolved> {
                     Some(found) => Ok(with_label(found)),
                     None => Err(RevisionError::NotAnalysed {
                         rev: rev.to_string(),
-                        short: id[..10].to_string(),
+                        short: id[..id.len().min(10)].to_string(),
                         repo: repo.name.clone(),
                     }
                     .into()),
@@ -82,6 +80,9 @@ pub fn resolve(store: &Store, repo: &RepoRow, rev: &str) -> Result<Resolved> {
         },
         Err(e) => format!("{e:#}"),
     };
+    if let Some(found) = store.find_commit(repo.repo_id, rev)? {
+        return Ok(with_label(found));
+    }
     match crate::git::parse_date(rev) {
         Ok(time) => match store.commit_at_time(repo.repo_id, time)? {
             Some(found) => Ok(with_label(found)),

@@ -519,6 +519,26 @@ fn the_default_database_lives_in_the_user_data_directory() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    // With a second repository in the shared database, the one the command runs in is meant.
+    let other = tmp.path().join("other");
+    sample_repo(&other);
+    git(&other, &["commit", "-q", "--allow-empty", "-m", "one more"]);
+    let out = run(&["-q", "history", other.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(said.contains(" at --repo "), "{said}");
+    let out = run(&["at", "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let at = json(&String::from_utf8_lossy(&out.stdout));
+    assert_eq!(at["commit"], git(&repo, &["rev-parse", "HEAD"]).trim());
 }
 
 /// `history`'s text answers over the range it analysed, not with one snapshot's phrasebook.

@@ -25,7 +25,8 @@ pub(super) struct Plan {
 
 #[derive(Default)]
 struct GrammarPlan {
-    /// Node kind id -> positions (in the set's tree trackers) of ast-grep rules that may match it.
+    /// Node kind id -> positions (in the set's distinct tree trackers) of ast-grep rules that
+    /// may match it.
     by_kind: Vec<Vec<u32>>,
     /// ast-grep rules with no kind restriction: tried on every node.
     any_kind: Vec<u32>,

@@ -528,17 +528,20 @@ fn compile(def: &MatcherDef) -> Result<TrackerMatcher, String> {
         let mut hasher = Sha256::new();
         hasher.update(format!("trackers {TRACKER_ENGINE_VERSION}\n").as_bytes());
         hasher.update(crate::versions::PARSERS.fingerprint_line().as_bytes());
-        // ast-grep's matcher decides what a `pattern`/`rule` matches.
-        hasher.update(
-            concat!(
-                "\nast-grep-core ",
-                env!("PATMINE_AST_GREP_CORE_VERSION"),
-                " ast-grep-config ",
-                env!("PATMINE_AST_GREP_CONFIG_VERSION"),
-                "\n"
-            )
-            .as_bytes(),
-        );
+        // ast-grep's matcher decides what a `pattern`/`rule` matches (a query's key leaves
+        // its versions out, so an ast-grep upgrade does not re-count queries).
+        if def.query.is_none() {
+            hasher.update(
+                concat!(
+                    "\nast-grep-core ",
+                    env!("PATMINE_AST_GREP_CORE_VERSION"),
+                    " ast-grep-config ",
+                    env!("PATMINE_AST_GREP_CONFIG_VERSION"),
+                    "\n"
+                )
+                .as_bytes(),
+            );
+        }
         hasher.update(definition.as_bytes());
         hex(&hasher.finalize()[..16])
     };
