@@ -1,4 +1,5 @@
-//! SVG line charts (plotters): dates on the x axis, one line per series, release markers.
+//! SVG charts (plotters): line charts with dates on the x axis, one line per series and
+//! release markers; grouped bar charts for discrete steps such as releases.
 
 use anyhow::{Result, anyhow};
 use chrono::{DateTime, Utc};
@@ -106,9 +107,107 @@ pub fn line_chart(
     Ok(svg)
 }
 
+/// A grouped bar chart as an SVG string: for each of `labels` (the x axis, in order), one bar
+/// per group of `groups`, each group a (name, value per label).
+pub fn bar_chart(
+    title: &str,
+    y_label: &str,
+    labels: &[String],
+    groups: &[(&str, Vec<f64>)],
+    size: (u32, u32),
+) -> Result<String> {
+    // Each label owns `unit` integer steps of the x axis: a bar per group and a gap, so that
+    // the axis can name each label at its middle step.
+    let unit = groups.len() as i32 + 1;
+    let steps = (labels.len().max(1) as i32) * unit;
+    let y1 = groups
+        .iter()
+        .flat_map(|(_, values)| values.iter().copied())
+        .fold(0f64, f64::max);
+    // Headroom above the tallest bar for the legend.
+    let top = (y1 * 1.7).max(1.0);
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, size).into_drawing_area();
+        root.fill(&WHITE)
+            .map_err(|e| anyhow!("drawing {title}: {e}"))?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(title, ("sans-serif", 18))
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(56)
+            .build_cartesian_2d(0..steps, 0f64..top)
+            .map_err(|e| anyhow!("drawing {title}: {e}"))?;
+        let middle = (unit - 1) / 2;
+        chart
+            .configure_mesh()
+            .disable_x_mesh()
+            .x_labels(steps as usize + 1)
+            .y_labels(6)
+            .y_desc(y_label)
+            .y_label_formatter(&|y| format!("{y:.0}"))
+            .x_label_formatter(&|&x| {
+                if x % unit == middle {
+                    labels.get((x / unit) as usize).cloned().unwrap_or_default()
+                } else {
+                    String::new()
+                }
+            })
+            .x_label_style(("sans-serif", 10))
+            .light_line_style(RGBColor(238, 238, 238))
+            .draw()
+            .map_err(|e| anyhow!("drawing {title}: {e}"))?;
+        for (j, (name, values)) in groups.iter().enumerate() {
+            let color = Palette99::pick(j);
+            chart
+                .draw_series(values.iter().enumerate().map(|(i, &v)| {
+                    let x = i as i32 * unit + j as i32;
+                    Rectangle::new([(x, 0.0), (x + 1, v)], color.filled())
+                }))
+                .map_err(|e| anyhow!("drawing {title}: {e}"))?
+                .label(*name)
+                .legend(move |(x, y)| {
+                    Rectangle::new([(x, y - 5), (x + 10, y + 5)], color.filled())
+                });
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperRight)
+            .background_style(WHITE.mix(0.85))
+            .border_style(RGBColor(210, 210, 210))
+            .label_font(("sans-serif", 11))
+            .draw()
+            .map_err(|e| anyhow!("drawing {title}: {e}"))?;
+        root.present()
+            .map_err(|e| anyhow!("drawing {title}: {e}"))?;
+    }
+    Ok(svg)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_bar_chart_has_a_bar_per_label_and_group() {
+        let labels = vec!["v1.0".to_string(), "v2.0".to_string()];
+        let svg = bar_chart(
+            "Releases",
+            "patterns",
+            &labels,
+            &[("new", vec![3.0, 5.0]), ("gone", vec![1.0, 0.0])],
+            (640, 360),
+        )
+        .unwrap();
+        assert!(svg.starts_with("<svg"));
+        assert!(svg.contains("v1.0") && svg.contains("v2.0") && svg.contains("gone"));
+        // Four bars and a legend swatch per group, in the groups' colours.
+        for (j, bars) in [(0, 3), (1, 3)] {
+            let color = Palette99::pick(j).to_rgba();
+            let fill = format!("fill=\"#{:02X}{:02X}{:02X}\"", color.0, color.1, color.2);
+            assert_eq!(svg.matches(&fill).count(), bars, "{fill}: {svg}");
+        }
+    }
 
     #[test]
     fn a_chart_is_an_svg_with_its_title_and_a_line() {

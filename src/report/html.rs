@@ -142,7 +142,7 @@ pub fn render(report: &Report, charts: &[(String, String, String)]) -> String {
     h.push_str("<div class=\"charts\">");
     for (file, title, svg) in charts
         .iter()
-        .filter(|(f, _, _)| !f.starts_with("pattern-") && f != "migrations.svg")
+        .filter(|(f, _, _)| super::is_evolution_chart(f))
     {
         let _ = write!(
             h,
@@ -300,6 +300,13 @@ pub fn render(report: &Report, charts: &[(String, String, String)]) -> String {
     if report.releases.is_empty() {
         h.push_str("<p>No two tagged commits in the analysed history.</p>");
     } else {
+        if let Some((_, _, svg)) = charts.iter().find(|(f, _, _)| f == "releases.svg") {
+            let _ = write!(
+                h,
+                "<div class=\"charts\"><figure class=\"chart\" data-chart=\"releases.svg\">{}</figure></div>",
+                inline_svg(svg)
+            );
+        }
         h.push_str("<table><tr><th>from</th><th>to</th><th class=\"n\">new</th><th class=\"n\">gone</th><th class=\"n\">grown</th><th class=\"n\">shrunk</th><th>largest changes</th></tr>");
         for r in &report.releases {
             let _ = write!(

@@ -657,6 +657,14 @@ fn evolution(
     ))
 }
 
+/// Releases in the Releases chart, the newest ones: more would not be legible.
+const RELEASES_CHARTED: usize = 12;
+
+/// Whether a chart belongs in the Evolution section (the others sit in their own sections).
+pub(crate) fn is_evolution_chart(file: &str) -> bool {
+    !file.starts_with("pattern-") && file != "migrations.svg" && file != "releases.svg"
+}
+
 /// Renders the charts of a report: (file name, title, SVG).
 pub fn render_charts(report: &Report) -> Result<Vec<(String, String, String)>> {
     let mut out = Vec::new();
@@ -795,6 +803,35 @@ pub fn render_charts(report: &Report) -> Result<Vec<(String, String, String)>> {
             )?,
         ));
     }
+    if !report.releases.is_empty() {
+        // Bars: releases are discrete steps, not points on a line.
+        let shown = &report.releases[report.releases.len().saturating_sub(RELEASES_CHARTED)..];
+        let labels: Vec<String> = shown.iter().map(|r| r.to.clone()).collect();
+        let values = |pick: fn(&ReleaseStep) -> usize| -> Vec<f64> {
+            shown.iter().map(|r| pick(r) as f64).collect()
+        };
+        let title = if shown.len() < report.releases.len() {
+            format!("Patterns changed by the last {} releases", shown.len())
+        } else {
+            "Patterns changed by each release".to_string()
+        };
+        out.push((
+            "releases.svg".into(),
+            title.clone(),
+            charts::bar_chart(
+                &title,
+                "patterns",
+                &labels,
+                &[
+                    ("new", values(|r| r.new)),
+                    ("gone", values(|r| r.gone)),
+                    ("grown", values(|r| r.grown)),
+                    ("shrunk", values(|r| r.shrunk)),
+                ],
+                big,
+            )?,
+        ));
+    }
     let top: Vec<Series<'_>> = report
         .patterns
         .iter()
@@ -834,50 +871,6 @@ pub fn render_charts(report: &Report) -> Result<Vec<(String, String, String)>> {
             big,
         )?,
     ));
-    if !report.releases.is_empty() {
-        let at = |to: &str| {
-            evo.releases
-                .iter()
-                .find(|(n, _)| n == to)
-                .map_or(0, |r| r.1)
-        };
-        let per_release = |pick: fn(&ReleaseStep) -> usize| -> Vec<(i64, f64)> {
-            report
-                .releases
-                .iter()
-                .map(|r| (at(&r.to), pick(r) as f64))
-                .collect()
-        };
-        let steps = [
-            Series {
-                name: "new",
-                points: per_release(|r| r.new),
-            },
-            Series {
-                name: "gone",
-                points: per_release(|r| r.gone),
-            },
-            Series {
-                name: "grown",
-                points: per_release(|r| r.grown),
-            },
-            Series {
-                name: "shrunk",
-                points: per_release(|r| r.shrunk),
-            },
-        ];
-        out.push((
-            "releases.svg".into(),
-            "Pattern changes per release".into(),
-            charts::line_chart(
-                "Pattern changes per release",
-                "patterns",
-                &steps,
-                &evo.releases,
-                big,
-            )?,
-        ));
-    }
     for card in &report.patterns {
         if card.series.is_empty() {
             continue;
@@ -926,7 +919,7 @@ pub fn render_markdown(report: &Report) -> String {
             &evo.last.id[..12.min(evo.last.id.len())]
         );
         for (file, title) in &report.charts {
-            if !file.starts_with("pattern-") && file != "migrations.svg" {
+            if is_evolution_chart(file) {
                 let _ = writeln!(out, "![{title}](charts/{file})\n");
             }
         }
@@ -997,9 +990,13 @@ pub fn render_markdown(report: &Report) -> String {
         );
     }
     if !report.releases.is_empty() {
+        let _ = writeln!(out, "\n## Releases\n");
+        if let Some((file, title)) = report.charts.iter().find(|(f, _)| f == "releases.svg") {
+            let _ = writeln!(out, "![{title}](charts/{file})\n");
+        }
         let _ = writeln!(
             out,
-            "\n## Releases\n\n| from | to | new | gone | grown | shrunk | largest change |\n|---|---|---:|---:|---:|---:|---|"
+            "| from | to | new | gone | grown | shrunk | largest change |\n|---|---|---:|---:|---:|---:|---|"
         );
         for r in &report.releases {
             let top = r
