@@ -92,19 +92,28 @@ pub fn line_chart(
                 .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], style));
         }
         if series.len() > 1 || series.first().is_some_and(|s| !s.name.is_empty()) {
-            chart
-                .configure_series_labels()
-                .position(SeriesLabelPosition::UpperLeft)
-                .background_style(WHITE.mix(0.85))
-                .border_style(RGBColor(210, 210, 210))
-                .label_font(("sans-serif", 11))
-                .draw()
-                .map_err(|e| anyhow!("drawing {title}: {e}"))?;
+            draw_legend(&mut chart, SeriesLabelPosition::UpperLeft, title)?;
         }
         root.present()
             .map_err(|e| anyhow!("drawing {title}: {e}"))?;
     }
     Ok(svg)
+}
+
+/// The legend of a chart's labelled series, in one style for every chart.
+fn draw_legend<'a, CT: plotters::coord::CoordTranslate>(
+    chart: &mut ChartContext<'a, SVGBackend<'a>, CT>,
+    position: SeriesLabelPosition,
+    title: &str,
+) -> Result<()> {
+    chart
+        .configure_series_labels()
+        .position(position)
+        .background_style(WHITE.mix(0.85))
+        .border_style(RGBColor(210, 210, 210))
+        .label_font(("sans-serif", 11))
+        .draw()
+        .map_err(|e| anyhow!("drawing {title}: {e}"))
 }
 
 /// A grouped bar chart as an SVG string: for each of `labels` (the x axis, in order), one bar
@@ -170,14 +179,7 @@ pub fn bar_chart(
                     Rectangle::new([(x, y - 5), (x + 10, y + 5)], color.filled())
                 });
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .background_style(WHITE.mix(0.85))
-            .border_style(RGBColor(210, 210, 210))
-            .label_font(("sans-serif", 11))
-            .draw()
-            .map_err(|e| anyhow!("drawing {title}: {e}"))?;
+        draw_legend(&mut chart, SeriesLabelPosition::UpperRight, title)?;
         root.present()
             .map_err(|e| anyhow!("drawing {title}: {e}"))?;
     }
