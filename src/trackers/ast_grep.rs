@@ -43,18 +43,23 @@ impl LanguageExt for AstGrepLang {
 /// clone is cheap; the source is copied once because `StrDoc` owns a `String`. Bytes that are
 /// not UTF-8 (tree-sitter parses bytes) are replaced, which keeps every byte offset only when
 /// the input was valid: such blobs are matched on a fresh parse of the replaced text instead.
+/// The flag says whether the document wraps `tree` itself (node ids cannot tell: a node's id
+/// is an address inside its tree, and the wrapped tree is a copy).
 pub fn document(
     tree: &tree_sitter::Tree,
     source: &[u8],
     grammar: Grammar,
-) -> AstGrep<StrDoc<AstGrepLang>> {
+) -> (AstGrep<StrDoc<AstGrepLang>>, bool) {
     let lang = AstGrepLang(grammar);
     match std::str::from_utf8(source) {
-        Ok(text) => AstGrep::doc(StrDoc {
-            src: text.to_owned(),
-            lang,
-            tree: tree.clone(),
-        }),
-        Err(_) => AstGrep::new(String::from_utf8_lossy(source), lang),
+        Ok(text) => (
+            AstGrep::doc(StrDoc {
+                src: text.to_owned(),
+                lang,
+                tree: tree.clone(),
+            }),
+            true,
+        ),
+        Err(_) => (AstGrep::new(String::from_utf8_lossy(source), lang), false),
     }
 }

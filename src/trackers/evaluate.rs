@@ -114,7 +114,10 @@ impl Plan {
         let simple: Vec<&(u32, SimpleMatcher)> =
             plan.simple.iter().filter(|(i, _)| is_active(i)).collect();
         // The ast-grep document only when a rule may match: it copies the source.
-        let doc = rules.then(|| ast_grep::document(tree, source, grammar));
+        let (doc, own_tree) = match rules.then(|| ast_grep::document(tree, source, grammar)) {
+            Some((doc, own_tree)) => (Some(doc), own_tree),
+            None => (None, true),
+        };
         let count_rules = |node: tree_sitter::Node, kind: u16, counts: &mut [u32]| {
             let Some(doc) = &doc else { return };
             let candidates = plan.by_kind.get(kind as usize).into_iter().flatten();
@@ -145,9 +148,9 @@ impl Plan {
             }
         };
         match &doc {
-            // The document wraps our own tree: one walk serves both.
-            Some(d) if d.root().get_inner_node().id() == tree.root_node().id() => {
-                walk(tree.root_node(), |node, kind, parent, depth| {
+            // The document wraps (a copy of) our own tree: one walk serves both.
+            Some(d) if own_tree => {
+                walk(d.root().get_inner_node(), |node, kind, parent, depth| {
                     count_simple(kind, parent, depth, &mut counts);
                     count_rules(node, kind, &mut counts);
                 });

@@ -759,7 +759,7 @@ impl TreeTracker {
                 }
             }
             Some(TreeRule::AstGrep(rule)) => {
-                let doc = ast_grep::document(tree, source, grammar);
+                let (doc, _) = ast_grep::document(tree, source, grammar);
                 let text = doc.source().as_bytes();
                 for m in doc.root().find_all(&**rule) {
                     found(m.start_pos().line() + 1, m.range().start, text);
