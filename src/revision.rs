@@ -62,7 +62,12 @@ pub fn resolve(store: &Store, repo: &RepoRow, rev: &str) -> Result<Resolved> {
     // Git first, as git itself prefers a ref to a short id (a branch named `cafe`). The
     // repository may be gone or moved since the history was read; then the database's tags and
     // id prefixes, and dates, still answer.
-    let git_reason = match Repo::open(Path::new(&repo.identity)) {
+    // The working tree the command runs in, when it belongs to this repository: a linked
+    // worktree has a HEAD of its own, which the common git directory does not know.
+    let here = Repo::discover(Path::new("."))
+        .ok()
+        .filter(|r| r.identity() == repo.identity);
+    let git_reason = match here.map_or_else(|| Repo::open(Path::new(&repo.identity)), Ok) {
         Ok(git) => match git.resolve(rev) {
             Ok(Some(id)) => {
                 return match store.find_commit(repo.repo_id, &id)? {

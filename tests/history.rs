@@ -575,3 +575,49 @@ fn history_prints_what_changed_over_its_range() {
         "{out}"
     );
 }
+
+/// In a linked worktree, `HEAD` is that worktree's own.
+#[test]
+fn head_in_a_linked_worktree_is_its_own() {
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = tmp.path().join("repo");
+    sample_repo(&repo);
+    let db = tmp.path().join("h.duckdb");
+    patmine_ok(&db, &["history", repo.to_str().unwrap()]);
+    let linked = tmp.path().join("linked");
+    git(
+        &repo,
+        &[
+            "worktree",
+            "add",
+            "-q",
+            "--detach",
+            linked.to_str().unwrap(),
+            "v2.0",
+        ],
+    );
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_patmine"))
+        .args([
+            "--db",
+            db.to_str().unwrap(),
+            "at",
+            "HEAD",
+            "--json",
+            "--top",
+            "1",
+        ])
+        .current_dir(&linked)
+        .env_remove("PATMINE_DB")
+        .output()
+        .expect("patmine runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let at = json(&String::from_utf8_lossy(&out.stdout));
+    assert_eq!(
+        at["commit"],
+        git(&repo, &["rev-parse", "v2.0^{commit}"]).trim()
+    );
+}
