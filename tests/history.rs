@@ -484,25 +484,10 @@ fn the_default_database_lives_in_the_user_data_directory() {
     sample_repo(&repo);
     let home = tmp.path().join("home");
     std::fs::create_dir(&home).unwrap();
-    let run = |args: &[&str]| {
-        std::process::Command::new(env!("CARGO_BIN_EXE_patmine"))
-            .args(args)
-            .current_dir(&repo)
-            .env_remove("PATMINE_DB")
-            .env_remove("XDG_DATA_HOME")
-            .env("HOME", &home)
-            .output()
-            .expect("patmine runs")
-    };
-    let out = run(&["-q", "history", "."]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let run = |args: &[&str]| patmine_in(&repo, Some(&home), args);
+    let said = run(&["-q", "history", "."]);
     let expected = home.join(".local/share/patmine/patmine.duckdb");
     assert!(expected.is_file(), "no database at {}", expected.display());
-    let said = String::from_utf8_lossy(&out.stdout);
     assert!(
         said.contains(&format!("database {}", expected.display())),
         "{said}"
@@ -513,31 +498,15 @@ fn the_default_database_lives_in_the_user_data_directory() {
             .is_empty(),
         "the working tree was left as it was"
     );
-    let out = run(&["at", "HEAD", "--json"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    run(&["at", "HEAD", "--json"]);
     // With a second repository in the shared database, the one the command runs in is meant.
     let other = tmp.path().join("other");
     sample_repo(&other);
     git(&other, &["commit", "-q", "--allow-empty", "-m", "one more"]);
-    let out = run(&["-q", "history", other.to_str().unwrap()]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let said = String::from_utf8_lossy(&out.stdout);
+    let said = run(&["-q", "history", other.to_str().unwrap()]);
     assert!(said.contains(" at --repo "), "{said}");
     let out = run(&["at", "--json"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let at = json(&String::from_utf8_lossy(&out.stdout));
+    let at = json(&out);
     assert_eq!(at["commit"], git(&repo, &["rev-parse", "HEAD"]).trim());
 }
 
@@ -596,8 +565,10 @@ fn head_in_a_linked_worktree_is_its_own() {
             "v2.0",
         ],
     );
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_patmine"))
-        .args([
+    let at = json(&patmine_in(
+        &linked,
+        None,
+        &[
             "--db",
             db.to_str().unwrap(),
             "at",
@@ -605,17 +576,8 @@ fn head_in_a_linked_worktree_is_its_own() {
             "--json",
             "--top",
             "1",
-        ])
-        .current_dir(&linked)
-        .env_remove("PATMINE_DB")
-        .output()
-        .expect("patmine runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let at = json(&String::from_utf8_lossy(&out.stdout));
+        ],
+    ));
     assert_eq!(
         at["commit"],
         git(&repo, &["rev-parse", "v2.0^{commit}"]).trim()

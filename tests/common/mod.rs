@@ -19,6 +19,30 @@ pub fn patmine(db: &Path, args: &[&str]) -> Output {
         .expect("patmine runs")
 }
 
+/// Runs patmine in `dir` with `args` as given (no `--db` added), `$PATMINE_DB` and
+/// `$XDG_DATA_HOME` unset, and `$HOME` set to `home` when given; expects success and returns
+/// stdout.
+pub fn patmine_in(dir: &Path, home: Option<&Path>, args: &[&str]) -> String {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_patmine"));
+    command
+        .args(args)
+        .current_dir(dir)
+        .env_remove("PATMINE_DB")
+        .env_remove("XDG_DATA_HOME");
+    if let Some(home) = home {
+        command.env("HOME", home);
+    }
+    let out = command.output().expect("patmine runs");
+    assert!(
+        out.status.success(),
+        "patmine {args:?} in {} failed ({}):\n{}",
+        dir.display(),
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("utf-8 stdout")
+}
+
 /// Runs patmine with the crash switch set (`PATMINE_CRASH_AT`, see src/crash.rs): the process
 /// kills itself with SIGKILL at `point` (`before-commit:N` or `after-commit:N`). Panics unless
 /// it was killed there, so a test cannot pass because the crash never came.
