@@ -45,11 +45,7 @@ pub fn line_chart(
         let root = SVGBackend::with_string(&mut svg, size).into_drawing_area();
         root.fill(&WHITE)
             .map_err(|e| anyhow!("drawing {title}: {e}"))?;
-        let mut chart = ChartBuilder::on(&root)
-            .caption(title, ("sans-serif", 18))
-            .margin(12)
-            .x_label_area_size(32)
-            .y_label_area_size(56)
+        let mut chart = frame(&root, title, 32)
             .build_cartesian_2d(date(x0)..date(x1), 0f64..(y1 * 1.08).max(1.0))
             .map_err(|e| anyhow!("drawing {title}: {e}"))?;
         chart
@@ -100,6 +96,22 @@ pub fn line_chart(
     Ok(svg)
 }
 
+/// A chart's caption, margin and label areas, alike in every chart; `x_labels` is the height
+/// of the x axis' label area.
+fn frame<'a, 'b>(
+    root: &'a DrawingArea<SVGBackend<'b>, plotters::coord::Shift>,
+    title: &str,
+    x_labels: u32,
+) -> ChartBuilder<'a, 'b, SVGBackend<'b>> {
+    let mut builder = ChartBuilder::on(root);
+    builder
+        .caption(title, ("sans-serif", 18))
+        .margin(12)
+        .x_label_area_size(x_labels)
+        .y_label_area_size(56);
+    builder
+}
+
 /// The legend of a chart's labelled series, in one style for every chart.
 fn draw_legend<'a, CT: plotters::coord::CoordTranslate>(
     chart: &mut ChartContext<'a, SVGBackend<'a>, CT>,
@@ -140,11 +152,7 @@ pub fn bar_chart(
         let root = SVGBackend::with_string(&mut svg, size).into_drawing_area();
         root.fill(&WHITE)
             .map_err(|e| anyhow!("drawing {title}: {e}"))?;
-        let mut chart = ChartBuilder::on(&root)
-            .caption(title, ("sans-serif", 18))
-            .margin(12)
-            .x_label_area_size(40)
-            .y_label_area_size(56)
+        let mut chart = frame(&root, title, 40)
             .build_cartesian_2d(0..steps, 0f64..top)
             .map_err(|e| anyhow!("drawing {title}: {e}"))?;
         let middle = (unit - 1) / 2;

@@ -151,6 +151,13 @@ pub fn compare_commits(
     Ok(out.into_iter().map(Option::unwrap_or_default).collect())
 }
 
+/// The first `n` patterns that rose and that fell, from deltas in `compare`'s order (largest
+/// change first), each list largest first.
+pub fn rose_and_fell(deltas: &[Delta], n: usize) -> (Vec<&Delta>, Vec<&Delta>) {
+    let pick = |keep: fn(i64) -> bool| deltas.iter().filter(|d| keep(d.absolute)).take(n).collect();
+    (pick(|a| a > 0), pick(|a| a < 0))
+}
+
 /// The deltas between two labelled snapshots of one repository, ready to print.
 pub struct Comparison {
     pub repo: String,

@@ -601,18 +601,9 @@ fn evolution(
     let mut compared = compare::compare_commits(store, repo_id, &pairs, Level::Abstract, config)?;
     let by_release = compared.split_off(1);
     let deltas = compared.pop().unwrap_or_default();
-    let rose: Vec<Delta> = deltas
-        .iter()
-        .filter(|d| d.absolute > 0)
-        .take(10)
-        .cloned()
-        .collect();
-    let fell: Vec<Delta> = deltas
-        .iter()
-        .filter(|d| d.absolute < 0)
-        .take(10)
-        .cloned()
-        .collect();
+    let (rose, fell) = compare::rose_and_fell(&deltas, 10);
+    let rose: Vec<Delta> = rose.into_iter().cloned().collect();
+    let fell: Vec<Delta> = fell.into_iter().cloned().collect();
     let movers: Vec<&Delta> = rose.iter().take(3).chain(fell.iter().take(3)).collect();
     let texts: Vec<&str> = movers.iter().map(|d| d.signature.as_str()).collect();
     let series = store.pattern_series(repo_id, Level::Abstract, &texts)?;

@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 
 use anyhow::Result;
 
-use super::compare::{Delta, compare_commits};
+use super::compare::{compare_commits, rose_and_fell};
 use super::migrations::render_table;
 use crate::level::Level;
 use crate::migrations::{History, date};
@@ -41,18 +41,7 @@ pub fn render(
     let deltas = compare_commits(store, repo_id, &[(0, last_seq)], level, config)?
         .pop()
         .unwrap_or_default();
-    let mut rose: Vec<&Delta> = deltas.iter().filter(|d| d.absolute > 0).collect();
-    let mut fell: Vec<&Delta> = deltas.iter().filter(|d| d.absolute < 0).collect();
-    rose.sort_by(|a, b| {
-        b.absolute
-            .cmp(&a.absolute)
-            .then(a.signature.cmp(&b.signature))
-    });
-    fell.sort_by(|a, b| {
-        a.absolute
-            .cmp(&b.absolute)
-            .then(a.signature.cmp(&b.signature))
-    });
+    let (rose, fell) = rose_and_fell(&deltas, top);
     for (title, rows) in [("rose most", rose), ("fell most", fell)] {
         let _ = writeln!(
             out,
@@ -62,7 +51,7 @@ pub fn render(
         if rows.is_empty() {
             let _ = writeln!(out, "  none");
         }
-        for d in rows.into_iter().take(top) {
+        for d in rows {
             let _ = writeln!(
                 out,
                 "{:>+9} {:>9} -> {:<9} {}",

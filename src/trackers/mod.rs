@@ -37,6 +37,9 @@ pub struct TrackerSet {
     pub migrations: Vec<Migration>,
     /// How the tree trackers are counted together (see `evaluate.rs`).
     plan: evaluate::Plan,
+    /// Indexes in `trackers` of the tree trackers with distinct keys, first of each in set
+    /// order, found once: the history's workers count with them for every blob.
+    distinct: Vec<usize>,
 }
 
 pub struct Tracker {
@@ -135,19 +138,28 @@ impl TrackerSet {
     }
 
     fn new(trackers: Vec<Tracker>, migrations: Vec<Migration>) -> Result<TrackerSet, String> {
-        let plan = evaluate::Plan::new(&distinct_tree_trackers(&trackers))?;
+        let mut seen = HashSet::new();
+        let distinct: Vec<usize> = trackers
+            .iter()
+            .enumerate()
+            .filter_map(|(i, t)| match &t.matcher {
+                TrackerMatcher::Tree(tree) if seen.insert(tree.key.as_str()) => Some(i),
+                _ => None,
+            })
+            .collect();
+        let plan = evaluate::Plan::new(&tree_trackers_at(&trackers, &distinct))?;
         Ok(TrackerSet {
             trackers,
             migrations,
             plan,
+            distinct,
         })
     }
 
     /// Counts of every distinct tree tracker on one parsed tree (in `distinct_tree_trackers`
     /// order): what the history's workers add to a blob's analysis.
     pub fn count_all(&self, tree: &Tree, source: &[u8], grammar: Grammar) -> Vec<u32> {
-        let n = self.distinct_tree_trackers().len();
-        self.count_selected(&vec![true; n], tree, source, grammar)
+        self.count_selected(&vec![true; self.distinct.len()], tree, source, grammar)
     }
 
     /// Counts of the distinct tree trackers marked in `selected` (`distinct_tree_trackers`
@@ -171,7 +183,7 @@ impl TrackerSet {
     /// The tree trackers with distinct keys, first of each in set order: two names with one
     /// definition share their per-blob counts, which are evaluated and stored once.
     pub fn distinct_tree_trackers(&self) -> Vec<&TreeTracker> {
-        distinct_tree_trackers(&self.trackers)
+        tree_trackers_at(&self.trackers, &self.distinct)
     }
 
     /// The built-in set.
@@ -370,13 +382,13 @@ fn one_line(message: &str) -> String {
     message.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-fn distinct_tree_trackers(trackers: &[Tracker]) -> Vec<&TreeTracker> {
-    let mut seen = HashSet::new();
-    trackers
+/// The tree trackers at `indexes` of `trackers`.
+fn tree_trackers_at<'t>(trackers: &'t [Tracker], indexes: &[usize]) -> Vec<&'t TreeTracker> {
+    indexes
         .iter()
-        .filter_map(|t| match &t.matcher {
-            TrackerMatcher::Tree(tree) if seen.insert(tree.key.as_str()) => Some(&**tree),
-            _ => None,
+        .filter_map(|&i| match &trackers[i].matcher {
+            TrackerMatcher::Tree(tree) => Some(&**tree),
+            TrackerMatcher::Signature(_) => None,
         })
         .collect()
 }
