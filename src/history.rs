@@ -12,14 +12,15 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 use rayon::prelude::*;
 
-use crate::analyze::{Analyzer, FileAnalysis};
-use crate::deltas::{BlobCounts, TreeCounts};
+use crate::analyze::Analyzer;
+use crate::blobs::{self, BlobOutcome, OutcomeCounts};
+use crate::deltas::TreeCounts;
 use crate::dialect::Dialect;
-use crate::filter::{Filter, SkipReason};
+use crate::filter::Filter;
 use crate::git::{BlobAt, Change, CommitInfo, Repo};
 use crate::pipeline::{self, Outbox};
 use crate::progress::Progress;
-use crate::store::{BlobRows, BlobStatus, ChangeRow, CommitRow, NewBlob, Store};
+use crate::store::{BlobRows, BlobStatus, ChangeRow, CommitRow, Store};
 use crate::trackers::{self, TrackerSet};
 
 /// What a history counts (patterns and metrics through the analyzer, the trackers) and which
@@ -131,21 +132,6 @@ impl HistorySummary {
     }
 }
 
-enum BlobOutcome {
-    Parsed {
-        bytes: u64,
-        analysis: FileAnalysis,
-        /// Counts of the tree trackers, in `TrackerSet::tree_trackers` order.
-        trackers: Vec<u32>,
-    },
-    Skipped {
-        bytes: u64,
-        reason: SkipReason,
-    },
-    Missing,
-    Failed(String),
-}
-
 /// The commits of the first-parent chain inside [since, until], oldest first.
 fn window(commits: Vec<CommitInfo>, since: Option<i64>, until: Option<i64>) -> Vec<CommitInfo> {
     let start = since.map_or(0, |s| {
@@ -164,49 +150,6 @@ fn window(commits: Vec<CommitInfo>, since: Option<i64>, until: Option<i64>) -> V
         return Vec::new();
     }
     commits.into_iter().skip(start).take(end - start).collect()
-}
-
-fn analyze_blob(
-    reader: &mut crate::git::BlobReader,
-    blob: &BlobAt,
-    filter: &Filter,
-    analyzer: &Analyzer,
-    tracker_set: &TrackerSet,
-) -> BlobOutcome {
-    match reader.size(&blob.id) {
-        Ok(None) => return BlobOutcome::Missing,
-        Ok(Some(size)) => {
-            if let Some(reason) = filter.check_size(size) {
-                return BlobOutcome::Skipped {
-                    bytes: size,
-                    reason,
-                };
-            }
-        }
-        Err(e) => return BlobOutcome::Failed(format!("{e:#}")),
-    }
-    let bytes = match reader.read(&blob.id) {
-        Ok(Some(bytes)) => bytes,
-        Ok(None) => return BlobOutcome::Missing,
-        Err(e) => return BlobOutcome::Failed(format!("{e:#}")),
-    };
-    if let Some(reason) = filter.check_content(bytes) {
-        return BlobOutcome::Skipped {
-            bytes: bytes.len() as u64,
-            reason,
-        };
-    }
-    let counted = analyzer.analyze_and(bytes, blob.dialect, |tree, grammar| {
-        tracker_set.count_all(tree, bytes, grammar)
-    });
-    match counted {
-        Ok((analysis, trackers)) => BlobOutcome::Parsed {
-            bytes: bytes.len() as u64,
-            analysis,
-            trackers,
-        },
-        Err(e) => BlobOutcome::Failed(e.to_string()),
-    }
 }
 
 /// Analyses the history of the repository at `path` into `store`.
@@ -348,7 +291,8 @@ pub fn run(
                     .map_init(
                         || shared.reader(),
                         |reader, blob| {
-                            let outcome = analyze_blob(reader, blob, filter, analyzer, tracker_set);
+                            let outcome =
+                                blobs::analyse(reader, blob, filter, analyzer, tracker_set);
                             blob_bar.inc(1);
                             outcome
                         },
@@ -400,7 +344,7 @@ pub fn run(
                 {
                     referenced += 1;
                     if seen.insert((blob.id.as_str(), blob.dialect))
-                        && analysed_keys.insert((format!("git:{}", blob.id), blob.dialect))
+                        && analysed_keys.insert((blobs::content_key(blob), blob.dialect))
                     {
                         needed.push(blob.clone());
                     }
@@ -425,11 +369,11 @@ pub fn run(
     let (written, missing_objects) = pipeline::run("database writer", 1, write, diff_and_parse)?;
     summary.missing_objects += missing_objects;
     summary.analysed = written.analysed;
-    summary.blobs_parsed = written.parsed;
+    summary.blobs_parsed = written.outcomes.parsed;
     summary.blobs_cached = written.cached;
-    summary.blobs_skipped = written.skipped;
-    summary.blobs_missing = written.missing;
-    summary.blobs_failed = written.failed;
+    summary.blobs_skipped = written.outcomes.skipped;
+    summary.blobs_missing = written.outcomes.missing;
+    summary.blobs_failed = written.outcomes.failed;
     bar.finish_and_clear();
     blob_bar.finish_and_clear();
 
@@ -439,10 +383,9 @@ pub fn run(
     summary.tracker_blobs_evaluated = evaluated;
     summary.tracker_blobs_parsed = parsed;
 
-    let analysed: HashSet<&str> = commits.iter().map(|c| c.id.as_str()).collect();
+    // Every tag, on the analysed chain or off it: a release branch's tags are revisions too.
     let mut tag_rows: Vec<(String, String)> = tags
         .into_iter()
-        .filter(|(commit, _)| analysed.contains(commit.as_str()))
         .flat_map(|(commit, names)| names.into_iter().map(move |n| (n, commit.clone())))
         .collect();
     tag_rows.sort();
@@ -482,11 +425,8 @@ struct Batch {
 #[derive(Debug, Default)]
 struct WriterCounts {
     analysed: usize,
-    parsed: usize,
     cached: usize,
-    skipped: usize,
-    missing: usize,
-    failed: usize,
+    outcomes: OutcomeCounts,
 }
 
 /// Stores batches: assigns blob rows, writes blobs, changes, commits and deltas, one
@@ -507,75 +447,33 @@ struct HistoryWriter<'a> {
 
 impl HistoryWriter<'_> {
     fn write(&mut self, commits: &[CommitInfo], batch: Batch) -> Result<()> {
-        let keys: Vec<String> = batch
-            .needed
+        let store = &*self.store;
+        store.begin()?;
+        // Each needed blob is new: the diff thread asks for a blob once per run.
+        let stored = blobs::store_new(
+            store,
+            &mut self.rows,
+            self.analyzer,
+            &self.tracker_keys,
+            &batch.needed,
+            &batch.outcomes,
+            &mut self.counts.outcomes,
+            self.say,
+        )?;
+        let mut parsed_here: HashSet<i64> = stored
             .iter()
-            .map(|b| format!("git:{}", b.id))
+            .filter(|b| b.status == BlobStatus::Parsed)
+            .map(|b| b.blob_row)
             .collect();
-        let mut new_blobs = Vec::with_capacity(batch.needed.len());
-        for ((blob, key), outcome) in batch.needed.iter().zip(&keys).zip(&batch.outcomes) {
-            // Each needed blob is new: the diff thread asks for a blob once per run.
-            let (blob_row, _) = self.rows.assign(key.clone(), blob.dialect);
-            let (status, bytes, analysis) = match outcome {
-                BlobOutcome::Parsed {
-                    bytes, analysis, ..
-                } => {
-                    self.counts.parsed += 1;
-                    if analysis.too_deep {
-                        (self.say)(crate::scan::too_deep_note(&format!("blob {}", blob.id)));
-                    }
-                    (BlobStatus::Parsed, *bytes, Some(analysis))
-                }
-                BlobOutcome::Skipped { bytes, reason } => {
-                    self.counts.skipped += 1;
-                    (BlobStatus::Skipped(*reason), *bytes, None)
-                }
-                BlobOutcome::Missing => {
-                    self.counts.missing += 1;
-                    (self.say)(format!(
-                        "blob {} is missing from the object database; counted as empty",
-                        blob.id
-                    ));
-                    (BlobStatus::Missing, 0, None)
-                }
-                BlobOutcome::Failed(message) => {
-                    self.counts.failed += 1;
-                    (self.say)(format!("blob {}: {message}", blob.id));
-                    (BlobStatus::Failed, 0, None)
-                }
-            };
-            new_blobs.push((
-                blob_row,
-                key.as_str(),
-                blob.dialect,
-                bytes,
-                status,
-                analysis,
-            ));
+        // The counts of this batch's new blobs, then of older blobs its commits bring back.
+        for blob in stored {
+            self.tree.insert(blob.blob_row, blob.counts);
         }
-        let blob_rows: Vec<NewBlob<'_>> = new_blobs
-            .iter()
-            .map(
-                |(blob_row, key, dialect, bytes, status, analysis)| NewBlob {
-                    blob_row: *blob_row,
-                    content_key: key,
-                    dialect: *dialect,
-                    bytes: *bytes,
-                    status: *status,
-                    analysis: *analysis,
-                },
-            )
-            .collect();
         let rows = &self.rows;
         let row_of = |b: &Option<BlobAt>| {
             b.as_ref()
-                .and_then(|b| rows.get(&(format!("git:{}", b.id), b.dialect)))
+                .and_then(|b| rows.get(&(blobs::content_key(b), b.dialect)))
         };
-        let mut parsed_here: HashSet<i64> = new_blobs
-            .iter()
-            .filter(|b| b.4 == BlobStatus::Parsed)
-            .map(|b| b.0)
-            .collect();
         let per_commit: Vec<Vec<PathChange<'_>>> = batch
             .changes
             .iter()
@@ -586,36 +484,6 @@ impl HistoryWriter<'_> {
                     .collect()
             })
             .collect();
-
-        let rules = self.analyzer.rules();
-        let store = &*self.store;
-        store.begin()?;
-        let sigs_of_blobs = self
-            .rows
-            .write(store, &blob_rows, &|t| rules.categorize(t))?;
-        let tracker_rows: Vec<(i64, &str, u32)> = new_blobs
-            .iter()
-            .zip(&batch.outcomes)
-            .filter_map(|(blob, outcome)| match outcome {
-                BlobOutcome::Parsed { trackers, .. } => Some((blob.0, trackers)),
-                _ => None,
-            })
-            .flat_map(|(row, counts)| {
-                self.tracker_keys
-                    .iter()
-                    .zip(counts)
-                    .map(move |(key, &n)| (row, key.as_str(), n))
-            })
-            .collect();
-        store.write_tracker_counts(&tracker_rows)?;
-        // The counts of this batch's new blobs, then of older blobs its commits bring back.
-        for ((blob_row, _, _, _, _, analysis), sigs) in new_blobs.iter().zip(&sigs_of_blobs) {
-            let counts = match analysis {
-                Some(analysis) => BlobCounts::from_analysis(analysis, sigs),
-                None => BlobCounts::default(),
-            };
-            self.tree.insert(*blob_row, counts);
-        }
         let missing = self.tree.missing(
             per_commit
                 .iter()
@@ -687,7 +555,7 @@ const TRACKER_BATCH: usize = 1024;
 /// a blob lacks run; a blob is parsed only when one of them can match its bytes, with the
 /// grammar its stored analysis used; the normalizer never runs. Returns the blobs evaluated and
 /// the blobs parsed.
-fn evaluate_missing_trackers(
+pub(crate) fn evaluate_missing_trackers(
     repo: &crate::git::SharedRepo,
     store: &mut Store,
     repo_id: i64,

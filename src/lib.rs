@@ -14,6 +14,7 @@ pub type FastMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomS
 pub type FastSet<T> = std::collections::HashSet<T, foldhash::fast::RandomState>;
 
 pub mod analyze;
+pub mod blobs;
 pub mod check;
 mod chunks;
 mod columns;
@@ -35,6 +36,7 @@ pub mod queries;
 pub mod releases;
 pub mod report;
 pub mod revision;
+pub mod revision_tree;
 pub mod rules;
 pub mod scan;
 pub mod store;

@@ -91,31 +91,39 @@ impl PartialOrd for Version {
     }
 }
 
+/// A tag that releases can be chosen from.
+pub trait Tag {
+    fn name(&self) -> &str;
+}
+
+impl Tag for TagRow {
+    fn name(&self) -> &str {
+        &self.name
+    }
+}
+
 /// The tags to compare, in release order: those matching one of `globs` (`*` any text, `?`
-/// one character; all when there is none), pre-releases only with `pre`. `time` gives a tag's
-/// commit time, for ordering tags that are not versions.
-pub fn choose<'t>(
-    tags: &'t [TagRow],
+/// one character; all when there is none), pre-releases only with `pre`. `order` gives a tag's
+/// place in time (commit time, then anything that breaks ties between commits of one second),
+/// for ordering tags that are not versions.
+pub fn choose<'t, T: Tag, O: Ord>(
+    tags: &'t [T],
     globs: &[String],
     pre: bool,
-    time: impl Fn(&TagRow) -> i64,
-) -> Vec<&'t TagRow> {
+    order: impl Fn(&T) -> O,
+) -> Vec<&'t T> {
     let patterns: Vec<regex::Regex> = globs.iter().map(|g| glob_regex(g)).collect();
-    let mut chosen: Vec<(&TagRow, Option<Version>)> = tags
+    let mut chosen: Vec<(&T, Option<Version>)> = tags
         .iter()
-        .filter(|t| patterns.is_empty() || patterns.iter().any(|p| p.is_match(&t.name)))
-        .map(|t| (t, Version::parse(&t.name)))
+        .filter(|t| patterns.is_empty() || patterns.iter().any(|p| p.is_match(t.name())))
+        .map(|t| (t, Version::parse(t.name())))
         .filter(|(_, v)| pre || v.as_ref().is_none_or(|v| !v.is_pre_release()))
         .collect();
     if chosen.iter().all(|(_, v)| v.is_some()) {
-        chosen.sort_by(|(a, va), (b, vb)| va.cmp(vb).then_with(|| a.name.cmp(&b.name)));
+        chosen.sort_by(|(a, va), (b, vb)| va.cmp(vb).then_with(|| a.name().cmp(b.name())));
     } else {
-        chosen.sort_by(|(a, _), (b, _)| {
-            time(a)
-                .cmp(&time(b))
-                .then(a.seq.cmp(&b.seq))
-                .then_with(|| a.name.cmp(&b.name))
-        });
+        chosen
+            .sort_by(|(a, _), (b, _)| order(a).cmp(&order(b)).then_with(|| a.name().cmp(b.name())));
     }
     chosen.into_iter().map(|(t, _)| t).collect()
 }

@@ -595,7 +595,7 @@ fn evolution(
     }
     // Every comparison below, in one pass: the first commit against the last, then each
     // release against the one before it (in version order, pre-releases left out).
-    let chosen = crate::releases::choose(&tags, &[], false, |t| time_of[&t.seq]);
+    let chosen = crate::releases::choose(&tags, &[], false, |t| (time_of[&t.seq], t.seq));
     let mut pairs = vec![(first.seq, last.seq)];
     pairs.extend(chosen.windows(2).map(|w| (w[0].seq, w[1].seq)));
     let mut compared = compare::compare_commits(store, repo_id, &pairs, Level::Abstract, config)?;

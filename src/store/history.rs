@@ -19,6 +19,8 @@ pub struct RepoRow {
     pub name: String,
     /// The configuration fingerprint it was analysed under.
     pub config: String,
+    /// The path and content filters' key (`Filter::key`) it was analysed under.
+    pub filters: String,
 }
 
 /// A commit row to store.
@@ -63,15 +65,16 @@ impl Store {
 
     /// Repositories in the database, oldest row first.
     pub fn repos(&self) -> Result<Vec<RepoRow>> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT repo_id, identity, name, config FROM repos ORDER BY repo_id")?;
+        let mut stmt = self.conn.prepare(
+            "SELECT repo_id, identity, name, config, filters FROM repos ORDER BY repo_id",
+        )?;
         let rows = stmt.query_map([], |r| {
             Ok(RepoRow {
                 repo_id: r.get(0)?,
                 identity: r.get(1)?,
                 name: r.get(2)?,
                 config: r.get(3)?,
+                filters: r.get(4)?,
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)

@@ -204,6 +204,49 @@ impl Store {
         Ok(names.into_iter().zip(values).collect())
     }
 
+    /// Files, lines and node-kind metrics of a snapshot, named as `metrics_at` names them: at a
+    /// commit of the chain from the running sums, in a scan (a revision's tree) from its files'
+    /// blobs, counted as the deltas count them (files only when parsed).
+    pub fn snapshot_metrics(&self, snapshot: Snapshot) -> Result<Vec<(String, i64)>> {
+        if let Snapshot::Commit { repo_id, seq } = snapshot {
+            return self.metrics_at(repo_id, seq);
+        }
+        let mut columns = vec![
+            "(b.status = 'parsed')::INTEGER".to_string(),
+            "b.loc".to_string(),
+        ];
+        columns.extend(METRIC_KINDS.iter().map(|k| format!("b.\"{k}\"")));
+        let select: Vec<String> = columns
+            .iter()
+            .map(|c| format!("coalesce(sum({c}), 0)::BIGINT"))
+            .collect();
+        let sql = format!(
+            "SELECT {} FROM ({}) f JOIN blobs b ON b.blob_row = f.blob_row",
+            select.join(", "),
+            snapshot.files_sql()
+        );
+        let values: Vec<i64> = self.conn.query_row(&sql, [], |r| {
+            (0..columns.len())
+                .map(|i| r.get::<_, i64>(i))
+                .collect::<Result<Vec<_>, _>>()
+        })?;
+        let mut names = vec!["files".to_string(), "loc".to_string()];
+        names.extend(METRIC_KINDS.iter().map(|k| k.to_string()));
+        Ok(names.into_iter().zip(values).collect())
+    }
+
+    /// `(sig, occurrences)` of every pattern present in a snapshot at `level`, sorted by sig
+    /// (for one snapshot; `walk_snapshots` serves many commits of a chain in one pass).
+    pub fn snapshot_counts(&self, snapshot: Snapshot, level: Level) -> Result<Vec<(i32, i64)>> {
+        let sql = format!(
+            "SELECT sig, occurrences FROM ({}) WHERE occurrences <> 0 ORDER BY sig",
+            snapshot.counts_sql(level)
+        );
+        let mut stmt = self.conn.prepare(&sql)?;
+        let rows = stmt.query_map([], |r| Ok((r.get::<_, i32>(0)?, r.get::<_, i64>(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     /// Pattern counts at commit `seq` from the running sums of deltas: pattern id (SHA-256) ->
     /// (occurrences, files).
     pub fn running_counts(
@@ -239,6 +282,15 @@ impl Store {
                 author: r.get(4)?,
             })
         })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Every tag of a repository, on its analysed chain or off it: `(name, commit id)` by name.
+    pub fn all_tags(&self, repo_id: i64) -> Result<Vec<(String, String)>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT name, commit_id FROM tags WHERE repo_id = ? ORDER BY name")?;
+        let rows = stmt.query_map(params![repo_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 

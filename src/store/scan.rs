@@ -89,6 +89,12 @@ impl Store {
     /// scan has counts to rank; `scan_counts` sums them from the scan's files when read).
     pub fn finish_scan(&self, scan_id: i64, totals: &ScanTotals) -> Result<()> {
         self.begin()?;
+        self.close_scan(scan_id, totals)?;
+        self.commit_with_checkpoint()
+    }
+
+    /// Records a scan's totals and end (inside the caller's transaction).
+    pub fn close_scan(&self, scan_id: i64, totals: &ScanTotals) -> Result<()> {
         self.conn.execute(
             "UPDATE scans SET finished_at = now(), files = ?, parsed = ?, cached = ?, skipped = ?,
                 failed = ? WHERE scan_id = ?",
@@ -101,7 +107,7 @@ impl Store {
                 scan_id
             ],
         )?;
-        self.commit_with_checkpoint()
+        Ok(())
     }
 
     /// Skipped files of a scan by reason.
@@ -134,17 +140,39 @@ impl Store {
             .optional()?)
     }
 
-    /// The newest finished scan.
+    /// The newest finished scan of a directory (not a revision's tree).
     pub fn last_scan(&self) -> Result<Option<ScanRow>> {
         Ok(self
             .conn
             .query_row(
                 "SELECT scan_id, root, config FROM scans WHERE finished_at IS NOT NULL
+                   AND scan_id NOT IN (SELECT scan_id FROM revision_trees)
                  ORDER BY scan_id DESC LIMIT 1",
                 [],
                 scan_row,
             )
             .optional()?)
+    }
+
+    /// The scan holding the tree of `commit`, analysed earlier as a revision off the chain.
+    pub fn revision_tree(&self, repo_id: i64, commit: &str) -> Result<Option<i64>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT scan_id FROM revision_trees WHERE repo_id = ? AND commit_id = ?",
+                params![repo_id, commit],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    /// Names the scan holding the tree of `commit` (inside the caller's transaction).
+    pub fn record_revision_tree(&self, repo_id: i64, commit: &str, scan_id: i64) -> Result<()> {
+        self.conn.execute(
+            "INSERT INTO revision_trees VALUES (?, ?, ?)",
+            params![repo_id, commit, scan_id],
+        )?;
+        Ok(())
     }
 }
 

@@ -6,7 +6,8 @@ use duckdb::{OptionalExt, params};
 use super::{Store, StoreError};
 use crate::analyze::METRIC_KINDS;
 
-/// Schema version: bump on any change below.
+/// Schema version: bump on any change below that a database of the previous version cannot take
+/// by creating what it lacks (a new table can be created in an old database; a new column cannot).
 pub const SCHEMA_VERSION: i64 = 5;
 
 /// One row: a fact about the database itself (`schema_version`). Created first, on its own, so
@@ -192,7 +193,16 @@ CREATE TABLE IF NOT EXISTS commit_metric_deltas (
     d_loc BIGINT NOT NULL{metric_delta_columns}
 );
 
--- One row: a tag pointing at an analysed repository's commit.
+-- One row: a commit off a repository's analysed first-parent chain, analysed from its tree
+-- when a revision named it (`patmine at`, `compare`): the tree's files are those of the finished
+-- scan `scan_id`. Keyed like the history: the repository row fixes configuration and filters.
+CREATE TABLE IF NOT EXISTS revision_trees (
+    repo_id BIGINT NOT NULL,
+    commit_id VARCHAR NOT NULL,
+    scan_id BIGINT NOT NULL
+);
+
+-- One row: a tag of an analysed repository, on its analysed chain or off it.
 CREATE TABLE IF NOT EXISTS tags (
     repo_id BIGINT NOT NULL,
     name VARCHAR NOT NULL,

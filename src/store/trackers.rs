@@ -170,8 +170,12 @@ impl Store {
         let sql = format!(
             "WITH repo_blobs AS (
                 SELECT DISTINCT b.blob_row, b.content_key, b.grammar
-                FROM commit_changes c JOIN blobs b ON b.blob_row = c.new_blob
-                WHERE c.repo_id = ? AND b.status = 'parsed'),
+                FROM (SELECT new_blob AS blob_row FROM commit_changes WHERE repo_id = $repo
+                      UNION ALL
+                      SELECT f.blob_row FROM revision_trees r JOIN scan_files f USING (scan_id)
+                      WHERE r.repo_id = $repo) c
+                JOIN blobs b ON b.blob_row = c.blob_row
+                WHERE b.status = 'parsed'),
              wanted AS (SELECT unnest([{key_list}]) AS tracker),
              lacking AS (
                 SELECT r.blob_row, r.content_key, r.grammar, w.tracker
@@ -182,7 +186,7 @@ impl Store {
              FROM lacking GROUP BY blob_row ORDER BY blob_row"
         );
         let mut stmt = self.conn.prepare(&sql)?;
-        let rows = stmt.query_map(params![repo_id], |r| {
+        let rows = stmt.query_map(duckdb::named_params! { "repo": repo_id }, |r| {
             let trackers: Vec<String> = list_of_strings(r.get_ref(3)?);
             Ok((
                 r.get::<_, i64>(0)?,
