@@ -1,5 +1,6 @@
 //! Command-line definitions (each flag once, with its help) and the commands that wire stages.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -16,9 +17,11 @@ use patmine::phrasebook::{self, Level, PatternRow};
 use patmine::progress::Progress;
 use patmine::queries::QuerySet;
 use patmine::report::ReportOptions;
+use patmine::revision::Resolved;
+use patmine::revision_tree::{Locator, TreeSummary};
 use patmine::rules::Rulebook;
 use patmine::scan::{self, StoreSource};
-use patmine::store::{CommitRef, RepoRow, Snapshot, Store};
+use patmine::store::{RepoRow, Snapshot, Store};
 use patmine::trackers::TrackerSet;
 
 #[derive(Parser)]
@@ -46,11 +49,13 @@ enum Command {
     Scan(ScanArgs),
     /// Count patterns at every commit of a repository's first-parent history, from git objects.
     History(HistoryArgs),
-    /// Print the patterns and node-kind metrics at one analysed commit, from the database alone.
+    /// Print the patterns and node-kind metrics at one revision: a commit of the analysed
+    /// history read from the database, or one off it analysed from its tree.
     At(AtArgs),
     /// Write report.json, report.md, index.html and SVG charts from the database.
     Report(ReportArgs),
-    /// Patterns new, gone, grown and shrunk between two analysed commits, tags or dates.
+    /// Patterns new, gone, grown and shrunk between two revisions (commits, tags or dates), or
+    /// release over release.
     Compare(CompareArgs),
     /// Migrations between trackers: % done, when, who, what is left, from the database alone.
     Migrations(MigrationsArgs),
@@ -122,8 +127,9 @@ struct HistoryArgs {
 
 #[derive(Args)]
 struct AtArgs {
-    /// Any revision git resolves (`HEAD~3`, a branch, a tag, an id or its prefix) that names
-    /// an analysed commit, or a date (default: the newest analysed commit).
+    /// Any revision git resolves (`HEAD~3`, a branch, a tag, `v2.0^2`, an id or its prefix), or
+    /// a date (default: the newest analysed commit). A commit off the analysed first-parent
+    /// chain is analysed from its tree once and kept.
     rev: Option<String>,
     /// The repository, when the database holds several.
     #[arg(long)]
@@ -132,6 +138,16 @@ struct AtArgs {
     output: OutputArgs,
     #[command(flatten)]
     trackers: TrackerArgs,
+    #[command(
+        flatten,
+        next_help_heading = "Analysing a revision off the history (as `history` was run)"
+    )]
+    analysis: AnalysisArgs,
+    #[command(
+        flatten,
+        next_help_heading = "Analysing a revision off the history (as `history` was run)"
+    )]
+    filter: FilterArgs,
 }
 
 /// Which trackers and migrations to count.
@@ -251,13 +267,15 @@ struct ReportArgs {
 
 #[derive(Args)]
 struct CompareArgs {
-    /// The older snapshot: any revision git resolves to an analysed commit, or a date.
+    /// The older snapshot: any revision git resolves, or a date. A commit off the analysed
+    /// first-parent chain is analysed from its tree once and kept.
     a: Option<String>,
     /// The newer snapshot (default: the newest analysed commit).
     b: Option<String>,
-    /// Compare each release with the one before it: the tags on analysed commits, in version
-    /// order (semver precedence, with or without a `v`; by date when some tag is not a
-    /// version). One line per pair unless `--top` or `--json` asks for the tables.
+    /// Compare each release with the one before it: the repository's tags, on the analysed
+    /// chain or off it, in version order (semver precedence, with or without a `v`; by date when
+    /// some tag is not a version). One line per pair unless `--top` or `--json` asks for the
+    /// tables.
     #[arg(long, conflicts_with_all = ["a", "b"])]
     releases: bool,
     /// With `--releases`: only tags matching this glob (`*` any text, `?` one character);
@@ -281,6 +299,21 @@ struct CompareArgs {
     /// Print Markdown.
     #[arg(long, conflicts_with = "json")]
     markdown: bool,
+    #[command(
+        flatten,
+        next_help_heading = "Analysing revisions off the history (as `history` was run)"
+    )]
+    trackers: TrackerArgs,
+    #[command(
+        flatten,
+        next_help_heading = "Analysing revisions off the history (as `history` was run)"
+    )]
+    analysis: AnalysisArgs,
+    #[command(
+        flatten,
+        next_help_heading = "Analysing revisions off the history (as `history` was run)"
+    )]
+    filter: FilterArgs,
 }
 
 #[derive(Args)]
@@ -381,9 +414,9 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Scan(args) => run_scan(&db()?, cli.quiet, args),
         Command::History(args) => run_history(&db()?, cli.quiet, args),
-        Command::At(args) => run_at(&db()?, args),
+        Command::At(args) => run_at(&db()?, cli.quiet, args),
         Command::Report(args) => run_report(&db()?, args),
-        Command::Compare(args) => run_compare(&db()?, args),
+        Command::Compare(args) => run_compare(&db()?, cli.quiet, args),
         Command::Explain(args) => run_explain(args),
         Command::Migrations(args) => run_migrations(&db()?, args),
         Command::Check(args) => run_check(args),
@@ -733,36 +766,49 @@ fn run_history(db: &Path, quiet: bool, args: HistoryArgs) -> Result<ExitCode> {
     })
 }
 
-fn run_at(db: &Path, args: AtArgs) -> Result<ExitCode> {
+fn run_at(db: &Path, quiet: bool, args: AtArgs) -> Result<ExitCode> {
     // Only the JSON output holds tracker counts.
     let trackers = if args.output.json {
         args.trackers.load()?
     } else {
         TrackerSet::empty()
     };
-    let store = Store::open(db)?;
+    let mut store = Store::open(db)?;
     store.query_threads()?;
     let repo = pick_repo(&store, db, args.repo.as_deref())?;
-    let CommitRef { seq, id: commit } = resolve_or_last(&store, &repo, args.rev.as_deref())?;
+    let found = resolve_or_last(&store, &repo, args.rev.as_deref())?;
+    let build = || {
+        let (analyzer, filter) = build_analyzer_and_filter(&args.analysis, &args.filter)?;
+        Ok((analyzer, filter, args.trackers.load()?))
+    };
+    let mut locator = Locator::new(&repo, &build);
+    let progress = Progress::new(quiet || args.output.json);
+    let (snapshot, analysed) =
+        locator.snapshot(&mut store, &found, &progress, &|line| report_line(line))?;
+    if let Some(tree) = analysed
+        && !quiet
+    {
+        say_tree(&found, &tree);
+    }
+    locator.finish(&mut store, &progress, &|line| report_line(line))?;
     let RepoRow {
         repo_id,
-        name,
-        config,
+        ref name,
+        ref config,
         ..
     } = repo;
-    let rows = phrasebook::top_patterns(
-        &store,
-        Snapshot::Commit { repo_id, seq },
-        &config,
-        args.output.level,
-        args.output.top,
-    )?;
-    let metrics = store.metrics_at(repo_id, seq)?;
+    let commit = &found.id;
+    let rows =
+        phrasebook::top_patterns(&store, snapshot, config, args.output.level, args.output.top)?;
+    let metrics = store.snapshot_metrics(snapshot)?;
     if args.output.json {
         let metrics: serde_json::Map<String, serde_json::Value> =
             metrics.iter().map(|(k, v)| (k.clone(), json!(v))).collect();
-        let history = patmine::migrations::History::load(&store, repo_id, &config)?;
-        let (counts, not_evaluated) = history.tracker_counts(&trackers, seq)?;
+        let history = patmine::migrations::History::load(&store, repo_id, config)?;
+        let (counts, not_evaluated) = match snapshot {
+            Snapshot::Commit { seq, .. } => history.tracker_counts(&trackers, seq)?,
+            Snapshot::Scan(scan_id) => history.tracker_counts_in_tree(&trackers, scan_id)?,
+        };
         for gap in not_evaluated {
             report_line(gap.to_string());
         }
@@ -778,7 +824,7 @@ fn run_at(db: &Path, args: AtArgs) -> Result<ExitCode> {
         let doc = json!({
             "repo": name,
             "commit": commit,
-            "seq": seq,
+            "seq": found.seq,
             "level": args.output.level,
             "metrics": metrics,
             "trackers": trackers,
@@ -786,13 +832,17 @@ fn run_at(db: &Path, args: AtArgs) -> Result<ExitCode> {
         });
         emit(&format!("{}\n", serde_json::to_string_pretty(&doc)?))?;
     } else {
-        emit(&format!("{name} at {commit} (commit #{seq})\n"))?;
+        let place = match found.seq {
+            Some(seq) => format!("commit #{seq}"),
+            None => "off the analysed chain".to_string(),
+        };
+        emit(&format!("{name} at {commit} ({place})\n"))?;
         let line: Vec<String> = metrics.iter().map(|(k, v)| format!("{k}={v}")).collect();
         emit(&format!("{}\n\n", line.join(" ")))?;
         emit(&phrasebook::render_table(&rows, args.output.level))?;
     }
     if let Some(dir) = &args.output.report_dir {
-        let summary = json!({ "repo": name, "commit": commit, "seq": seq });
+        let summary = json!({ "repo": name, "commit": commit, "seq": found.seq });
         phrasebook::write_files(
             dir,
             &format!("Phrasebook of {name} at {commit}"),
@@ -802,6 +852,14 @@ fn run_at(db: &Path, args: AtArgs) -> Result<ExitCode> {
         )?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// One line on stderr for a tree analysed now, off the chain.
+fn say_tree(found: &Resolved, tree: &TreeSummary) {
+    report_line(format!(
+        "{} is off the analysed chain: analysed its tree ({} files, {} parsed, the rest from the cache) and kept it",
+        found.label, tree.files, tree.parsed
+    ));
 }
 
 fn run_explain(args: ExplainArgs) -> Result<ExitCode> {
@@ -918,84 +976,77 @@ fn run_report(db: &Path, args: ReportArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// The analysed commit `rev` names (see `patmine::revision`), or the newest one.
-fn resolve_or_last(store: &Store, repo: &RepoRow, rev: Option<&str>) -> Result<CommitRef> {
+/// The commit `rev` names (see `patmine::revision`), or the newest analysed one.
+fn resolve_or_last(store: &Store, repo: &RepoRow, rev: Option<&str>) -> Result<Resolved> {
     match rev {
-        Some(rev) => {
-            let found = patmine::revision::resolve(store, repo, rev)?;
-            Ok(CommitRef {
-                seq: found.seq,
-                id: found.id,
+        Some(rev) => patmine::revision::resolve(store, repo, rev),
+        None => {
+            let last = store
+                .last_commit(repo.repo_id)?
+                .with_context(|| format!("{}: no analysed commits", repo.name))?;
+            Ok(Resolved {
+                seq: Some(last.seq),
+                label: last.id[..last.id.len().min(10)].to_string(),
+                id: last.id,
             })
         }
-        None => store
-            .last_commit(repo.repo_id)?
-            .with_context(|| format!("{}: no analysed commits", repo.name)),
     }
 }
 
-/// An analysed commit and its label, for `compare`.
-fn resolve_snapshot(store: &Store, repo: &RepoRow, rev: &str) -> Result<(i64, String)> {
-    let found = patmine::revision::resolve(store, repo, rev)?;
-    Ok((found.seq, found.label))
-}
-
-fn run_compare(db: &Path, args: CompareArgs) -> Result<ExitCode> {
-    use patmine::report::compare::{Comparison, compare_commits};
-    let store = Store::open(db)?;
+fn run_compare(db: &Path, quiet: bool, args: CompareArgs) -> Result<ExitCode> {
+    use patmine::report::compare::{Comparison, compare_snapshots};
+    let mut store = Store::open(db)?;
     store.query_threads()?;
     let repo = pick_repo(&store, db, args.repo.as_deref())?;
-    let RepoRow {
-        repo_id,
-        ref name,
-        ref config,
-        ..
-    } = repo;
-    let pairs: Vec<((i64, String), (i64, String))> = if args.releases {
-        let tags = store.tags(repo_id)?;
-        let commits = store.commits(repo_id)?;
-        let time = |t: &patmine::store::TagRow| commits.get(t.seq as usize).map_or(0, |c| c.time);
-        let chosen = patmine::releases::choose(&tags, &args.tags, args.pre, time);
-        if chosen.len() < 2 {
-            let with_pre = patmine::releases::choose(&tags, &args.tags, true, time).len();
-            anyhow::bail!(
-                "{name}: {} of {} tags on analysed commits chosen{}; --releases needs two",
-                chosen.len(),
-                tags.len(),
-                if with_pre > chosen.len() {
-                    " (pre-releases left out; --pre takes them)"
-                } else {
-                    ""
-                }
-            );
-        }
+    let pairs: Vec<(Resolved, Resolved)> = if args.releases {
+        let chosen = choose_releases(&store, &repo, &args)?;
         chosen
             .windows(2)
-            .map(|w| ((w[0].seq, w[0].name.clone()), (w[1].seq, w[1].name.clone())))
+            .map(|w| (w[0].clone(), w[1].clone()))
             .collect()
     } else {
         let a = args
             .a
             .as_deref()
             .context("name the older snapshot (a tag, commit or date), or use --releases")?;
-        let b = match args.b.as_deref() {
-            Some(b) => resolve_snapshot(&store, &repo, b)?,
-            None => {
-                let last = store.last_commit(repo_id)?.context("no analysed commits")?;
-                (last.seq, last.id[..last.id.len().min(10)].to_string())
-            }
-        };
-        vec![(resolve_snapshot(&store, &repo, a)?, b)]
+        let a = patmine::revision::resolve(&store, &repo, a)?;
+        let b = resolve_or_last(&store, &repo, args.b.as_deref())?;
+        vec![(a, b)]
     };
-    let seqs: Vec<(i64, i64)> = pairs.iter().map(|((a, _), (b, _))| (*a, *b)).collect();
-    let compared = compare_commits(&store, repo_id, &seqs, args.level, config)?;
+    // Trees off the chain are analysed (once) before anything is compared.
+    let build = || {
+        let (analyzer, filter) = build_analyzer_and_filter(&args.analysis, &args.filter)?;
+        Ok((analyzer, filter, args.trackers.load()?))
+    };
+    let mut locator = Locator::new(&repo, &build);
+    let progress = Progress::new(quiet || args.json);
+    let mut snapshots: HashMap<String, Snapshot> = HashMap::new();
+    for found in pairs.iter().flat_map(|(a, b)| [a, b]) {
+        if snapshots.contains_key(&found.id) {
+            continue;
+        }
+        let (snapshot, analysed) =
+            locator.snapshot(&mut store, found, &progress, &|line| report_line(line))?;
+        if let Some(tree) = analysed
+            && !quiet
+        {
+            say_tree(found, &tree);
+        }
+        snapshots.insert(found.id.clone(), snapshot);
+    }
+    locator.finish(&mut store, &progress, &|line| report_line(line))?;
+    let snapshot_pairs: Vec<(Snapshot, Snapshot)> = pairs
+        .iter()
+        .map(|(a, b)| (snapshots[&a.id], snapshots[&b.id]))
+        .collect();
+    let compared = compare_snapshots(&store, &snapshot_pairs, args.level, &repo.config)?;
     let comparisons = pairs
         .into_iter()
         .zip(compared)
-        .map(|(((_, from), (_, to)), deltas)| Comparison {
-            repo: name.clone(),
-            from,
-            to,
+        .map(|((from, to), deltas)| Comparison {
+            repo: repo.name.clone(),
+            from: from.label,
+            to: to.label,
             deltas,
         });
     let top = args.top.unwrap_or(25);
@@ -1014,6 +1065,75 @@ fn run_compare(db: &Path, args: CompareArgs) -> Result<ExitCode> {
         emit(&text)?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// A tag `compare --releases` may choose, on the analysed chain or off it.
+#[derive(Clone)]
+struct ReleaseTag {
+    name: String,
+    id: String,
+    seq: Option<i64>,
+    /// Committer time, for ordering tags that are not versions; `i64::MAX` when unknown (off
+    /// the chain, with the repository gone).
+    time: i64,
+}
+
+impl patmine::releases::Tag for ReleaseTag {
+    fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+/// The releases `compare --releases` compares, in release order, as resolved revisions.
+fn choose_releases(store: &Store, repo: &RepoRow, args: &CompareArgs) -> Result<Vec<Resolved>> {
+    let commits = store.commits(repo.repo_id)?;
+    let on_chain: HashMap<&str, (i64, i64)> = commits
+        .iter()
+        .map(|c| (c.id.as_str(), (c.seq, c.time)))
+        .collect();
+    let git = patmine::git::Repo::open(Path::new(&repo.identity)).ok();
+    let mut tags = Vec::new();
+    for (name, id) in store.all_tags(repo.repo_id)? {
+        let chain = on_chain.get(id.as_str()).copied();
+        let seq = chain.map(|(seq, _)| seq);
+        let time = match chain {
+            Some((_, time)) => time,
+            None => git
+                .as_ref()
+                .and_then(|g| g.commit_time(&id).ok())
+                .unwrap_or(i64::MAX),
+        };
+        tags.push(ReleaseTag {
+            name,
+            id,
+            seq,
+            time,
+        });
+    }
+    let order = |t: &ReleaseTag| (t.time, t.seq.unwrap_or(i64::MAX));
+    let chosen = patmine::releases::choose(&tags, &args.tags, args.pre, order);
+    if chosen.len() < 2 {
+        let with_pre = patmine::releases::choose(&tags, &args.tags, true, order).len();
+        anyhow::bail!(
+            "{}: {} of {} tags chosen{}; --releases needs two",
+            repo.name,
+            chosen.len(),
+            tags.len(),
+            if with_pre > chosen.len() {
+                " (pre-releases left out; --pre takes them)"
+            } else {
+                ""
+            }
+        );
+    }
+    Ok(chosen
+        .into_iter()
+        .map(|t| Resolved {
+            seq: t.seq,
+            id: t.id.clone(),
+            label: t.name.clone(),
+        })
+        .collect())
 }
 
 fn run_migrations(db: &Path, args: MigrationsArgs) -> Result<ExitCode> {
@@ -1041,7 +1161,19 @@ fn run_migrations(db: &Path, args: MigrationsArgs) -> Result<ExitCode> {
     let store = Store::open(db)?;
     store.query_threads()?;
     let repo = pick_repo(&store, db, args.repo.as_deref())?;
-    let CommitRef { seq, id: commit } = resolve_or_last(&store, &repo, args.at.as_deref())?;
+    // A migration's story (its releases, commits and authors) is the chain's.
+    let (seq, commit) = match args.at.as_deref() {
+        Some(rev) => {
+            let (seq, found) = patmine::revision::resolve_on_chain(&store, &repo, rev)?;
+            (seq, found.id)
+        }
+        None => {
+            let last = store
+                .last_commit(repo.repo_id)?
+                .with_context(|| format!("{}: no analysed commits", repo.name))?;
+            (last.seq, last.id)
+        }
+    };
     let RepoRow {
         repo_id,
         name: repo_name,

@@ -111,15 +111,29 @@ impl Repo {
 
     /// The root tree of a commit.
     pub fn commit_tree(&self, commit: &str) -> Result<String> {
-        let id = parse_id(commit)?;
-        let commit = self
-            .repo
-            .find_commit(id)
-            .map_err(|e| anyhow!("commit {id}: cannot read: {e}"))?;
+        let (id, commit) = self.find_commit(commit)?;
         let tree = commit
             .tree_id()
             .map_err(|e| anyhow!("commit {id}: cannot read its tree: {e}"))?;
         Ok(hex_id(&tree.detach()))
+    }
+
+    /// A commit's committer time, in Unix seconds.
+    pub fn commit_time(&self, commit: &str) -> Result<i64> {
+        let (id, commit) = self.find_commit(commit)?;
+        let time = commit
+            .time()
+            .map_err(|e| anyhow!("commit {id}: cannot read its time: {e}"))?;
+        Ok(time.seconds)
+    }
+
+    fn find_commit(&self, commit: &str) -> Result<(gix::ObjectId, gix::Commit<'_>)> {
+        let id = parse_id(commit)?;
+        let found = self
+            .repo
+            .find_commit(id)
+            .map_err(|e| anyhow!("commit {id}: cannot read: {e}"))?;
+        Ok((id, found))
     }
 
     /// Walks first parents from `tip` back to the root, a shallow boundary, or a missing commit.

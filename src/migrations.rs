@@ -350,6 +350,50 @@ impl<'a> History<'a> {
         set: &TrackerSet,
         seq: i64,
     ) -> Result<(Vec<TrackerCount>, Vec<NotEvaluated>)> {
+        let (usable, counted, skipped) = self.evaluated_trackers(set)?;
+        let series = self.store.counted_series(self.repo_id, &counted)?;
+        let counts = usable
+            .iter()
+            .zip(&series)
+            .map(|(&i, points)| {
+                let c = value_at(points, seq);
+                TrackerCount {
+                    name: set.trackers[i].name.clone(),
+                    occurrences: c.occurrences,
+                    files: c.files,
+                }
+            })
+            .collect();
+        Ok((counts, skipped))
+    }
+
+    /// Every tracker's counts in the tree of a revision off the chain (the scan `scan_id`),
+    /// leaving out (and returning) the tree trackers some blobs of the history lack.
+    pub fn tracker_counts_in_tree(
+        &self,
+        set: &TrackerSet,
+        scan_id: i64,
+    ) -> Result<(Vec<TrackerCount>, Vec<NotEvaluated>)> {
+        let (usable, counted, skipped) = self.evaluated_trackers(set)?;
+        let totals = self.store.counted_in_scan(scan_id, &counted)?;
+        let counts = usable
+            .iter()
+            .zip(totals)
+            .map(|(&i, (occurrences, files))| TrackerCount {
+                name: set.trackers[i].name.clone(),
+                occurrences,
+                files,
+            })
+            .collect();
+        Ok((counts, skipped))
+    }
+
+    /// The trackers of `set` every blob was evaluated for (their indexes and counted series),
+    /// and the tree trackers some blobs lack.
+    fn evaluated_trackers(
+        &self,
+        set: &TrackerSet,
+    ) -> Result<(Vec<usize>, Vec<Counted>, Vec<NotEvaluated>)> {
         let keys: Vec<(usize, String)> = set
             .tree_trackers()
             .map(|(i, t)| (i, t.key.clone()))
@@ -369,20 +413,7 @@ impl<'a> History<'a> {
         }
         let sources = self.sources(set, &usable)?;
         let counted: Vec<Counted> = sources.into_iter().map(|s| vec![s]).collect();
-        let series = self.store.counted_series(self.repo_id, &counted)?;
-        let counts = usable
-            .iter()
-            .zip(&series)
-            .map(|(&i, points)| {
-                let c = value_at(points, seq);
-                TrackerCount {
-                    name: set.trackers[i].name.clone(),
-                    occurrences: c.occurrences,
-                    files: c.files,
-                }
-            })
-            .collect();
-        Ok((counts, skipped))
+        Ok((usable, counted, skipped))
     }
 
     /// Each migration's two sides as counted series: `[from, to]` per migration, in order.

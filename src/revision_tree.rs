@@ -6,17 +6,21 @@
 //! the commit's `git archive` under the history's filters.
 
 use std::collections::HashSet;
+use std::path::Path;
 
 use anyhow::{Context, Result, bail};
 use rayon::prelude::*;
 
+use crate::analyze::Analyzer;
 use crate::blobs::{self, OutcomeCounts};
 use crate::dialect::Dialect;
+use crate::filter::Filter;
 use crate::git::{BlobAt, Repo};
 use crate::history::Counting;
 use crate::progress::Progress;
-use crate::store::{BlobRows, FileRecord, RepoRow, ScanTotals, Store};
-use crate::trackers;
+use crate::revision::Resolved;
+use crate::store::{BlobRows, FileRecord, RepoRow, Snapshot, Store};
+use crate::trackers::{self, TrackerSet};
 
 /// How one tree was analysed.
 #[derive(Debug, Clone, Copy, Default)]
@@ -27,31 +31,25 @@ pub struct TreeSummary {
     pub files: usize,
     /// Distinct blobs parsed now (the rest came from the cache).
     pub parsed: usize,
-    /// Whether the tree had been analysed before (nothing was read).
-    pub stored_before: bool,
 }
 
-/// The tree of `commit` (a full id of `repo`) as a snapshot of the history `repo_row`: read
-/// back when it was analysed before, analysed now otherwise. `counting` must be what the history
-/// was analysed under (its fingerprint and filters); the caller checks. A missing tree is an
-/// error (the counts would be wrong and would be kept); a missing or unreadable blob is said and
-/// counted as empty, as `history` does.
-pub fn analyse(
+/// Analyses the tree of `commit` (a full id of `repo`) into a snapshot of the history
+/// `repo_row`, through the blob rows `rows` (loaded once for the many trees of a command).
+/// `counting` must be what the history was analysed under (its fingerprint and filters); the
+/// caller checks, and evaluates trackers the cached blobs lack. A missing tree is an error (the
+/// counts would be wrong and would be kept); a missing or unreadable blob is said and counted as
+/// empty, as `history` does.
+#[allow(clippy::too_many_arguments)]
+fn analyse(
     repo: &Repo,
     counting: Counting<'_>,
     store: &mut Store,
+    rows: &mut BlobRows,
     repo_row: &RepoRow,
     commit: &str,
     progress: &Progress,
     say: &(dyn Fn(String) + Sync),
 ) -> Result<TreeSummary> {
-    if let Some(scan_id) = store.revision_tree(repo_row.repo_id, commit)? {
-        return Ok(TreeSummary {
-            scan_id,
-            stored_before: true,
-            ..TreeSummary::default()
-        });
-    }
     let Counting {
         analyzer,
         trackers: tracker_set,
@@ -66,7 +64,6 @@ pub fn analyse(
         bail!("commit {commit}: {first}; its counts would be wrong, so it is not analysed");
     }
 
-    let mut rows = BlobRows::new(store, &config, store.load_cache(&config, "git:")?)?;
     let mut seen: HashSet<(&str, Dialect)> = HashSet::new();
     let needed: Vec<BlobAt> = files
         .iter()
@@ -97,7 +94,7 @@ pub fn analyse(
     store.begin()?;
     blobs::store_new(
         store,
-        &mut rows,
+        rows,
         analyzer,
         &trackers::tree_keys(tracker_set),
         &needed,
@@ -107,48 +104,154 @@ pub fn analyse(
     )?;
     let parsed_now: HashSet<&str> = needed.iter().map(|b| b.id.as_str()).collect();
     let mut records = Vec::with_capacity(files.len());
-    let mut cached = 0;
     for file in &files {
         let Some(blob) = &file.new else { continue };
         let blob_row = rows
             .get(&(blobs::content_key(blob), blob.dialect))
             .with_context(|| format!("blob {} has no row after it was stored", blob.id))?;
-        let from_cache = !parsed_now.contains(blob.id.as_str());
-        cached += usize::from(from_cache);
         let record = FileRecord::Analysed {
             blob_row,
-            cached: from_cache,
+            cached: !parsed_now.contains(blob.id.as_str()),
         };
         records.push((file.path.clone(), blob.dialect, record));
     }
     let scan_id = store.start_scan(&root, &config)?;
     store.write_scan_files(scan_id, &records)?;
-    let totals = ScanTotals {
-        files: records.len(),
-        parsed: counts.parsed,
-        cached,
-        skipped: counts.skipped,
-        failed: counts.missing + counts.failed,
-    };
+    let totals = store.settle_tree_files(scan_id)?;
     store.close_scan(scan_id, &totals)?;
     store.record_revision_tree(repo_row.repo_id, commit, scan_id)?;
+    // A plain commit: a command may analyse a tree per release, and one checkpoint each would
+    // rewrite the database file as often.
     store
-        .commit_with_checkpoint()
+        .commit()
         .with_context(|| format!("storing the tree of commit {commit}"))?;
 
-    // Blobs from the cache may lack trackers added since they were analysed.
-    crate::history::evaluate_missing_trackers(
-        &shared,
-        store,
-        repo_row.repo_id,
-        tracker_set,
-        progress,
-        say,
-    )?;
     Ok(TreeSummary {
         scan_id,
         files: records.len(),
         parsed: counts.parsed,
-        stored_before: false,
     })
+}
+
+/// Where a resolved revision's counts are read: its commit on the chain, or its tree, analysed
+/// on first need. The analyzer, filter and trackers are made only then (most revisions are on
+/// the chain); the analyzer and filter must be those the history was analysed under, and the
+/// trackers are evaluated on the blobs a tree adds, so that no blob of the history lacks them.
+pub struct Locator<'a> {
+    repo_row: &'a RepoRow,
+    build: &'a dyn Fn() -> Result<(Analyzer, Filter, TrackerSet)>,
+    ready: Option<Prepared>,
+}
+
+/// What analysing trees takes, made once per command.
+struct Prepared {
+    repo: Repo,
+    analyzer: Analyzer,
+    filter: Filter,
+    trackers: TrackerSet,
+    rows: BlobRows,
+}
+
+impl<'a> Locator<'a> {
+    /// `build` makes the analyzer, filter and trackers from the command's flags.
+    pub fn new(
+        repo_row: &'a RepoRow,
+        build: &'a dyn Fn() -> Result<(Analyzer, Filter, TrackerSet)>,
+    ) -> Locator<'a> {
+        Locator {
+            repo_row,
+            build,
+            ready: None,
+        }
+    }
+
+    /// The snapshot of `found`, and how its tree was analysed when that happened now.
+    pub fn snapshot(
+        &mut self,
+        store: &mut Store,
+        found: &Resolved,
+        progress: &Progress,
+        say: &(dyn Fn(String) + Sync),
+    ) -> Result<(Snapshot, Option<TreeSummary>)> {
+        let repo_id = self.repo_row.repo_id;
+        if let Some(seq) = found.seq {
+            return Ok((Snapshot::Commit { repo_id, seq }, None));
+        }
+        if let Some(scan_id) = store.revision_tree(repo_id, &found.id)? {
+            return Ok((Snapshot::Scan(scan_id), None));
+        }
+        if self.ready.is_none() {
+            self.ready = Some(self.prepare(store, &found.label)?);
+        }
+        let ready = self.ready.as_mut().expect("prepared above");
+        let counting = Counting {
+            analyzer: &ready.analyzer,
+            trackers: &ready.trackers,
+            filter: &ready.filter,
+        };
+        let summary = analyse(
+            &ready.repo,
+            counting,
+            store,
+            &mut ready.rows,
+            self.repo_row,
+            &found.id,
+            progress,
+            say,
+        )?;
+        Ok((Snapshot::Scan(summary.scan_id), Some(summary)))
+    }
+
+    /// After the last tree: evaluates the trackers that blobs taken from the cache lack (added
+    /// since those blobs were analysed), so that no answer of the history goes without them.
+    pub fn finish(
+        self,
+        store: &mut Store,
+        progress: &Progress,
+        say: &(dyn Fn(String) + Sync),
+    ) -> Result<()> {
+        if let Some(ready) = self.ready {
+            crate::history::evaluate_missing_trackers(
+                &ready.repo.shared(),
+                store,
+                self.repo_row.repo_id,
+                &ready.trackers,
+                progress,
+                say,
+            )?;
+        }
+        Ok(())
+    }
+
+    fn prepare(&self, store: &Store, label: &str) -> Result<Prepared> {
+        let row = self.repo_row;
+        let repo = Repo::open(Path::new(&row.identity)).with_context(|| {
+            format!(
+                "{label} is off the analysed chain of {}, and its repository cannot be read to analyse its tree",
+                row.name
+            )
+        })?;
+        let (analyzer, filter, trackers) = (self.build)()?;
+        if analyzer.fingerprint() != row.config {
+            bail!(
+                "{label} is off the analysed chain of {}: its tree is analysed as the history was, so pass the --rules, --queries, --max-elements, --max-len and --fallback-threshold the history was run with",
+                row.name
+            );
+        }
+        if filter.key() != row.filters {
+            bail!(
+                "{label} is off the analysed chain of {}: its tree is analysed as the history was, so pass the --max-bytes, --include, --exclude and --keep-vendored the history was run with",
+                row.name
+            );
+        }
+        let config = analyzer.fingerprint();
+        let rows = BlobRows::new(store, config, store.load_cache(config, "git:")?)?;
+        Ok(Prepared {
+            repo,
+            analyzer,
+            filter,
+            trackers,
+            rows,
+        })
+    }
 }

@@ -48,22 +48,7 @@ fn running_sums_equal_a_fresh_scan_at_every_commit() {
     drop(store);
 
     for (seq, commit) in commits(&repo).iter().enumerate() {
-        let tree = tmp.path().join(format!("tree-{seq}"));
-        export_tree(&repo, commit, &tree);
-        let scan_db = tmp.path().join(format!("scan-{seq}.duckdb"));
-        let scanned = json(&patmine_ok(
-            &scan_db,
-            &["scan", tree.to_str().unwrap(), "--json", "--top", "100000"],
-        ));
-        let at = json(&patmine_ok(
-            &db,
-            &["at", &commit[..12], "--json", "--top", "100000"],
-        ));
-        assert_eq!(
-            pattern_set(&at),
-            pattern_set(&scanned),
-            "patterns at commit {seq} {commit}"
-        );
+        assert_at_equals_archive(&db, &repo, commit, tmp.path());
         for level in Level::BOTH {
             let at = json(&patmine_ok(
                 &db,
@@ -100,26 +85,6 @@ fn running_sums_equal_a_fresh_scan_at_every_commit() {
                 );
             }
         }
-        // Node-kind metrics: the deltas' running sums equal the scan's blobs.
-        let metrics = &at["metrics"];
-        let conn = duckdb::Connection::open(&scan_db).unwrap();
-        let (files, var, konst): (i64, i64, i64) = conn
-            .query_row(
-                "SELECT count(*), coalesce(sum(b.\"var\"), 0)::BIGINT, coalesce(sum(b.\"const\"), 0)::BIGINT
-                 FROM scan_files f JOIN blobs b USING (blob_row)",
-                [],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-            )
-            .unwrap();
-        assert_eq!(
-            (
-                metrics["files"].as_i64().unwrap(),
-                metrics["var"].as_i64().unwrap(),
-                metrics["const"].as_i64().unwrap()
-            ),
-            (files, var, konst),
-            "metrics at {seq}"
-        );
     }
 }
 
@@ -464,15 +429,220 @@ fn any_revision_the_repository_resolves_names_its_analysed_commit() {
     patmine_ok(&db, &["compare", "HEAD~2", "HEAD"]);
     patmine_ok(&db, &["migrations", "--at", "HEAD~1"]);
 
-    // The merged branch's commit is off the first-parent chain.
+    // A migration's story is the chain's: the merged branch's commit is off it.
     let feature = commit_of("feature");
-    let out = patmine(&db, &["at", "feature"]);
+    let out = patmine(&db, &["migrations", "--at", "feature"]);
     one_line_error(
         &out,
         &["`feature`", &feature.trim()[..10], "first-parent chain"],
     );
     let out = patmine(&db, &["compare", "no-such-rev", "HEAD"]);
     one_line_error(&out, &["`no-such-rev`", "names no commit"]);
+}
+
+/// The patterns of `at REV --json` equal those of a fresh scan of REV's `git archive`, and so do
+/// its file, `var` and `const` metrics.
+fn assert_at_equals_archive(db: &Path, repo: &Path, rev: &str, work: &Path) {
+    let tree = work.join(format!("tree-{}", rev.replace(['/', '~', '^'], "_")));
+    export_tree(repo, rev, &tree);
+    let scan_db = work.join(format!("scan-{}.duckdb", rev.replace(['/', '~', '^'], "_")));
+    let scanned = json(&patmine_ok(
+        &scan_db,
+        &["scan", tree.to_str().unwrap(), "--json", "--top", "100000"],
+    ));
+    let at = json(&patmine_ok(db, &["at", rev, "--json", "--top", "100000"]));
+    assert_eq!(pattern_set(&at), pattern_set(&scanned), "patterns at {rev}");
+    let metrics = &at["metrics"];
+    let conn = duckdb::Connection::open(&scan_db).unwrap();
+    let (files, var, konst): (i64, i64, i64) = conn
+        .query_row(
+            "SELECT count(*), coalesce(sum(b.\"var\"), 0)::BIGINT, coalesce(sum(b.\"const\"), 0)::BIGINT
+             FROM scan_files f JOIN blobs b USING (blob_row) WHERE b.status = 'parsed'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .unwrap();
+    assert_eq!(
+        (
+            metrics["files"].as_i64().unwrap(),
+            metrics["var"].as_i64().unwrap(),
+            metrics["const"].as_i64().unwrap()
+        ),
+        (files, var, konst),
+        "metrics at {rev}"
+    );
+}
+
+/// A revision off the analysed first-parent chain (a merged branch's commit, tags on a release
+/// branch, a branch newer than the analysed tip) is analysed from its tree, once, and counts as
+/// `scan` counts its `git archive`; `compare` and `compare --releases` take it.
+#[test]
+fn revisions_off_the_chain_are_analysed_from_their_trees() {
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = tmp.path().join("repo");
+    sample_repo(&repo);
+    // A release branch from v2.0: a fix (a changed blob) and a new file (a blob no commit of
+    // the chain holds), each tagged; and an empty commit whose tree is HEAD~1's.
+    git(&repo, &["checkout", "-q", "-b", "release-2", "v2.0"]);
+    std::fs::write(
+        repo.join("lib/helpers.js"),
+        "var path = require('path');\nvar fs = require('fs');\nmodule.exports = function join(a, b) { return path.join(a, b); };\n",
+    )
+    .unwrap();
+    git(&repo, &["commit", "-qam", "helpers: join"]);
+    git(&repo, &["tag", "v2.1"]);
+    std::fs::write(
+        repo.join("lib/retry.ts"),
+        "export async function retry(f: () => Promise<void>) {\n  for (let i = 0; i < 3; i++) {\n    try { await f(); return; } catch (e) { console.warn(e); }\n  }\n}\n",
+    )
+    .unwrap();
+    git(&repo, &["add", "lib/retry.ts"]);
+    git(&repo, &["commit", "-qm", "retry"]);
+    git(&repo, &["tag", "v2.1.1"]);
+    git(&repo, &["checkout", "-q", "-b", "empty", "main~1"]);
+    git(&repo, &["commit", "-q", "--allow-empty", "-m", "nothing"]);
+    git(&repo, &["checkout", "-q", "main"]);
+
+    let db = tmp.path().join("h.duckdb");
+    patmine_ok(&db, &["history", repo.to_str().unwrap()]);
+
+    // Its tree is analysed as the history was, or not at all.
+    let out = patmine(&db, &["at", "v2.1.1", "--max-len", "100"]);
+    one_line_error(&out, &["v2.1.1 (", "off the analysed chain", "--max-len"]);
+
+    // A tree analysed for a text answer gets its trackers too: no answer of the history lacks them.
+    patmine_ok(&db, &["at", "release-2~1"]);
+    let migrations = patmine(&db, &["migrations"]);
+    assert!(migrations.status.success());
+    let stderr = String::from_utf8_lossy(&migrations.stderr);
+    assert!(!stderr.contains("not been evaluated"), "{stderr}");
+
+    for rev in ["feature", "v2.1", "v2.1.1", "release-2~1", "main~4^2"] {
+        assert_at_equals_archive(&db, &repo, rev, tmp.path());
+    }
+    // Asked again, the kept tree answers: nothing is analysed.
+    let again = patmine(&db, &["at", "v2.1.1"]);
+    assert!(again.status.success());
+    let stderr = String::from_utf8_lossy(&again.stderr);
+    assert!(!stderr.contains("analysed its tree"), "{stderr}");
+    let trees: i64 = duckdb::Connection::open(&db)
+        .unwrap()
+        .query_row("SELECT count(*) FROM revision_trees", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(trees, 3, "feature, v2.1 and v2.1.1 (release-2~1 is v2.1)");
+    // Each tree's files, by outcome, as a scan records them.
+    let conn = duckdb::Connection::open(&db).unwrap();
+    let mut stmt = conn
+        .prepare(
+            "SELECT any_value(s.files), any_value(s.parsed + s.cached + s.skipped + s.failed),
+                count(f.path)
+             FROM scans s JOIN revision_trees USING (scan_id) JOIN scan_files f USING (scan_id)
+             GROUP BY scan_id",
+        )
+        .unwrap();
+    let totals: Vec<(i64, i64, i64)> = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .map(|r| r.unwrap())
+        .collect();
+    assert_eq!(totals.len(), 3);
+    for (files, by_outcome, rows) in totals {
+        assert!(files > 0 && files == by_outcome && files == rows);
+    }
+    drop(stmt);
+    drop(conn);
+
+    // A tree equal to a chain commit's has its patterns and its trackers' counts.
+    let chain = json(&patmine_ok(
+        &db,
+        &["at", "main~1", "--json", "--top", "100000"],
+    ));
+    let off = json(&patmine_ok(
+        &db,
+        &["at", "empty", "--json", "--top", "100000"],
+    ));
+    assert_eq!(off["seq"], serde_json::Value::Null);
+    assert_eq!(pattern_set(&off), pattern_set(&chain));
+    assert!(!chain["trackers"].as_object().unwrap().is_empty());
+    assert_eq!(off["trackers"], chain["trackers"]);
+    let same = patmine_ok(&db, &["compare", "main~1", "empty"]);
+    assert!(
+        same.lines()
+            .next()
+            .unwrap()
+            .ends_with(": 0 new, 0 gone, 0 grown, 0 shrunk"),
+        "{same}"
+    );
+
+    // Release over release, the release branch's tags in their version order.
+    let releases = patmine_ok(&db, &["compare", "--releases"]);
+    let pairs: Vec<&str> = releases
+        .lines()
+        .map(|l| l.split(':').nth(1).unwrap().trim())
+        .collect();
+    assert_eq!(
+        pairs,
+        [
+            "v1.0 -> v2.0",
+            "v2.0 -> v2.1",
+            "v2.1 -> v2.1.1",
+            "v2.1.1 -> v3.0"
+        ]
+    );
+    // A chain commit against a tree: the deltas are the difference of the two `at`s.
+    let occurrences = |rev: &str| -> std::collections::BTreeMap<String, i64> {
+        let at = json(&patmine_ok(&db, &["at", rev, "--json", "--top", "100000"]));
+        at["patterns"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| {
+                let sig = p["abstract"].as_str().unwrap().to_string();
+                (sig, p["occurrences"].as_i64().unwrap())
+            })
+            .collect()
+    };
+    let (before, after) = (occurrences("v2.0"), occurrences("v2.1.1"));
+    let mut expected: Vec<(String, i64, i64)> = before
+        .keys()
+        .chain(after.keys())
+        .map(|sig| {
+            let (b, a) = (before.get(sig), after.get(sig));
+            (
+                sig.clone(),
+                b.copied().unwrap_or(0),
+                a.copied().unwrap_or(0),
+            )
+        })
+        .filter(|(_, b, a)| b != a)
+        .collect();
+    expected.sort();
+    expected.dedup();
+    let compared = json(&patmine_ok(
+        &db,
+        &["compare", "v2.0", "v2.1.1", "--json", "--top", "100000"],
+    ));
+    let mut deltas: Vec<(String, i64, i64)> = compared[0]["by_absolute"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            let sig = d["signature"].as_str().unwrap().to_string();
+            (
+                sig,
+                d["before"].as_i64().unwrap(),
+                d["after"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    deltas.sort();
+    assert!(!expected.is_empty());
+    assert_eq!(deltas, expected);
+
+    // With the repository gone, kept trees still answer by tag.
+    std::fs::rename(&repo, tmp.path().join("moved")).unwrap();
+    let at = json(&patmine_ok(&db, &["at", "v2.1", "--json", "--top", "1"]));
+    assert_eq!(at["seq"], serde_json::Value::Null);
 }
 
 /// Without `--db` or `$PATMINE_DB`, the database is the per-user one, outside the working tree,

@@ -1,12 +1,12 @@
 //! Release-over-release comparison: patterns new, gone, grown and shrunk between two snapshots.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use anyhow::Result;
 use serde::Serialize;
 
 use crate::level::Level;
-use crate::store::Store;
+use crate::store::{Snapshot, Store};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -106,12 +106,26 @@ pub fn compare<'n, K: Ord + Copy>(
 }
 
 /// Compares the snapshots of each pair of commits `(older seq, newer seq)` of a repository's
-/// history, at one level. One pass over the stored deltas serves every pair, and a snapshot is
-/// kept only until the pairs that need it are compared.
+/// history, at one level (see `compare_snapshots`).
 pub fn compare_commits(
     store: &Store,
     repo_id: i64,
     pairs: &[(i64, i64)],
+    level: Level,
+    config: &str,
+) -> Result<Vec<Vec<Delta>>> {
+    let commit = |seq| Snapshot::Commit { repo_id, seq };
+    let pairs: Vec<(Snapshot, Snapshot)> =
+        pairs.iter().map(|&(a, b)| (commit(a), commit(b))).collect();
+    compare_snapshots(store, &pairs, level, config)
+}
+
+/// Compares each pair of snapshots `(older, newer)`, at one level: commits of a history's chain,
+/// whose counts one pass over the stored deltas serves (each kept only until the pairs that need
+/// it are compared), and trees off it, read whole.
+pub fn compare_snapshots(
+    store: &Store,
+    pairs: &[(Snapshot, Snapshot)],
     level: Level,
     config: &str,
 ) -> Result<Vec<Vec<Delta>>> {
@@ -121,16 +135,23 @@ pub fn compare_commits(
             .get(&sig)
             .map(|(text, categories)| (text.as_str(), categories.as_str()))
     };
-    let mut pending: HashMap<i64, usize> = HashMap::new();
+    let mut pending: HashMap<Snapshot, usize> = HashMap::new();
     for &(a, b) in pairs {
         *pending.entry(a).or_default() += 1;
         *pending.entry(b).or_default() += 1;
     }
-    let seqs: Vec<i64> = pending.keys().copied().collect();
-    let mut held: HashMap<i64, Vec<(i32, i64)>> = HashMap::new();
+    let mut held: HashMap<Snapshot, Vec<(i32, i64)>> = HashMap::new();
+    let mut walks: BTreeMap<i64, Vec<i64>> = BTreeMap::new();
+    for &snapshot in pending.keys() {
+        match snapshot {
+            Snapshot::Commit { repo_id, seq } => walks.entry(repo_id).or_default().push(seq),
+            Snapshot::Scan(_) => {
+                held.insert(snapshot, store.snapshot_counts(snapshot, level)?);
+            }
+        }
+    }
     let mut out: Vec<Option<Vec<Delta>>> = vec![None; pairs.len()];
-    store.walk_snapshots(repo_id, &seqs, level, |seq, counts| {
-        held.insert(seq, counts.to_vec());
+    let mut settle = |held: &mut HashMap<Snapshot, Vec<(i32, i64)>>| {
         for (k, &(a, b)) in pairs.iter().enumerate() {
             if out[k].is_some() {
                 continue;
@@ -147,7 +168,14 @@ pub fn compare_commits(
                 }
             }
         }
-    })?;
+    };
+    settle(&mut held);
+    for (repo_id, seqs) in walks {
+        store.walk_snapshots(repo_id, &seqs, level, |seq, counts| {
+            held.insert(Snapshot::Commit { repo_id, seq }, counts.to_vec());
+            settle(&mut held);
+        })?;
+    }
     Ok(out.into_iter().map(Option::unwrap_or_default).collect())
 }
 

@@ -15,7 +15,7 @@ use crate::level::Level;
 
 /// One set of files whose patterns can be counted and ranked: a scan, or a repository's tree at
 /// an analysed commit. Its queries inline the (integer) ids, which are never user text.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Snapshot {
     Scan(i64),
     Commit { repo_id: i64, seq: i64 },

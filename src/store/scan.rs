@@ -110,6 +110,37 @@ impl Store {
         Ok(())
     }
 
+    /// Gives the files of a revision's tree (written as analysed, each with its blob) the
+    /// outcome of their blob, skipped or failed ones included, and returns the scan's totals
+    /// (inside the caller's transaction). The blob row stays: such a file counts nothing.
+    pub fn settle_tree_files(&self, scan_id: i64) -> Result<ScanTotals> {
+        self.conn.execute(
+            "UPDATE scan_files f SET
+                status = CASE WHEN b.status LIKE 'skipped:%' THEN 'skipped' ELSE 'failed' END,
+                reason = CASE WHEN b.status LIKE 'skipped:%' THEN substr(b.status, 9) ELSE b.status END
+             FROM blobs b WHERE f.scan_id = ? AND b.blob_row = f.blob_row AND b.status <> 'parsed'",
+            params![scan_id],
+        )?;
+        let mut stmt = self
+            .conn
+            .prepare("SELECT status, count(*) FROM scan_files WHERE scan_id = ? GROUP BY status")?;
+        let rows = stmt.query_map(params![scan_id], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as usize))
+        })?;
+        let mut totals = ScanTotals::default();
+        for row in rows {
+            let (status, files) = row?;
+            totals.files += files;
+            match status.as_str() {
+                "parsed" => totals.parsed += files,
+                "cached" => totals.cached += files,
+                "skipped" => totals.skipped += files,
+                _ => totals.failed += files,
+            }
+        }
+        Ok(totals)
+    }
+
     /// Skipped files of a scan by reason.
     pub fn scan_skips(&self, scan_id: i64) -> Result<Vec<(SkipReason, i64)>> {
         let mut stmt = self.conn.prepare(

@@ -272,6 +272,32 @@ impl Store {
         Ok(out)
     }
 
+    /// Each counted series' occurrences and files (those with at least one) in a scan's files:
+    /// the tree of a revision off the chain.
+    pub fn counted_in_scan(&self, scan_id: i64, counted: &[Counted]) -> Result<Vec<(i64, i64)>> {
+        let sql = format!(
+            "WITH {}
+             SELECT b.t, sum(b.occurrences)::BIGINT, count(*) FILTER (WHERE b.occurrences > 0)
+             FROM scan_files f JOIN counted_blobs b ON b.blob_row = f.blob_row
+             WHERE f.scan_id = ? GROUP BY b.t",
+            counted_blobs_cte(counted)
+        );
+        let mut stmt = self.conn.prepare(&sql)?;
+        let rows = stmt.query_map(params![scan_id], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, i64>(2)?,
+            ))
+        })?;
+        let mut out = vec![(0, 0); counted.len()];
+        for row in rows {
+            let (t, occurrences, files) = row?;
+            out[t as usize] = (occurrences, files);
+        }
+        Ok(out)
+    }
+
     /// Every (commit, path) whose count of a counted series changed, with the count before and
     /// after, oldest commit first.
     pub fn counted_path_changes(
