@@ -1074,7 +1074,7 @@ struct ReleaseTag {
     id: String,
     seq: Option<i64>,
     /// Committer time, for ordering tags that are not versions; `i64::MAX` when unknown (off
-    /// the chain, with the repository gone).
+    /// the chain, never analysed, and the repository gone).
     time: i64,
 }
 
@@ -1091,6 +1091,11 @@ fn choose_releases(store: &Store, repo: &RepoRow, args: &CompareArgs) -> Result<
         .iter()
         .map(|c| (c.id.as_str(), (c.seq, c.time)))
         .collect();
+    let kept: HashMap<String, i64> = store
+        .off_chain_tags(repo.repo_id)?
+        .into_iter()
+        .filter_map(|(name, tree)| Some((name, tree?.committer_time)))
+        .collect();
     let git = patmine::git::Repo::open(Path::new(&repo.identity)).ok();
     let mut tags = Vec::new();
     for (name, id) in store.all_tags(repo.repo_id)? {
@@ -1098,10 +1103,11 @@ fn choose_releases(store: &Store, repo: &RepoRow, args: &CompareArgs) -> Result<
         let seq = chain.map(|(seq, _)| seq);
         let time = match chain {
             Some((_, time)) => time,
-            None => git
-                .as_ref()
-                .and_then(|g| g.commit_time(&id).ok())
-                .unwrap_or(i64::MAX),
+            None => kept.get(&name).copied().unwrap_or_else(|| {
+                git.as_ref()
+                    .and_then(|g| g.commit_time(&id).ok())
+                    .unwrap_or(i64::MAX)
+            }),
         };
         tags.push(ReleaseTag {
             name,

@@ -17,6 +17,21 @@ pub struct Version {
     pub pre: Vec<PreIdent>,
 }
 
+/// `1.0.0beta2` as (`1.0.0`, `beta2`): a letter right after the third number starts a
+/// pre-release. Anything else is returned whole.
+fn glued_pre_release(text: &str) -> (&str, Option<&str>) {
+    let third = text.match_indices('.').nth(1).map(|(i, _)| i + 1);
+    let Some(third) = third else {
+        return (text, None);
+    };
+    let digits = text[third..].bytes().take_while(u8::is_ascii_digit).count();
+    let split = third + digits;
+    match text[split..].bytes().next() {
+        Some(b) if digits > 0 && b.is_ascii_alphabetic() => (&text[..split], Some(&text[split..])),
+        _ => (text, None),
+    }
+}
+
 /// One pre-release identifier: numeric ones compare as numbers and before text ones (semver
 /// 2.0.0, rule 11).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -26,14 +41,16 @@ pub enum PreIdent {
 }
 
 impl Version {
-    /// Reads `[v]MAJOR[.MINOR[.PATCH]][+BUILD]` or `[v]MAJOR.MINOR.PATCH-PRE[+BUILD]`; `None` for
-    /// anything else.
+    /// Reads `[v]MAJOR[.MINOR[.PATCH]][+BUILD]` or `[v]MAJOR.MINOR.PATCH-PRE[+BUILD]`, and the
+    /// older `MAJOR.MINOR.PATCHpre` (`3.0.0beta2`, `1.0.0rc`: express and other early npm
+    /// packages tagged so, and npm's loose versions read them) as `-pre`; `None` for anything
+    /// else.
     pub fn parse(tag: &str) -> Option<Version> {
         let text = tag.strip_prefix(['v', 'V']).unwrap_or(tag);
         let text = text.split_once('+').map_or(text, |(v, _)| v);
         let (core, pre) = match text.split_once('-') {
             Some((core, pre)) => (core, Some(pre)),
-            None => (text, None),
+            None => glued_pre_release(text),
         };
         let parts: Vec<&str> = core.split('.').collect();
         // A pre-release needs the full MAJOR.MINOR.PATCH: `2024-01-15` is a date, not 2024
@@ -167,6 +184,7 @@ mod tests {
             "1.0.0-beta.2",
             "1.0.0-beta.11",
             "1.0.0-rc.1",
+            "1.0.0rc2",
             "v1.0.0",
             "1.0.1",
             "v1.2",
@@ -185,6 +203,8 @@ mod tests {
             "1.0.0-",
             "x1.0",
             "2024-01-15",
+            "1.0beta",
+            "1.0.0.beta",
         ] {
             assert!(Version::parse(not_a_version).is_none(), "{not_a_version}");
         }

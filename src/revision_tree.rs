@@ -57,6 +57,7 @@ fn analyse(
     } = counting;
     let config = analyzer.fingerprint().to_string();
     let tree = repo.commit_tree(commit)?;
+    let time = repo.commit_time(commit)?;
     let mut missing_trees = Vec::new();
     let keep_path = |p: &str| filter.check_path(p).is_none();
     let files = repo.diff_trees(None, &tree, &keep_path, &mut |m| missing_trees.push(m))?;
@@ -119,7 +120,7 @@ fn analyse(
     store.write_scan_files(scan_id, &records)?;
     let totals = store.settle_tree_files(scan_id)?;
     store.close_scan(scan_id, &totals)?;
-    store.record_revision_tree(repo_row.repo_id, commit, scan_id)?;
+    store.record_revision_tree(repo_row.repo_id, commit, scan_id, time)?;
     // A plain commit: a command may analyse a tree per release, and one checkpoint each would
     // rewrite the database file as often.
     store

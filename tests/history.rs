@@ -505,6 +505,35 @@ fn revisions_off_the_chain_are_analysed_from_their_trees() {
 
     let db = tmp.path().join("h.duckdb");
     patmine_ok(&db, &["history", repo.to_str().unwrap()]);
+    // The report reads no repository: the release tags off the chain wait for their trees.
+    let releases_in_report = |name: &str| {
+        let out = tmp.path().join(name);
+        patmine_ok(&db, &["report", "--out", out.to_str().unwrap()]);
+        let report = json(&std::fs::read_to_string(out.join("report.json")).unwrap());
+        let steps: Vec<String> = report["releases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                format!(
+                    "{} -> {}",
+                    r["from"].as_str().unwrap(),
+                    r["to"].as_str().unwrap()
+                )
+            })
+            .collect();
+        let html = std::fs::read_to_string(out.join("index.html")).unwrap();
+        let left_out = report["releases_left_out"].as_u64().unwrap();
+        assert_eq!(html.contains("off the analysed chain"), left_out > 0);
+        (steps, left_out)
+    };
+    assert_eq!(
+        releases_in_report("report-before"),
+        (
+            vec!["v1.0 -> v2.0".to_string(), "v2.0 -> v3.0".to_string()],
+            2
+        )
+    );
 
     // Its tree is analysed as the history was, or not at all.
     let out = patmine(&db, &["at", "v2.1.1", "--max-len", "100"]);
@@ -638,6 +667,22 @@ fn revisions_off_the_chain_are_analysed_from_their_trees() {
     deltas.sort();
     assert!(!expected.is_empty());
     assert_eq!(deltas, expected);
+
+    let (steps, left_out) = releases_in_report("report-after");
+    assert_eq!(
+        (steps, left_out),
+        (
+            [
+                "v1.0 -> v2.0",
+                "v2.0 -> v2.1",
+                "v2.1 -> v2.1.1",
+                "v2.1.1 -> v3.0"
+            ]
+            .map(String::from)
+            .to_vec(),
+            0
+        )
+    );
 
     // With the repository gone, kept trees still answer by tag.
     std::fs::rename(&repo, tmp.path().join("moved")).unwrap();

@@ -326,6 +326,13 @@ pub fn render(report: &Report, charts: &[(String, String, String)]) -> String {
         }
         h.push_str("</table>");
     }
+    if let Some(note) = super::releases_left_out_note(report.releases_left_out) {
+        // The note's one code span (the command) as <code>.
+        let note = esc(&note)
+            .replacen('`', "<code>", 1)
+            .replacen('`', "</code>", 1);
+        let _ = write!(h, "<p>{note}</p>");
+    }
     h.push_str("</section>");
 
     // Migrations.

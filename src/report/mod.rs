@@ -171,6 +171,9 @@ pub struct Report {
     pub evolution: Option<Evolution>,
     pub cooccurrence: Cooccurrence,
     pub releases: Vec<ReleaseStep>,
+    /// Releases off the analysed chain left out of `releases`: their trees were never analysed
+    /// (`patmine compare --releases` analyses them; the report reads no repository).
+    pub releases_left_out: usize,
     /// Histories only.
     pub migrations: Option<MigrationsSection>,
     pub categories: Vec<CategoryRow>,
@@ -518,9 +521,9 @@ pub fn build(store: &Store, options: &ReportOptions, trackers: &TrackerSet) -> R
         .sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
 
     // Evolution, releases and migrations.
-    let (evolution, releases) = match &source.history {
+    let (evolution, releases, releases_left_out) = match &source.history {
         Some((repo_id, commits)) => evolution(store, *repo_id, commits, &source.config, &time_of)?,
-        None => (None, Vec::new()),
+        None => (None, Vec::new(), 0),
     };
     let migrations = match &source.history {
         Some((repo_id, _)) => Some(migrations_section(
@@ -544,6 +547,7 @@ pub fn build(store: &Store, options: &ReportOptions, trackers: &TrackerSet) -> R
         evolution,
         cooccurrence,
         releases,
+        releases_left_out,
         migrations,
         categories,
         quality,
@@ -559,9 +563,9 @@ fn evolution(
     commits: &[CommitMeta],
     config: &str,
     time_of: &HashMap<i64, i64>,
-) -> Result<(Option<Evolution>, Vec<ReleaseStep>)> {
+) -> Result<(Option<Evolution>, Vec<ReleaseStep>, usize)> {
     let (Some(first), Some(last)) = (commits.first(), commits.last()) else {
-        return Ok((None, Vec::new()));
+        return Ok((None, Vec::new(), 0));
     };
     let tags = store.tags(repo_id)?;
     let releases: Vec<(String, i64)> = tags
@@ -593,12 +597,38 @@ fn evolution(
                 .collect(),
         );
     }
+    // Releases: the chain's tags and those off it whose trees `at` or `compare` kept (the
+    // others are counted as left out: the report reads no repository).
+    let mut candidates: Vec<ReleaseAt> = tags
+        .iter()
+        .map(|t| ReleaseAt {
+            name: t.name.clone(),
+            snapshot: Some(Snapshot::Commit {
+                repo_id,
+                seq: t.seq,
+            }),
+            order: (time_of[&t.seq], t.seq),
+        })
+        .collect();
+    for (name, kept) in store.off_chain_tags(repo_id)? {
+        candidates.push(ReleaseAt {
+            name,
+            snapshot: kept.map(|tree| Snapshot::Scan(tree.scan_id)),
+            order: (kept.map_or(i64::MAX, |tree| tree.committer_time), i64::MAX),
+        });
+    }
+    let chosen = crate::releases::choose(&candidates, &[], false, |r| r.order);
+    let left_out = chosen.iter().filter(|r| r.snapshot.is_none()).count();
+    let chosen: Vec<(&str, Snapshot)> = chosen
+        .into_iter()
+        .filter_map(|r| Some((r.name.as_str(), r.snapshot?)))
+        .collect();
     // Every comparison below, in one pass: the first commit against the last, then each
     // release against the one before it (in version order, pre-releases left out).
-    let chosen = crate::releases::choose(&tags, &[], false, |t| (time_of[&t.seq], t.seq));
-    let mut pairs = vec![(first.seq, last.seq)];
-    pairs.extend(chosen.windows(2).map(|w| (w[0].seq, w[1].seq)));
-    let mut compared = compare::compare_commits(store, repo_id, &pairs, Level::Abstract, config)?;
+    let commit = |seq| Snapshot::Commit { repo_id, seq };
+    let mut pairs = vec![(commit(first.seq), commit(last.seq))];
+    pairs.extend(chosen.windows(2).map(|w| (w[0].1, w[1].1)));
+    let mut compared = compare::compare_snapshots(store, &pairs, Level::Abstract, config)?;
     let by_release = compared.split_off(1);
     let deltas = compared.pop().unwrap_or_default();
     let (rose, fell) = compare::rose_and_fell(&deltas, 10);
@@ -620,11 +650,11 @@ fn evolution(
 
     let mut steps = Vec::new();
     for (pair, d) in chosen.windows(2).zip(by_release) {
-        let (from, to) = (&pair[0], &pair[1]);
+        let (from, to) = (pair[0].0, pair[1].0);
         let count = |c: compare::Change| d.iter().filter(|x| x.change == c).count();
         steps.push(ReleaseStep {
-            from: from.name.clone(),
-            to: to.name.clone(),
+            from: from.to_string(),
+            to: to.to_string(),
             new: count(compare::Change::New),
             gone: count(compare::Change::Gone),
             grown: count(compare::Change::Grown),
@@ -645,7 +675,38 @@ fn evolution(
             rose_fell_series,
         }),
         steps,
+        left_out,
     ))
+}
+
+/// A tag the Releases section may compare: on the chain, or off it with its tree kept (`None`
+/// when it was never analysed).
+struct ReleaseAt {
+    name: String,
+    snapshot: Option<Snapshot>,
+    /// Committer time, then the chain position (`i64::MAX` when unknown), for tags that are not
+    /// versions.
+    order: (i64, i64),
+}
+
+impl crate::releases::Tag for ReleaseAt {
+    fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+/// What the Releases section says of the releases it leaves out, if any.
+pub(crate) fn releases_left_out_note(left_out: usize) -> Option<String> {
+    (left_out > 0).then(|| {
+        format!(
+            "{left_out} release{} off the analysed chain {} left out: {} never analysed. `patmine compare --releases` analyses {} and keeps {}.",
+            if left_out == 1 { "" } else { "s" },
+            if left_out == 1 { "is" } else { "are" },
+            if left_out == 1 { "its tree was" } else { "their trees were" },
+            if left_out == 1 { "it" } else { "them" },
+            if left_out == 1 { "it" } else { "them" },
+        )
+    })
 }
 
 /// Releases in the Releases chart, the newest ones: more would not be legible.
@@ -1007,6 +1068,12 @@ pub fn render_markdown(report: &Report) -> String {
                 top
             );
         }
+    }
+    if let Some(note) = releases_left_out_note(report.releases_left_out) {
+        if report.releases.is_empty() {
+            let _ = writeln!(out, "\n## Releases\n");
+        }
+        let _ = writeln!(out, "\n{note}");
     }
     if let Some(section) = &report.migrations {
         out.push_str("\n## Migrations\n\n");

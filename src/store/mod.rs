@@ -20,7 +20,7 @@ use duckdb::Connection;
 pub use cache::{BlobRows, BlobStatus, NewBlob, PatternSigs, SignatureRows};
 pub use history::{ChangeRow, CommitRow, RepoRow};
 pub use reads::{CommitMeta, CommitRef, FileQuality, PatternRow, PatternTotals, Snapshot, TagRow};
-pub use scan::{FileRecord, ScanRow, ScanTotals};
+pub use scan::{FileRecord, KeptTree, ScanRow, ScanTotals};
 pub use schema::SCHEMA_VERSION;
 pub use trackers::{
     BlobLacking, Counted, PathChangeCount, PathCount, PatternFlow, SeriesPoint, TrackerSource,

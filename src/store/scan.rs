@@ -20,6 +20,14 @@ pub enum FileRecord<'a> {
     Failed(&'a str),
 }
 
+/// The kept tree of a revision off a history's chain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeptTree {
+    pub scan_id: i64,
+    /// Unix seconds.
+    pub committer_time: i64,
+}
+
 /// How many files a scan looked at, by outcome.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ScanTotals {
@@ -197,13 +205,41 @@ impl Store {
             .optional()?)
     }
 
-    /// Names the scan holding the tree of `commit` (inside the caller's transaction).
-    pub fn record_revision_tree(&self, repo_id: i64, commit: &str, scan_id: i64) -> Result<()> {
+    /// Names the scan holding the tree of `commit`, committed at `time` (Unix seconds), inside
+    /// the caller's transaction.
+    pub fn record_revision_tree(
+        &self,
+        repo_id: i64,
+        commit: &str,
+        scan_id: i64,
+        time: i64,
+    ) -> Result<()> {
         self.conn.execute(
-            "INSERT INTO revision_trees VALUES (?, ?, ?)",
-            params![repo_id, commit, scan_id],
+            "INSERT INTO revision_trees VALUES (?, ?, ?, ?)",
+            params![repo_id, commit, scan_id, time],
         )?;
         Ok(())
+    }
+
+    /// Tags off the analysed chain of a repository, by name, each with its kept tree
+    /// `(scan_id, committer time)` when `at` or `compare` analysed it.
+    pub fn off_chain_tags(&self, repo_id: i64) -> Result<Vec<(String, Option<KeptTree>)>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT t.name, r.scan_id, r.committer_time FROM tags t
+             LEFT JOIN revision_trees r ON r.repo_id = t.repo_id AND r.commit_id = t.commit_id
+             WHERE t.repo_id = ? AND t.commit_id NOT IN (SELECT commit_id FROM commits WHERE repo_id = ?)
+             ORDER BY t.name",
+        )?;
+        let rows = stmt.query_map(params![repo_id, repo_id], |r| {
+            let scan: Option<i64> = r.get(1)?;
+            let time: Option<i64> = r.get(2)?;
+            let kept = scan.zip(time).map(|(scan_id, committer_time)| KeptTree {
+                scan_id,
+                committer_time,
+            });
+            Ok((r.get::<_, String>(0)?, kept))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 }
 

@@ -199,7 +199,8 @@ CREATE TABLE IF NOT EXISTS commit_metric_deltas (
 CREATE TABLE IF NOT EXISTS revision_trees (
     repo_id BIGINT NOT NULL,
     commit_id VARCHAR NOT NULL,
-    scan_id BIGINT NOT NULL
+    scan_id BIGINT NOT NULL,
+    committer_time BIGINT NOT NULL
 );
 
 -- One row: a tag of an analysed repository, on its analysed chain or off it.
