@@ -125,15 +125,22 @@ static inline void push_frame(Frame *frame, const TSLanguage *language, const Su
   frame->entry = entry;
 }
 
-// Writes the visible nodes under `root` (itself first) to `out`, in pre-order. Returns how many,
-// or -1 when they would exceed `capacity`, -2 when memory runs out.
-int64_t patmine_flatten_tree(TSNode root, PatmineFlatNode *out, uint32_t capacity, const uint8_t *opaque, uint32_t opaque_len) {
+// The node ts_node_new makes for a subtree at `position` under `alias`.
+static inline TSNode node_at(const TSTree *tree, const Subtree *subtree, Length position, TSSymbol alias) {
+  return (TSNode){{position.bytes, position.extent.row, position.extent.column, alias}, subtree, tree};
+}
+
+// Writes the visible nodes under `root` (itself first) to `out`, in pre-order, and when `nodes`
+// is not NULL each one's TSNode to the same index of `nodes` (as ts_tree_cursor_current_node
+// gives it). Returns how many, or -1 when they would exceed `capacity`, -2 when memory runs out.
+int64_t patmine_flatten_tree(TSNode root, PatmineFlatNode *out, uint32_t capacity, const uint8_t *opaque, uint32_t opaque_len, TSNode *nodes) {
   const TSTree *tree = root.tree;
   const TSLanguage *language = tree->language;
   const Subtree *root_subtree = (const Subtree *)root.id;
   if (capacity == 0) return -1;
   Length root_position = {root.context[0], {root.context[1], root.context[2]}};
   write_entry(&out[0], language, root_subtree, root_position, (TSSymbol)root.context[3], 0);
+  if (nodes) nodes[0] = root;
   uint32_t count = 1;
   if (ts_subtree_child_count(*root_subtree) == 0 || is_opaque(&out[0], opaque, opaque_len)) {
     out[0].next = 1;
@@ -183,6 +190,7 @@ int64_t patmine_flatten_tree(TSNode root, PatmineFlatNode *out, uint32_t capacit
       }
       entry = count++;
       write_entry(&out[entry], language, child, position, alias, field);
+      if (nodes) nodes[entry] = node_at(tree, child, position, alias);
       if (ts_subtree_child_count(*child) == 0 || is_opaque(&out[entry], opaque, opaque_len)) {
         out[entry].next = count;
         continue;

@@ -1,6 +1,6 @@
 //! Counting every tree tracker of a set on one tree in one walk, whatever the number of trackers.
 //!
-//! The walk visits every node once with tree-sitter's cursor. At each node it tries only the
+//! The walk visits every visible node once (`tree_walk::visit_visible`). At each node it tries only the
 //! ast-grep rules whose potential kinds include the node's kind (ast-grep's own `CombinedScan`
 //! does the same), wrapping the node for ast-grep only then, and the query trackers made of
 //! single-node patterns (`(kind) @c`, `"token" @c`, `(parent (kind) @c)`), matched by kind id
@@ -11,12 +11,19 @@
 
 use ast_grep_core::Matcher;
 use ast_grep_core::matcher::MatcherExt;
-use tree_sitter::{Node, Query, QueryCursor, StreamingIterator, Tree};
+use tree_sitter::{Query, QueryCursor, StreamingIterator, Tree};
 
 use super::{TreeRule, TreeTracker, ast_grep};
 use crate::analyze::MAX_ROOT_DEPTH;
 use crate::dialect::Grammar;
 use crate::queries::SimpleMatcher;
+use crate::tree_walk::{VisitBuffers, visit_visible};
+
+thread_local! {
+    /// The walk's lists, kept from one tree to the next on each worker thread.
+    static WALK_BUFFERS: std::cell::RefCell<VisitBuffers> =
+        std::cell::RefCell::new(VisitBuffers::default());
+}
 
 /// Per grammar: which tracker may match a node of each kind, and the combined query.
 pub(super) struct Plan {
@@ -147,33 +154,37 @@ impl Plan {
                 }
             }
         };
-        match &doc {
+        WALK_BUFFERS.with_borrow_mut(|buffers| match &doc {
             // The document wraps (a copy of) our own tree: one walk serves both.
             Some(d) if own_tree => {
-                walk(d.root().get_inner_node(), |node, kind, parent, depth| {
-                    count_simple(kind, parent, depth, &mut counts);
-                    count_rules(node, kind, &mut counts);
-                });
+                visit_visible(
+                    d.root().get_inner_node(),
+                    buffers,
+                    |node, kind, parent, depth| {
+                        count_simple(kind, parent, depth, &mut counts);
+                        count_rules(node, kind, &mut counts);
+                    },
+                );
             }
             // Bytes that are not UTF-8: ast-grep matches a parse of the replaced text, and the
             // queries still count our tree.
             Some(d) => {
-                walk(d.root().get_inner_node(), |node, kind, _, _| {
+                visit_visible(d.root().get_inner_node(), buffers, |node, kind, _, _| {
                     count_rules(node, kind, &mut counts)
                 });
                 if !simple.is_empty() {
-                    walk(tree.root_node(), |_, kind, parent, depth| {
+                    visit_visible(tree.root_node(), buffers, |_, kind, parent, depth| {
                         count_simple(kind, parent, depth, &mut counts)
                     });
                 }
             }
             None if !simple.is_empty() => {
-                walk(tree.root_node(), |_, kind, parent, depth| {
+                visit_visible(tree.root_node(), buffers, |_, kind, parent, depth| {
                     count_simple(kind, parent, depth, &mut counts)
                 });
             }
             None => {}
-        }
+        });
         if let Some((query, owners)) = &plan.query
             && owners.iter().any(|&i| active[i as usize])
         {
@@ -194,34 +205,5 @@ impl Plan {
             }
         }
         counts
-    }
-}
-
-/// Visits every node under `top` in pre-order with tree-sitter's cursor, with its kind id, its
-/// parent's kind id and its depth (`top` is at 0).
-fn walk<'t>(top: Node<'t>, mut visit: impl FnMut(Node<'t>, u16, Option<u16>, usize)) {
-    let mut cursor = top.walk();
-    let mut parents: Vec<u16> = Vec::new();
-    loop {
-        let node = cursor.node();
-        let kind = node.kind_id();
-        visit(node, kind, parents.last().copied(), parents.len());
-        // Pre-order: down, else along, else up and along.
-        if cursor.goto_first_child() {
-            parents.push(kind);
-            continue;
-        }
-        loop {
-            if cursor.goto_next_sibling() {
-                break;
-            }
-            if !cursor.goto_parent() {
-                break;
-            }
-            parents.pop();
-        }
-        if parents.is_empty() && cursor.node() == top {
-            break;
-        }
     }
 }
