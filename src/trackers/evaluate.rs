@@ -9,6 +9,7 @@
 //! equal each tracker run alone: `find_all` also tests every node once, and a query's captured
 //! nodes count once per tracker.
 
+use ast_grep_config::RuleCore;
 use ast_grep_core::Matcher;
 use ast_grep_core::matcher::MatcherExt;
 use tree_sitter::{Query, QueryCursor, StreamingIterator, Tree};
@@ -25,6 +26,67 @@ thread_local! {
         std::cell::RefCell::new(VisitBuffers::default());
 }
 
+/// A rule `X` that `has` (`stopBy: end`) a `Y`, as its two parts. ast-grep decides it by
+/// searching every `X` node's whole subtree for a `Y`, which is quadratic in nesting (the React
+/// hook rule, on a test file of nested callbacks); the walk decides every node at once: each
+/// `Y` marks the open `X` nodes above it, and an `X` counts when it closes marked.
+pub(super) struct Enclosing {
+    pub outer: RuleCore,
+    pub inner: RuleCore,
+}
+
+/// An `Enclosing` tracker in a grammar's plan: its position and the kinds each part may match
+/// (`None`: any).
+struct EnclosingPlan {
+    position: u32,
+    outer_kinds: Option<Vec<bool>>,
+    inner_kinds: Option<Vec<bool>>,
+}
+
+/// The walk's state for one `Enclosing` tracker: the open `X` nodes, outermost first, with
+/// their depth and whether a `Y` was found below them.
+#[derive(Default)]
+struct OpenOuter(Vec<(usize, bool)>);
+
+impl OpenOuter {
+    /// Closes the `X` nodes at `depth` or deeper (a node at `depth` is not below them), and
+    /// returns how many of them count.
+    fn close_to(&mut self, depth: usize) -> u32 {
+        let mut counted = 0;
+        while let Some(&(d, found)) = self.0.last() {
+            if d < depth {
+                break;
+            }
+            counted += u32::from(found);
+            self.0.pop();
+        }
+        counted
+    }
+
+    /// A `Y` below every open `X`: marks them, innermost first. An `X` already marked has every
+    /// `X` around it marked too (they were open when it was), so the marking stops there.
+    fn mark(&mut self) {
+        for (_, found) in self.0.iter_mut().rev() {
+            if *found {
+                break;
+            }
+            *found = true;
+        }
+    }
+}
+
+fn kinds_of(rule: &RuleCore, count: usize) -> Option<Vec<bool>> {
+    rule.potential_kinds().map(|kinds| {
+        let mut mask = vec![false; count];
+        for kind in kinds.iter() {
+            if let Some(slot) = mask.get_mut(kind) {
+                *slot = true;
+            }
+        }
+        mask
+    })
+}
+
 /// Per grammar: which tracker may match a node of each kind, and the combined query.
 pub(super) struct Plan {
     grammars: Vec<GrammarPlan>,
@@ -39,6 +101,8 @@ struct GrammarPlan {
     any_kind: Vec<u32>,
     /// Query trackers the walk matches itself, with their positions.
     simple: Vec<(u32, SimpleMatcher)>,
+    /// Rules the walk decides as `Enclosing` parts.
+    enclosing: Vec<EnclosingPlan>,
     /// Every other query tracker of this grammar in one query, and each pattern's tracker.
     query: Option<(Query, Vec<u32>)>,
 }
@@ -58,6 +122,15 @@ impl Plan {
                 let position = position as u32;
                 match tracker.rule(grammar) {
                     None => {}
+                    Some(TreeRule::AstGrep(_)) if tracker.enclosing(grammar).is_some() => {
+                        let parts = tracker.enclosing(grammar).expect("checked above");
+                        let count = language.node_kind_count();
+                        plan.enclosing.push(EnclosingPlan {
+                            position,
+                            outer_kinds: kinds_of(&parts.outer, count),
+                            inner_kinds: kinds_of(&parts.inner, count),
+                        });
+                    }
                     Some(TreeRule::AstGrep(rule)) => match rule.potential_kinds() {
                         Some(kinds) => {
                             for kind in kinds.iter() {
@@ -116,8 +189,14 @@ impl Plan {
             .collect();
         let plan = &self.grammars[grammar.index()];
         let is_active = |i: &u32| active[*i as usize];
-        let rules =
-            plan.any_kind.iter().any(is_active) || plan.by_kind.iter().flatten().any(is_active);
+        let enclosing: Vec<&EnclosingPlan> = plan
+            .enclosing
+            .iter()
+            .filter(|e| is_active(&e.position))
+            .collect();
+        let rules = plan.any_kind.iter().any(is_active)
+            || plan.by_kind.iter().flatten().any(is_active)
+            || !enclosing.is_empty();
         let simple: Vec<&(u32, SimpleMatcher)> =
             plan.simple.iter().filter(|(i, _)| is_active(i)).collect();
         // The ast-grep document only when a rule may match: it copies the source.
@@ -125,24 +204,49 @@ impl Plan {
             Some((doc, own_tree)) => (Some(doc), own_tree),
             None => (None, true),
         };
-        let count_rules = |node: tree_sitter::Node, kind: u16, counts: &mut [u32]| {
-            let Some(doc) = &doc else { return };
-            let candidates = plan.by_kind.get(kind as usize).into_iter().flatten();
-            let mut wrapped = None;
-            for &i in candidates.chain(&plan.any_kind) {
-                let i = i as usize;
-                if !active[i] {
-                    continue;
-                }
-                let Some(TreeRule::AstGrep(rule)) = trackers[i].rule(grammar) else {
-                    continue;
+        let mut open: Vec<OpenOuter> = enclosing.iter().map(|_| OpenOuter::default()).collect();
+        let mut count_rules =
+            |node: tree_sitter::Node, kind: u16, depth: usize, counts: &mut [u32]| {
+                let Some(doc) = &doc else { return };
+                let may = |kinds: &Option<Vec<bool>>| {
+                    kinds
+                        .as_ref()
+                        .is_none_or(|k| k.get(kind as usize).copied().unwrap_or(false))
                 };
-                let candidate = wrapped.get_or_insert_with(|| doc.adopt(node));
-                if rule.match_node(candidate.clone()).is_some() {
-                    counts[i] += 1;
+                for (e, state) in enclosing.iter().zip(open.iter_mut()) {
+                    let i = e.position as usize;
+                    counts[i] += state.close_to(depth);
+                    let (inner, outer) = (may(&e.inner_kinds), may(&e.outer_kinds));
+                    if !inner && !outer {
+                        continue;
+                    }
+                    let parts = trackers[i]
+                        .enclosing(grammar)
+                        .expect("planned as enclosing");
+                    let wrapped = doc.adopt(node);
+                    if inner && parts.inner.match_node(wrapped.clone()).is_some() {
+                        state.mark();
+                    }
+                    if outer && parts.outer.match_node(wrapped).is_some() {
+                        state.0.push((depth, false));
+                    }
                 }
-            }
-        };
+                let candidates = plan.by_kind.get(kind as usize).into_iter().flatten();
+                let mut wrapped = None;
+                for &i in candidates.chain(&plan.any_kind) {
+                    let i = i as usize;
+                    if !active[i] {
+                        continue;
+                    }
+                    let Some(TreeRule::AstGrep(rule)) = trackers[i].rule(grammar) else {
+                        continue;
+                    };
+                    let candidate = wrapped.get_or_insert_with(|| doc.adopt(node));
+                    if rule.match_node(candidate.clone()).is_some() {
+                        counts[i] += 1;
+                    }
+                }
+            };
         // Like the root queries' walk, single-node queries count nodes down to MAX_ROOT_DEPTH.
         let count_simple = |kind: u16, parent: Option<u16>, depth: usize, counts: &mut [u32]| {
             if depth > MAX_ROOT_DEPTH as usize {
@@ -162,16 +266,18 @@ impl Plan {
                     buffers,
                     |node, kind, parent, depth| {
                         count_simple(kind, parent, depth, &mut counts);
-                        count_rules(node, kind, &mut counts);
+                        count_rules(node, kind, depth, &mut counts);
                     },
                 );
             }
             // Bytes that are not UTF-8: ast-grep matches a parse of the replaced text, and the
             // queries still count our tree.
             Some(d) => {
-                visit_visible(d.root().get_inner_node(), buffers, |node, kind, _, _| {
-                    count_rules(node, kind, &mut counts)
-                });
+                visit_visible(
+                    d.root().get_inner_node(),
+                    buffers,
+                    |node, kind, _, depth| count_rules(node, kind, depth, &mut counts),
+                );
                 if !simple.is_empty() {
                     visit_visible(tree.root_node(), buffers, |_, kind, parent, depth| {
                         count_simple(kind, parent, depth, &mut counts)
@@ -185,6 +291,10 @@ impl Plan {
             }
             None => {}
         });
+        // The `X` nodes still open at the end of the walk close now.
+        for (e, state) in enclosing.iter().zip(open.iter_mut()) {
+            counts[e.position as usize] += state.close_to(0);
+        }
         if let Some((query, owners)) = &plan.query
             && owners.iter().any(|&i| active[i as usize])
         {

@@ -64,6 +64,9 @@ pub struct TreeTracker {
     /// The matcher's definition as JSON (what the key hashes, less the versions).
     pub definition: String,
     per_grammar: [Option<TreeRule>; 3],
+    /// The same rule split for the set's walk when it is `X` that `has` (`stopBy: end`) a `Y`
+    /// (see `enclosing_parts`), per grammar.
+    enclosing: [Option<Box<evaluate::Enclosing>>; 3],
     /// A query tracker's query text (compiled together with the set's other queries).
     query_text: Option<String>,
     /// Texts one of which every match needs, when they are known (see `requirement`): a blob
@@ -477,6 +480,7 @@ fn compile(def: &MatcherDef) -> Result<TrackerMatcher, String> {
             .collect::<Result<_, _>>()?,
     };
     let mut per_grammar: [Option<TreeRule>; 3] = [None, None, None];
+    let mut enclosing: [Option<Box<evaluate::Enclosing>>; 3] = [None, None, None];
     let query_text = def.query.clone();
     // The texts a match needs, in every grammar the tracker applies to.
     let mut required_text: Option<Vec<Need>> = None;
@@ -522,16 +526,26 @@ fn compile(def: &MatcherDef) -> Result<TrackerMatcher, String> {
                 _ => None,
             };
             first_grammar = false;
-            let core = SerializableRuleCore {
-                rule,
-                constraints: None,
-                utils: None,
-                transform: None,
+            let compile = |rule: SerializableRule| {
+                let core = SerializableRuleCore {
+                    rule,
+                    constraints: None,
+                    utils: None,
+                    transform: None,
+                };
+                core.get_matcher(DeserializeEnv::new(ast_grep::AstGrepLang(grammar)))
+                    .map_err(|e| format!("rule does not compile for {grammar}: {e}"))
             };
-            let matcher = core
-                .get_matcher(DeserializeEnv::new(ast_grep::AstGrepLang(grammar)))
-                .map_err(|e| format!("rule does not compile for {grammar}: {e}"))?;
-            TreeRule::AstGrep(Box::new(matcher))
+            if let Some((outer, inner)) = enclosing_parts(&value) {
+                let part = |v: serde_json::Value| {
+                    serde_json::from_value::<SerializableRule>(v).map_err(|e| e.to_string())
+                };
+                enclosing[grammar.index()] = Some(Box::new(evaluate::Enclosing {
+                    outer: compile(part(outer)?)?,
+                    inner: compile(part(inner)?)?,
+                }));
+            }
+            TreeRule::AstGrep(Box::new(compile(rule)?))
         };
         per_grammar[grammar.index()] = Some(rule);
     }
@@ -561,9 +575,39 @@ fn compile(def: &MatcherDef) -> Result<TrackerMatcher, String> {
         key,
         definition,
         per_grammar,
+        enclosing,
         query_text,
         required_text,
     })))
+}
+
+/// A rule `{X..., has: {Y..., stopBy: end}}` as its two parts `X` and `Y`: it matches a node
+/// that `X` matches and that has a descendant `Y` matches, which one walk can decide for every
+/// node at once instead of ast-grep searching each candidate's whole subtree. Only for rules
+/// made of keys whose matches depend on the node alone or its surroundings (no `pattern`, whose
+/// meta-variables bind across parts, and no `matches`).
+fn enclosing_parts(rule: &serde_json::Value) -> Option<(serde_json::Value, serde_json::Value)> {
+    fn plain(value: &serde_json::Value) -> bool {
+        match value {
+            serde_json::Value::Object(map) => map
+                .iter()
+                .all(|(key, v)| !matches!(key.as_str(), "pattern" | "matches") && plain(v)),
+            serde_json::Value::Array(items) => items.iter().all(plain),
+            _ => true,
+        }
+    }
+    let mut outer = rule.as_object()?.clone();
+    let mut inner = outer.remove("has")?.as_object()?.clone();
+    // ast-grep writes an absent field as `null`.
+    let field = inner.remove("field").unwrap_or(serde_json::Value::Null);
+    if inner.remove("stopBy")? != serde_json::json!("end") || !field.is_null() {
+        return None;
+    }
+    // The outer part must still say something of the node itself.
+    if outer.is_empty() || !plain(rule) {
+        return None;
+    }
+    Some((outer.into(), inner.into()))
 }
 
 /// Every `pattern` string in a rule (at any depth) must parse without errors in `grammar`: the
@@ -716,6 +760,10 @@ impl TreeTracker {
 
     fn rule(&self, grammar: Grammar) -> Option<&TreeRule> {
         self.per_grammar[grammar.index()].as_ref()
+    }
+
+    fn enclosing(&self, grammar: Grammar) -> Option<&evaluate::Enclosing> {
+        self.enclosing[grammar.index()].as_deref()
     }
 
     /// Sites in a parsed tree, in source order.
@@ -1052,7 +1100,10 @@ mod tests {
     /// in its dialect's grammar, with a tracker of every kind the plan treats apart.
     #[test]
     fn counting_all_at_once_equals_counting_each_alone() {
-        let text = "extends: default\ntrackers:\n  - name: idents\n    query: \"(identifier) @i\"\n  - name: args-in-calls\n    query: \"(call_expression arguments: (arguments (identifier) @a))\"\n  - name: any-node-call\n    rule: {regex: \"^fetch\\\\(\"}\n";
+        // Besides the built-in set: queries the walk matches itself and through the cursor, an
+        // any-kind rule, and rules of the `X has (stopBy: end) Y` shape that the walk decides
+        // for every node at once (functions around calls nest deeply in the fixtures).
+        let text = "extends: default\ntrackers:\n  - name: idents\n    query: \"(identifier) @i\"\n  - name: args-in-calls\n    query: \"(call_expression arguments: (arguments (identifier) @a))\"\n  - name: any-node-call\n    rule: {regex: \"^fetch\\\\(\"}\n  - name: fn-around-call\n    rule: {any: [{kind: arrow_function}, {kind: function_expression}, {kind: function_declaration}], has: {kind: call_expression, stopBy: end}}\n  - name: any-around-string\n    rule: {not: {kind: program}, has: {kind: string, stopBy: end, not: {inside: {kind: import_statement}}}}\n";
         let set = TrackerSet::from_yaml(text, "t.yaml").unwrap();
         let mut files = Vec::new();
         let mut stack = vec![std::path::PathBuf::from(concat!(
@@ -1092,6 +1143,14 @@ mod tests {
             }
         }
         assert!(matched > 100, "{matched} matches in all");
+        // Those rules, and the built-in hook rule, take the walk's way.
+        for name in ["fn-around-call", "any-around-string", "react-hook-function"] {
+            let TrackerMatcher::Tree(tracker) = &set.trackers[set.tracker(name).unwrap()].matcher
+            else {
+                panic!("{name} is a tree tracker")
+            };
+            assert!(tracker.enclosing(Grammar::Tsx).is_some(), "{name}");
+        }
     }
 
     #[test]
