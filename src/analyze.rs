@@ -103,6 +103,8 @@ thread_local! {
     static TOKENS: RefCell<Vec<normalize::Token<'static>>> = const { RefCell::new(Vec::new()) };
     /// The flat node list of this thread's last file, kept for the next.
     static NODES: RefCell<Vec<FlatNode>> = const { RefCell::new(Vec::new()) };
+    /// The listed nodes as tree-sitter makes them, when the list is handed on.
+    static RAW_NODES: RefCell<Vec<tree_sitter::ffi::TSNode>> = const { RefCell::new(Vec::new()) };
 }
 
 pub fn sha256(bytes: &[u8]) -> [u8; 32] {
@@ -210,9 +212,39 @@ impl Analyzer {
         dialect: Dialect,
         also: impl FnOnce(&Tree, Grammar) -> T,
     ) -> Result<(FileAnalysis, T), AnalyzeError> {
+        self.analyze_then(source, dialect, false, |tree, grammar, _| {
+            also(tree, grammar)
+        })
+    }
+
+    /// `analyze_and`, with the analysis's own list of every visible node and its node handed to
+    /// `also` (`FlatTree::visit`), so that a walk over them (the trackers') does not list them
+    /// again. The analysis then reads the whole list, opaque nodes' insides included.
+    pub fn analyze_listed<T>(
+        &self,
+        source: &[u8],
+        dialect: Dialect,
+        also: impl FnOnce(&Tree, Grammar, &FlatTree<'_, '_>) -> T,
+    ) -> Result<(FileAnalysis, T), AnalyzeError> {
+        self.analyze_then(source, dialect, true, |tree, grammar, flat| {
+            also(tree, grammar, flat)
+        })
+    }
+
+    fn analyze_then<T>(
+        &self,
+        source: &[u8],
+        dialect: Dialect,
+        with_nodes: bool,
+        also: impl FnOnce(&Tree, Grammar, &FlatTree<'_, '_>) -> T,
+    ) -> Result<(FileAnalysis, T), AnalyzeError> {
         let (grammar, tree, errors) = self.parse_best(source, dialect)?;
-        let (patterns, metrics, depth) = self.patterns(&tree, grammar, source)?;
-        let extra = also(&tree, grammar);
+        let mut extra = None;
+        let (patterns, metrics, depth) =
+            self.patterns(&tree, grammar, source, with_nodes, |flat| {
+                extra = Some(also(&tree, grammar, flat));
+            })?;
+        let extra = extra.expect("the analysis hands its list on once");
         let analysis = FileAnalysis {
             grammar,
             error_nodes: errors,
@@ -267,29 +299,51 @@ impl Analyzer {
         source: &[u8],
         found: impl FnMut(u32, u32, &str, &str),
     ) -> Result<(Metrics, usize), AnalyzeError> {
+        self.for_each_root_then(tree, grammar, source, false, found, |_| ())
+    }
+
+    /// `for_each_root`, then `after` with the flat list it walked; with `with_nodes`, the list
+    /// holds every visible node and its node (see `tree_walk::flatten_tree_with_nodes`).
+    fn for_each_root_then(
+        &self,
+        tree: &Tree,
+        grammar: Grammar,
+        source: &[u8],
+        with_nodes: bool,
+        found: impl FnMut(u32, u32, &str, &str),
+        after: impl FnOnce(&FlatTree<'_, '_>),
+    ) -> Result<(Metrics, usize), AnalyzeError> {
         // The walk reads nothing below an opaque node (a string's quotes and fragments, ...),
         // so the flat tree leaves their descendants out; a query cursor may capture anything.
         let opaque = match self.queries.get(grammar).cursor_query() {
-            None => self.vocabularies[grammar.index()].opaque_kinds(),
-            Some(_) => &[],
+            None if !with_nodes => self.vocabularies[grammar.index()].opaque_kinds(),
+            _ => &[],
         };
-        self.for_each_root_listing(tree, grammar, source, opaque, found)
+        self.for_each_root_listing(tree, grammar, source, opaque, with_nodes, found, after)
     }
 
     /// `for_each_root` over a flat tree that leaves out the descendants of named nodes whose
     /// kind is marked in `opaque`.
+    #[allow(clippy::too_many_arguments)]
     fn for_each_root_listing(
         &self,
         tree: &Tree,
         grammar: Grammar,
         source: &[u8],
         opaque: &[bool],
+        with_nodes: bool,
         mut found: impl FnMut(u32, u32, &str, &str),
+        after: impl FnOnce(&FlatTree<'_, '_>),
     ) -> Result<(Metrics, usize), AnalyzeError> {
         let root_query = self.queries.get(grammar);
         let vocabulary = &self.vocabularies[grammar.index()];
         let mut nodes = NODES.with(|cell| std::mem::take(&mut *cell.borrow_mut()));
-        let flat = tree_walk::flatten_tree(tree, &mut nodes, opaque)?;
+        let mut raw = RAW_NODES.with(|cell| std::mem::take(&mut *cell.borrow_mut()));
+        let flat = if with_nodes {
+            tree_walk::flatten_tree_with_nodes(tree, &mut nodes, &mut raw)?
+        } else {
+            tree_walk::flatten_tree(tree, &mut nodes, opaque)?
+        };
         let mut metrics = [0u32; METRIC_KINDS.len()];
         let buffer =
             normalize::recycle(TOKENS.with(|cell| std::mem::take(&mut *cell.borrow_mut())));
@@ -355,8 +409,12 @@ impl Analyzer {
         if tokens.capacity() <= MAX_KEPT_TOKENS {
             TOKENS.with(|cell| *cell.borrow_mut() = normalize::recycle(tokens));
         }
+        after(&flat);
         if nodes.capacity() <= MAX_KEPT_NODES {
             NODES.with(|cell| *cell.borrow_mut() = nodes);
+        }
+        if raw.capacity() <= MAX_KEPT_NODES {
+            RAW_NODES.with(|cell| *cell.borrow_mut() = raw);
         }
         Ok((metrics, depth))
     }
@@ -366,14 +424,20 @@ impl Analyzer {
         tree: &Tree,
         grammar: Grammar,
         source: &[u8],
+        with_nodes: bool,
+        after: impl FnOnce(&FlatTree<'_, '_>),
     ) -> Result<(Vec<PatternCount>, Metrics, usize), AnalyzeError> {
         // Keyed by both texts, then the abstract text's length and the capture (4 bytes each),
         // in one buffer, so a repeated pattern costs a lookup, not an allocation; a new
         // pattern's key becomes its texts, cut before the two numbers, without a copy.
         let mut counts: FastMap<Box<[u8]>, (u32, u32)> = FastMap::default();
         let mut key: Vec<u8> = Vec::with_capacity(384);
-        let (metrics, depth) =
-            self.for_each_root(tree, grammar, source, |capture, line, a, s| {
+        let (metrics, depth) = self.for_each_root_then(
+            tree,
+            grammar,
+            source,
+            with_nodes,
+            |capture, line, a, s| {
                 key.clear();
                 key.extend_from_slice(a.as_bytes());
                 key.extend_from_slice(s.as_bytes());
@@ -385,7 +449,9 @@ impl Analyzer {
                         counts.insert(key.as_slice().into(), (1, line));
                     }
                 }
-            })?;
+            },
+            after,
+        )?;
         let kinds = &self.queries.get(grammar).kinds;
         let mut patterns: Vec<PatternCount> = counts
             .into_iter()
@@ -642,10 +708,18 @@ mod tests {
             &[]
         };
         let mut found = Vec::new();
+        // The whole list is the one handed on with its nodes (`analyze_listed`).
+        let with_nodes = !leave_out_opaque;
         let (metrics, depth) = analyzer
-            .for_each_root_listing(&tree, grammar, source, opaque, |capture, line, a, s| {
-                found.push((capture, line, a.to_string(), s.to_string()))
-            })
+            .for_each_root_listing(
+                &tree,
+                grammar,
+                source,
+                opaque,
+                with_nodes,
+                |capture, line, a, s| found.push((capture, line, a.to_string(), s.to_string())),
+                |flat| assert_eq!(flat.has_nodes(), with_nodes),
+            )
             .expect("walk");
         (found, metrics, depth)
     }

@@ -74,9 +74,14 @@ pub fn analyse(
             reason,
         };
     }
-    let counted = analyzer.analyze_and(bytes, blob.dialect, |tree, grammar| {
-        tracker_set.count_all(tree, bytes, grammar)
-    });
+    // With trackers, their walk reads the analysis's own list of the tree's nodes.
+    let counted = if tracker_set.has_tree_trackers() {
+        analyzer.analyze_listed(bytes, blob.dialect, |tree, grammar, listed| {
+            tracker_set.count_all_listed(tree, listed, bytes, grammar)
+        })
+    } else {
+        analyzer.analyze_and(bytes, blob.dialect, |_, _| Vec::new())
+    };
     match counted {
         Ok((analysis, trackers)) => BlobOutcome::Parsed {
             bytes: bytes.len() as u64,

@@ -76,11 +76,33 @@ pub struct FlatTree<'tree, 'list> {
     /// Only holds nodes of this tree (see `flatten`).
     _tree: &'tree Tree,
     nodes: &'list [FlatNode],
+    /// Each listed node as tree-sitter makes it, when asked for (`flatten_tree_with_nodes`);
+    /// empty otherwise.
+    raw: &'list [ffi::TSNode],
 }
 
-impl FlatTree<'_, '_> {
+impl<'tree> FlatTree<'tree, '_> {
     pub fn nodes(&self) -> &[FlatNode] {
         self.nodes
+    }
+
+    /// Whether every node of the tree is listed with its node (`flatten_tree_with_nodes`), as
+    /// `visit` needs.
+    pub fn has_nodes(&self) -> bool {
+        !self.raw.is_empty() && self.raw.len() == self.nodes.len()
+    }
+
+    /// Visits the listed nodes in order, as `visit_visible` does. Only for a list made with its
+    /// nodes (`has_nodes`); visits nothing otherwise.
+    pub fn visit(
+        &self,
+        buffers: &mut VisitBuffers,
+        visit: impl FnMut(Node<'tree>, u16, Option<u16>, usize),
+    ) {
+        if self.has_nodes() {
+            // SAFETY: the nodes were made from subtrees of `_tree`, which outlives 'tree.
+            unsafe { visit_listed(self.nodes, self.raw, &mut buffers.parents, visit) }
+        }
     }
 
     /// The indexes of the visible children of the node at `index`, in order (none for a node
@@ -176,6 +198,16 @@ pub fn flatten<'tree, 'list>(
     nodes: &'list mut Vec<FlatNode>,
     opaque: &[bool],
 ) -> Result<FlatTree<'tree, 'list>, FlattenError> {
+    flatten_into(tree, nodes, None, opaque)
+}
+
+/// `flatten`, and each listed node as tree-sitter makes it into `raw` when given.
+fn flatten_into<'tree, 'list>(
+    tree: &'tree Tree,
+    nodes: &'list mut Vec<FlatNode>,
+    mut raw: Option<&'list mut Vec<ffi::TSNode>>,
+    opaque: &[bool],
+) -> Result<FlatTree<'tree, 'list>, FlattenError> {
     // Kind ids are 16-bit: the C side reads `opaque` only below the smaller of both lengths.
     let opaque_len = u32::try_from(opaque.len()).unwrap_or(u32::MAX);
     let root = tree.root_node();
@@ -183,9 +215,18 @@ pub fn flatten<'tree, 'list>(
     let capacity = u32::try_from(count).map_err(|_| FlattenError::TooLarge(count))?;
     nodes.clear();
     nodes.reserve(count);
-    // SAFETY: `nodes` has room for `capacity` entries; the C side writes at most that many, each
-    // entry whole, and returns how many it wrote. `root` belongs to `tree`, alive for the call.
-    // `opaque` is read, as bytes (a `bool` is one byte, 0 or 1), at indexes below its length.
+    let raw_out = match raw.as_deref_mut() {
+        Some(raw) => {
+            raw.clear();
+            raw.reserve(count);
+            raw.as_mut_ptr()
+        }
+        None => std::ptr::null_mut(),
+    };
+    // SAFETY: `nodes` (and `raw`, when given) has room for `capacity` entries; the C side writes
+    // at most that many, each entry whole, and returns how many it wrote. `root` belongs to
+    // `tree`, alive for the call. `opaque` is read, as bytes (a `bool` is one byte, 0 or 1), at
+    // indexes below its length.
     let written = unsafe {
         patmine_flatten_tree(
             root.into_raw(),
@@ -193,16 +234,27 @@ pub fn flatten<'tree, 'list>(
             capacity,
             opaque.as_ptr().cast(),
             opaque_len,
-            std::ptr::null_mut(),
+            raw_out,
         )
     };
     match written {
         -1 => Err(FlattenError::Miscount),
         n if n < 0 => Err(FlattenError::OutOfMemory),
         n => {
-            // SAFETY: the first `n` (≤ capacity) entries were initialized by the C side.
+            // SAFETY: the first `n` (≤ capacity) entries of both were initialized by the C side.
             unsafe { nodes.set_len(n as usize) };
-            Ok(FlatTree { _tree: tree, nodes })
+            let raw: &'list [ffi::TSNode] = match raw {
+                Some(raw) => {
+                    unsafe { raw.set_len(n as usize) };
+                    raw
+                }
+                None => &[],
+            };
+            Ok(FlatTree {
+                _tree: tree,
+                nodes,
+                raw,
+            })
         }
     }
 }
@@ -218,6 +270,21 @@ pub fn flatten_tree<'tree, 'list>(
         flatten_with_cursor(tree, nodes, opaque)
     } else {
         flatten(tree, nodes, opaque)
+    }
+}
+
+/// `flatten_tree` of every node (none left out), each with its node in `raw`, for walks that
+/// hand nodes on (the trackers'). With `PATMINE_TREE_WALK=cursor` the list has no nodes, and
+/// `FlatTree::visit` visits nothing: callers walk with `visit_visible` then.
+pub fn flatten_tree_with_nodes<'tree, 'list>(
+    tree: &'tree Tree,
+    nodes: &'list mut Vec<FlatNode>,
+    raw: &'list mut Vec<ffi::TSNode>,
+) -> Result<FlatTree<'tree, 'list>, FlattenError> {
+    if cursor_forced() {
+        flatten_with_cursor(tree, nodes, &[])
+    } else {
+        flatten_into(tree, nodes, Some(raw), &[])
     }
 }
 
@@ -244,7 +311,7 @@ pub struct VisitBuffers {
 pub fn visit_visible<'t>(
     top: Node<'t>,
     buffers: &mut VisitBuffers,
-    mut visit: impl FnMut(Node<'t>, u16, Option<u16>, usize),
+    visit: impl FnMut(Node<'t>, u16, Option<u16>, usize),
 ) {
     let count = top.descendant_count();
     let listed = match u32::try_from(count) {
@@ -285,13 +352,27 @@ pub fn visit_visible<'t>(
         nodes,
         parents,
     } = buffers;
+    // SAFETY: the C pass made every node of `nodes` from a subtree of `top`'s tree.
+    unsafe { visit_listed(list, nodes, parents, visit) }
+}
+
+/// Visits `list` in order with each entry's node from `raw`, its kind, its parent's kind and its
+/// depth, keeping the open ancestors in `parents`.
+///
+/// # Safety
+/// `raw[i]` must be the node of `list[i]`, made from a subtree of a tree that outlives 't.
+unsafe fn visit_listed<'t>(
+    list: &[FlatNode],
+    raw: &[ffi::TSNode],
+    parents: &mut Vec<(usize, u16)>,
+    mut visit: impl FnMut(Node<'t>, u16, Option<u16>, usize),
+) {
     parents.clear();
-    for (index, (entry, &raw)) in list.iter().zip(nodes.iter()).enumerate() {
+    for (index, (entry, &raw)) in list.iter().zip(raw).enumerate() {
         while parents.last().is_some_and(|&(end, _)| end <= index) {
             parents.pop();
         }
-        // SAFETY: the C pass made `raw` from a subtree of `top`'s tree, as ts_node_new does,
-        // and that tree outlives 't.
+        // SAFETY: the caller's promise.
         let node = unsafe { Node::from_raw(raw) };
         visit(
             node,
@@ -369,7 +450,11 @@ pub fn flatten_with_cursor<'tree, 'list>(
         }
         while !cursor.goto_next_sibling() {
             if !cursor.goto_parent() {
-                return Ok(FlatTree { _tree: tree, nodes });
+                return Ok(FlatTree {
+                    _tree: tree,
+                    nodes,
+                    raw: &[],
+                });
             }
             let parent = open.pop().ok_or(FlattenError::Miscount)?;
             nodes[parent].next = small(nodes.len())?;

@@ -18,7 +18,10 @@ use super::{TreeRule, TreeTracker, ast_grep};
 use crate::analyze::MAX_ROOT_DEPTH;
 use crate::dialect::Grammar;
 use crate::queries::SimpleMatcher;
-use crate::tree_walk::{VisitBuffers, visit_visible};
+use crate::tree_walk::{FlatTree, VisitBuffers, visit_visible};
+
+/// What a walk calls at each visible node: the node, its kind, its parent's kind, its depth.
+type NodeVisit<'v> = dyn for<'t> FnMut(tree_sitter::Node<'t>, u16, Option<u16>, usize) + 'v;
 
 thread_local! {
     /// The walk's lists, kept from one tree to the next on each worker thread.
@@ -173,11 +176,14 @@ impl Plan {
     }
 
     /// Counts of the trackers marked in `selected` (the others count zero), by position.
+    /// `listed` is the analysis's list of `tree`'s nodes, when it has one to hand on.
+    #[allow(clippy::too_many_arguments)]
     pub(super) fn count(
         &self,
         trackers: &[&TreeTracker],
         selected: &[bool],
         tree: &Tree,
+        listed: Option<&FlatTree<'_, '_>>,
         source: &[u8],
         grammar: Grammar,
     ) -> Vec<u32> {
@@ -258,18 +264,20 @@ impl Plan {
                 }
             }
         };
+        // Our tree's visible nodes: from the analysis's list when it holds them with their
+        // nodes, else listed here.
+        let listed = listed.filter(|flat| flat.has_nodes());
+        let visit_ours = |buffers: &mut VisitBuffers, visit: &mut NodeVisit<'_>| match listed {
+            Some(flat) => flat.visit(buffers, visit),
+            None => visit_visible(tree.root_node(), buffers, visit),
+        };
         WALK_BUFFERS.with_borrow_mut(|buffers| match &doc {
-            // The document wraps (a copy of) our own tree: one walk serves both.
-            Some(d) if own_tree => {
-                visit_visible(
-                    d.root().get_inner_node(),
-                    buffers,
-                    |node, kind, parent, depth| {
-                        count_simple(kind, parent, depth, &mut counts);
-                        count_rules(node, kind, depth, &mut counts);
-                    },
-                );
-            }
+            // The document wraps (a copy of) our own tree, whose nodes are ours: one walk serves
+            // both.
+            Some(_) if own_tree => visit_ours(buffers, &mut |node, kind, parent, depth| {
+                count_simple(kind, parent, depth, &mut counts);
+                count_rules(node, kind, depth, &mut counts);
+            }),
             // Bytes that are not UTF-8: ast-grep matches a parse of the replaced text, and the
             // queries still count our tree.
             Some(d) => {
@@ -279,16 +287,14 @@ impl Plan {
                     |node, kind, _, depth| count_rules(node, kind, depth, &mut counts),
                 );
                 if !simple.is_empty() {
-                    visit_visible(tree.root_node(), buffers, |_, kind, parent, depth| {
+                    visit_ours(buffers, &mut |_, kind, parent, depth| {
                         count_simple(kind, parent, depth, &mut counts)
                     });
                 }
             }
-            None if !simple.is_empty() => {
-                visit_visible(tree.root_node(), buffers, |_, kind, parent, depth| {
-                    count_simple(kind, parent, depth, &mut counts)
-                });
-            }
+            None if !simple.is_empty() => visit_ours(buffers, &mut |_, kind, parent, depth| {
+                count_simple(kind, parent, depth, &mut counts)
+            }),
             None => {}
         });
         // The `X` nodes still open at the end of the walk close now.

@@ -14,6 +14,8 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use ast_grep_config::{DeserializeEnv, RuleCore, SerializableRule, SerializableRuleCore};
+
+use crate::tree_walk::FlatTree;
 use ast_grep_core::Pattern;
 use sha2::{Digest, Sha256};
 use tree_sitter::{Query, QueryCursor, StreamingIterator, Tree};
@@ -165,6 +167,30 @@ impl TrackerSet {
         self.count_selected(&vec![true; self.distinct.len()], tree, source, grammar)
     }
 
+    /// `count_all` over the analysis's own list of the tree's nodes (`Analyzer::analyze_listed`),
+    /// which saves listing them again.
+    pub fn count_all_listed(
+        &self,
+        tree: &Tree,
+        listed: &FlatTree<'_, '_>,
+        source: &[u8],
+        grammar: Grammar,
+    ) -> Vec<u32> {
+        self.plan.count(
+            &self.distinct_tree_trackers(),
+            &vec![true; self.distinct.len()],
+            tree,
+            Some(listed),
+            source,
+            grammar,
+        )
+    }
+
+    /// Whether the set has a tree tracker: the analysis then hands its node list on.
+    pub fn has_tree_trackers(&self) -> bool {
+        !self.distinct.is_empty()
+    }
+
     /// Counts of the distinct tree trackers marked in `selected` (`distinct_tree_trackers`
     /// order); the others count zero.
     pub fn count_selected(
@@ -178,6 +204,7 @@ impl TrackerSet {
             &self.distinct_tree_trackers(),
             selected,
             tree,
+            None,
             source,
             grammar,
         )
@@ -1123,13 +1150,26 @@ mod tests {
             }
         }
         assert!(files.len() > 20, "{} fixture files", files.len());
-        let mut matched = 0;
+        let analyzer = crate::analyze::Analyzer::builtin();
+        let (mut matched, mut compared) = (0, 0);
         for (path, grammar) in files {
             let source = std::fs::read(&path).unwrap();
             let mut parser = tree_sitter::Parser::new();
             parser.set_language(&grammar.language()).unwrap();
             let tree = parser.parse(&source, None).unwrap();
             let all = set.count_all(&tree, &source, grammar);
+            // Over the analysis's own list of the nodes, as a history counts them.
+            let dialect = crate::dialect::Dialect::from_path(path.to_string_lossy().as_bytes())
+                .expect("a JS/TS path");
+            let (_, listed) = analyzer
+                .analyze_listed(&source, dialect, |tree, grammar, flat| {
+                    (grammar, set.count_all_listed(tree, flat, &source, grammar))
+                })
+                .expect("analyses");
+            if listed.0 == grammar {
+                assert_eq!(listed.1, all, "{}: listed by the analysis", path.display());
+                compared += 1;
+            }
             for (tracker, counted) in set.distinct_tree_trackers().iter().zip(&all) {
                 let alone = tracker.count(&tree, &source, grammar);
                 assert_eq!(
@@ -1143,6 +1183,10 @@ mod tests {
             }
         }
         assert!(matched > 100, "{matched} matches in all");
+        assert!(
+            compared > 20,
+            "{compared} files counted over the analysis's list"
+        );
         // Those rules, and the built-in hook rule, take the walk's way.
         for name in ["fn-around-call", "any-around-string", "react-hook-function"] {
             let TrackerMatcher::Tree(tracker) = &set.trackers[set.tracker(name).unwrap()].matcher
