@@ -106,6 +106,8 @@ struct GrammarPlan {
     simple: Vec<(u32, SimpleMatcher)>,
     /// Rules the walk decides as `Enclosing` parts.
     enclosing: Vec<EnclosingPlan>,
+    /// Rules the walk decides by kind and parent kind: position, kind, parent kind.
+    kind_in_parent: Vec<(u32, u16, u16)>,
     /// Every other query tracker of this grammar in one query, and each pattern's tracker.
     query: Option<(Query, Vec<u32>)>,
 }
@@ -125,6 +127,11 @@ impl Plan {
                 let position = position as u32;
                 match tracker.rule(grammar) {
                     None => {}
+                    Some(TreeRule::AstGrep(_)) if tracker.kind_in_parent(grammar).is_some() => {
+                        let (kind, parent) =
+                            tracker.kind_in_parent(grammar).expect("checked above");
+                        plan.kind_in_parent.push((position, kind, parent));
+                    }
                     Some(TreeRule::AstGrep(_)) if tracker.enclosing(grammar).is_some() => {
                         let parts = tracker.enclosing(grammar).expect("checked above");
                         let count = language.node_kind_count();
@@ -200,9 +207,16 @@ impl Plan {
             .iter()
             .filter(|e| is_active(&e.position))
             .collect();
+        let kind_in_parent: Vec<(u32, u16, u16)> = plan
+            .kind_in_parent
+            .iter()
+            .copied()
+            .filter(|(i, _, _)| is_active(i))
+            .collect();
         let rules = plan.any_kind.iter().any(is_active)
             || plan.by_kind.iter().flatten().any(is_active)
-            || !enclosing.is_empty();
+            || !enclosing.is_empty()
+            || !kind_in_parent.is_empty();
         let simple: Vec<&(u32, SimpleMatcher)> =
             plan.simple.iter().filter(|(i, _)| is_active(i)).collect();
         // The ast-grep document only when a rule may match: it copies the source.
@@ -211,48 +225,56 @@ impl Plan {
             None => (None, true),
         };
         let mut open: Vec<OpenOuter> = enclosing.iter().map(|_| OpenOuter::default()).collect();
-        let mut count_rules =
-            |node: tree_sitter::Node, kind: u16, depth: usize, counts: &mut [u32]| {
-                let Some(doc) = &doc else { return };
-                let may = |kinds: &Option<Vec<bool>>| {
-                    kinds
-                        .as_ref()
-                        .is_none_or(|k| k.get(kind as usize).copied().unwrap_or(false))
-                };
-                for (e, state) in enclosing.iter().zip(open.iter_mut()) {
-                    let i = e.position as usize;
-                    counts[i] += state.close_to(depth);
-                    let (inner, outer) = (may(&e.inner_kinds), may(&e.outer_kinds));
-                    if !inner && !outer {
-                        continue;
-                    }
-                    let parts = trackers[i]
-                        .enclosing(grammar)
-                        .expect("planned as enclosing");
-                    let wrapped = doc.adopt(node);
-                    if inner && parts.inner.match_node(wrapped.clone()).is_some() {
-                        state.mark();
-                    }
-                    if outer && parts.outer.match_node(wrapped).is_some() {
-                        state.0.push((depth, false));
-                    }
+        let mut count_rules = |node: tree_sitter::Node,
+                               kind: u16,
+                               parent: Option<u16>,
+                               depth: usize,
+                               counts: &mut [u32]| {
+            let Some(doc) = &doc else { return };
+            for &(i, k, p) in &kind_in_parent {
+                if kind == k && parent == Some(p) {
+                    counts[i as usize] += 1;
                 }
-                let candidates = plan.by_kind.get(kind as usize).into_iter().flatten();
-                let mut wrapped = None;
-                for &i in candidates.chain(&plan.any_kind) {
-                    let i = i as usize;
-                    if !active[i] {
-                        continue;
-                    }
-                    let Some(TreeRule::AstGrep(rule)) = trackers[i].rule(grammar) else {
-                        continue;
-                    };
-                    let candidate = wrapped.get_or_insert_with(|| doc.adopt(node));
-                    if rule.match_node(candidate.clone()).is_some() {
-                        counts[i] += 1;
-                    }
-                }
+            }
+            let may = |kinds: &Option<Vec<bool>>| {
+                kinds
+                    .as_ref()
+                    .is_none_or(|k| k.get(kind as usize).copied().unwrap_or(false))
             };
+            for (e, state) in enclosing.iter().zip(open.iter_mut()) {
+                let i = e.position as usize;
+                counts[i] += state.close_to(depth);
+                let (inner, outer) = (may(&e.inner_kinds), may(&e.outer_kinds));
+                if !inner && !outer {
+                    continue;
+                }
+                let parts = trackers[i]
+                    .enclosing(grammar)
+                    .expect("planned as enclosing");
+                let wrapped = doc.adopt(node);
+                if inner && parts.inner.match_node(wrapped.clone()).is_some() {
+                    state.mark();
+                }
+                if outer && parts.outer.match_node(wrapped).is_some() {
+                    state.0.push((depth, false));
+                }
+            }
+            let candidates = plan.by_kind.get(kind as usize).into_iter().flatten();
+            let mut wrapped = None;
+            for &i in candidates.chain(&plan.any_kind) {
+                let i = i as usize;
+                if !active[i] {
+                    continue;
+                }
+                let Some(TreeRule::AstGrep(rule)) = trackers[i].rule(grammar) else {
+                    continue;
+                };
+                let candidate = wrapped.get_or_insert_with(|| doc.adopt(node));
+                if rule.match_node(candidate.clone()).is_some() {
+                    counts[i] += 1;
+                }
+            }
+        };
         // Like the root queries' walk, single-node queries count nodes down to MAX_ROOT_DEPTH.
         let count_simple = |kind: u16, parent: Option<u16>, depth: usize, counts: &mut [u32]| {
             if depth > MAX_ROOT_DEPTH as usize {
@@ -276,7 +298,7 @@ impl Plan {
             // both.
             Some(_) if own_tree => visit_ours(buffers, &mut |node, kind, parent, depth| {
                 count_simple(kind, parent, depth, &mut counts);
-                count_rules(node, kind, depth, &mut counts);
+                count_rules(node, kind, parent, depth, &mut counts);
             }),
             // Bytes that are not UTF-8: ast-grep matches a parse of the replaced text, and the
             // queries still count our tree.
@@ -284,7 +306,7 @@ impl Plan {
                 visit_visible(
                     d.root().get_inner_node(),
                     buffers,
-                    |node, kind, _, depth| count_rules(node, kind, depth, &mut counts),
+                    |node, kind, parent, depth| count_rules(node, kind, parent, depth, &mut counts),
                 );
                 if !simple.is_empty() {
                     visit_ours(buffers, &mut |_, kind, parent, depth| {

@@ -69,6 +69,9 @@ pub struct TreeTracker {
     /// The same rule split for the set's walk when it is `X` that `has` (`stopBy: end`) a `Y`
     /// (see `enclosing_parts`), per grammar.
     enclosing: [Option<Box<evaluate::Enclosing>>; 3],
+    /// The same rule as `(kind, parent kind)` ids when it is `{kind: K, inside: {kind: P}}`
+    /// (see `kind_in_parent`), per grammar.
+    kind_in_parent: [Option<(u16, u16)>; 3],
     /// A query tracker's query text (compiled together with the set's other queries).
     query_text: Option<String>,
     /// Texts one of which every match needs, when they are known (see `requirement`): a blob
@@ -508,6 +511,7 @@ fn compile(def: &MatcherDef) -> Result<TrackerMatcher, String> {
     };
     let mut per_grammar: [Option<TreeRule>; 3] = [None, None, None];
     let mut enclosing: [Option<Box<evaluate::Enclosing>>; 3] = [None, None, None];
+    let mut kind_in_parent_ids: [Option<(u16, u16)>; 3] = [None, None, None];
     let query_text = def.query.clone();
     // The texts a match needs, in every grammar the tracker applies to.
     let mut required_text: Option<Vec<Need>> = None;
@@ -563,6 +567,12 @@ fn compile(def: &MatcherDef) -> Result<TrackerMatcher, String> {
                 core.get_matcher(DeserializeEnv::new(ast_grep::AstGrepLang(grammar)))
                     .map_err(|e| format!("rule does not compile for {grammar}: {e}"))
             };
+            if let Some((kind, parent)) = kind_in_parent(&value) {
+                let language = grammar.language();
+                let id =
+                    |name: &str| Some(language.id_for_node_kind(name, true)).filter(|&i| i != 0);
+                kind_in_parent_ids[grammar.index()] = id(kind).zip(id(parent));
+            }
             if let Some((outer, inner)) = enclosing_parts(&value) {
                 let part = |v: serde_json::Value| {
                     serde_json::from_value::<SerializableRule>(v).map_err(|e| e.to_string())
@@ -603,9 +613,28 @@ fn compile(def: &MatcherDef) -> Result<TrackerMatcher, String> {
         definition,
         per_grammar,
         enclosing,
+        kind_in_parent: kind_in_parent_ids,
         query_text,
         required_text,
     })))
+}
+
+/// A rule `{kind: K, inside: {kind: P}}` (the parent, `stopBy: neighbor`, no field) as `(K, P)`:
+/// the walk knows every node's parent kind, where ast-grep asks tree-sitter for each candidate's
+/// parent, which descends from the root.
+fn kind_in_parent(rule: &serde_json::Value) -> Option<(&str, &str)> {
+    let rule = rule.as_object()?;
+    let inside = rule.get("inside")?.as_object()?;
+    let plain_parent = inside.iter().all(|(key, v)| match key.as_str() {
+        "kind" => v.is_string(),
+        "stopBy" => v == "neighbor",
+        "field" => v.is_null(),
+        _ => false,
+    });
+    if rule.len() != 2 || !plain_parent {
+        return None;
+    }
+    Some((rule.get("kind")?.as_str()?, inside.get("kind")?.as_str()?))
 }
 
 /// A rule `{X..., has: {Y..., stopBy: end}}` as its two parts `X` and `Y`: it matches a node
@@ -791,6 +820,10 @@ impl TreeTracker {
 
     fn enclosing(&self, grammar: Grammar) -> Option<&evaluate::Enclosing> {
         self.enclosing[grammar.index()].as_deref()
+    }
+
+    fn kind_in_parent(&self, grammar: Grammar) -> Option<(u16, u16)> {
+        self.kind_in_parent[grammar.index()]
     }
 
     /// Sites in a parsed tree, in source order.
@@ -1130,7 +1163,7 @@ mod tests {
         // Besides the built-in set: queries the walk matches itself and through the cursor, an
         // any-kind rule, and rules of the `X has (stopBy: end) Y` shape that the walk decides
         // for every node at once (functions around calls nest deeply in the fixtures).
-        let text = "extends: default\ntrackers:\n  - name: idents\n    query: \"(identifier) @i\"\n  - name: args-in-calls\n    query: \"(call_expression arguments: (arguments (identifier) @a))\"\n  - name: any-node-call\n    rule: {regex: \"^fetch\\\\(\"}\n  - name: fn-around-call\n    rule: {any: [{kind: arrow_function}, {kind: function_expression}, {kind: function_declaration}], has: {kind: call_expression, stopBy: end}}\n  - name: any-around-string\n    rule: {not: {kind: program}, has: {kind: string, stopBy: end, not: {inside: {kind: import_statement}}}}\n";
+        let text = "extends: default\ntrackers:\n  - name: idents\n    query: \"(identifier) @i\"\n  - name: args-in-calls\n    query: \"(call_expression arguments: (arguments (identifier) @a))\"\n  - name: any-node-call\n    rule: {regex: \"^fetch\\\\(\"}\n  - name: fn-around-call\n    rule: {any: [{kind: arrow_function}, {kind: function_expression}, {kind: function_declaration}], has: {kind: call_expression, stopBy: end}}\n  - name: any-around-string\n    rule: {not: {kind: program}, has: {kind: string, stopBy: end, not: {inside: {kind: import_statement}}}}\n  - name: arrow-in-call-args\n    rule: {kind: identifier, inside: {kind: arguments}}\n";
         let set = TrackerSet::from_yaml(text, "t.yaml").unwrap();
         let mut files = Vec::new();
         let mut stack = vec![std::path::PathBuf::from(concat!(
@@ -1188,6 +1221,13 @@ mod tests {
             "{compared} files counted over the analysis's list"
         );
         // Those rules, and the built-in hook rule, take the walk's way.
+        for name in ["function-callback", "arrow-callback", "arrow-in-call-args"] {
+            let TrackerMatcher::Tree(tracker) = &set.trackers[set.tracker(name).unwrap()].matcher
+            else {
+                panic!("{name} is a tree tracker")
+            };
+            assert!(tracker.kind_in_parent(Grammar::Tsx).is_some(), "{name}");
+        }
         for name in ["fn-around-call", "any-around-string", "react-hook-function"] {
             let TrackerMatcher::Tree(tracker) = &set.trackers[set.tracker(name).unwrap()].matcher
             else {
