@@ -1021,12 +1021,29 @@ fn run_compare(db: &Path, quiet: bool, args: CompareArgs) -> Result<ExitCode> {
     let mut locator = Locator::new(&repo, &build);
     let progress = Progress::new(quiet || args.json);
     let mut snapshots: HashMap<String, Snapshot> = HashMap::new();
+    // With --releases, a release whose tree cannot be analysed is left out, the reason said
+    // once for all the releases it stops; the others are compared.
+    let mut left_out: Vec<(String, Vec<String>)> = Vec::new();
     for found in pairs.iter().flat_map(|(a, b)| [a, b]) {
-        if snapshots.contains_key(&found.id) {
+        if snapshots.contains_key(&found.id)
+            || left_out.iter().any(|(_, l)| l.contains(&found.label))
+        {
             continue;
         }
         let (snapshot, analysed) =
-            locator.snapshot(&mut store, found, &progress, &|line| report_line(line))?;
+            match locator.snapshot(&mut store, found, &progress, &|line| report_line(line)) {
+                Ok(located) => located,
+                Err(e) if args.releases => {
+                    let reason = e.chain().skip(1).map(|c| c.to_string()).collect::<Vec<_>>();
+                    let reason = reason.join(": ");
+                    match left_out.iter_mut().find(|(r, _)| *r == reason) {
+                        Some((_, labels)) => labels.push(found.label.clone()),
+                        None => left_out.push((reason, vec![found.label.clone()])),
+                    }
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
         if let Some(tree) = analysed
             && !quiet
         {
@@ -1035,6 +1052,36 @@ fn run_compare(db: &Path, quiet: bool, args: CompareArgs) -> Result<ExitCode> {
         snapshots.insert(found.id.clone(), snapshot);
     }
     locator.finish(&mut store, &progress, &|line| report_line(line))?;
+    for (reason, labels) in &left_out {
+        let shown: Vec<&str> = labels.iter().take(5).map(String::as_str).collect();
+        let more = labels.len() - shown.len();
+        report_line(format!(
+            "{} release{} off the analysed chain left out ({}{}): {reason}",
+            labels.len(),
+            if labels.len() == 1 { "" } else { "s" },
+            shown.join(", "),
+            if more > 0 {
+                format!(" and {more} more")
+            } else {
+                String::new()
+            }
+        ));
+    }
+    let pairs: Vec<(Resolved, Resolved)> = if left_out.is_empty() {
+        pairs
+    } else {
+        // The releases left, each compared with the one before it.
+        let kept: Vec<Resolved> = pairs
+            .iter()
+            .map(|(a, _)| a)
+            .chain(pairs.last().map(|(_, b)| b))
+            .filter(|r| snapshots.contains_key(&r.id))
+            .cloned()
+            .collect();
+        kept.windows(2)
+            .map(|w| (w[0].clone(), w[1].clone()))
+            .collect()
+    };
     let snapshot_pairs: Vec<(Snapshot, Snapshot)> = pairs
         .iter()
         .map(|(a, b)| (snapshots[&a.id], snapshots[&b.id]))
@@ -1064,7 +1111,13 @@ fn run_compare(db: &Path, quiet: bool, args: CompareArgs) -> Result<ExitCode> {
         let text: String = comparisons.map(|c| c.render(top, args.markdown)).collect();
         emit(&text)?;
     }
-    Ok(ExitCode::SUCCESS)
+    // As for a blob that could not be analysed: what could be is answered, and the exit says
+    // something was left out.
+    Ok(if left_out.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 /// A tag `compare --releases` may choose, on the analysed chain or off it.

@@ -379,7 +379,7 @@ pub fn run(
 
     // Blobs analysed before a tracker existed (or changed) are read again for it alone.
     let (evaluated, parsed) =
-        evaluate_missing_trackers(&shared, store, repo_id, tracker_set, progress, &say)?;
+        evaluate_missing_trackers(&shared, store, repo_id, None, tracker_set, progress, &say)?;
     summary.tracker_blobs_evaluated = evaluated;
     summary.tracker_blobs_parsed = parsed;
 
@@ -555,17 +555,19 @@ const TRACKER_BATCH: usize = 1024;
 /// a blob lacks run; a blob is parsed only when one of them can match its bytes, with the
 /// grammar its stored analysis used; the normalizer never runs. Returns the blobs evaluated and
 /// the blobs parsed.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn evaluate_missing_trackers(
     repo: &crate::git::SharedRepo,
     store: &mut Store,
     repo_id: i64,
+    scans: Option<&[i64]>,
     tracker_set: &TrackerSet,
     progress: &Progress,
     say: &(dyn Fn(String) + Sync),
 ) -> Result<(usize, usize)> {
     let tree_trackers = tracker_set.distinct_tree_trackers();
     let keys = trackers::tree_keys(tracker_set);
-    let lacking = store.blobs_lacking_trackers(repo_id, &keys)?;
+    let lacking = store.blobs_lacking_trackers_in(repo_id, scans, &keys)?;
     if lacking.is_empty() {
         return Ok((0, 0));
     }

@@ -90,37 +90,30 @@ fn analyse(
         .collect();
     bar.finish_and_clear();
 
-    let mut counts = OutcomeCounts::default();
-    let root = format!("{} at {}", repo_row.name, &commit[..commit.len().min(12)]);
     store.begin()?;
-    blobs::store_new(
+    // Nothing of a tree is kept unless all of it is: an error rolls the transaction back (and
+    // the caller forgets the blob rows handed out in it).
+    let stored = store_tree(
         store,
         rows,
         analyzer,
-        &trackers::tree_keys(tracker_set),
+        tracker_set,
+        repo_row,
+        commit,
+        time,
         &needed,
         &outcomes,
-        &mut counts,
+        &files,
+        &config,
         say,
-    )?;
-    let parsed_now: HashSet<&str> = needed.iter().map(|b| b.id.as_str()).collect();
-    let mut records = Vec::with_capacity(files.len());
-    for file in &files {
-        let Some(blob) = &file.new else { continue };
-        let blob_row = rows
-            .get(&(blobs::content_key(blob), blob.dialect))
-            .with_context(|| format!("blob {} has no row after it was stored", blob.id))?;
-        let record = FileRecord::Analysed {
-            blob_row,
-            cached: !parsed_now.contains(blob.id.as_str()),
-        };
-        records.push((file.path.clone(), blob.dialect, record));
-    }
-    let scan_id = store.start_scan(&root, &config)?;
-    store.write_scan_files(scan_id, &records)?;
-    let totals = store.settle_tree_files(scan_id)?;
-    store.close_scan(scan_id, &totals)?;
-    store.record_revision_tree(repo_row.repo_id, commit, scan_id, time)?;
+    );
+    let (scan_id, records, counts) = match stored {
+        Ok(stored) => stored,
+        Err(e) => {
+            store.rollback()?;
+            return Err(e);
+        }
+    };
     // A plain commit: a command may analyse a tree per release, and one checkpoint each would
     // rewrite the database file as often.
     store
@@ -129,9 +122,60 @@ fn analyse(
 
     Ok(TreeSummary {
         scan_id,
-        files: records.len(),
+        files: records,
         parsed: counts.parsed,
     })
+}
+
+/// The writes of `analyse`, inside its transaction: new blobs, the scan of the tree's files,
+/// and its name in `revision_trees`. Returns the scan, its file count and the blob outcomes.
+#[allow(clippy::too_many_arguments)]
+fn store_tree(
+    store: &mut Store,
+    rows: &mut BlobRows,
+    analyzer: &Analyzer,
+    tracker_set: &TrackerSet,
+    repo_row: &RepoRow,
+    commit: &str,
+    time: i64,
+    needed: &[BlobAt],
+    outcomes: &[blobs::BlobOutcome],
+    files: &[crate::git::Change],
+    config: &str,
+    say: &(dyn Fn(String) + Sync),
+) -> Result<(i64, usize, OutcomeCounts)> {
+    let mut counts = OutcomeCounts::default();
+    blobs::store_new(
+        store,
+        rows,
+        analyzer,
+        &trackers::tree_keys(tracker_set),
+        needed,
+        outcomes,
+        &mut counts,
+        say,
+    )?;
+    let parsed_now: HashSet<(&str, Dialect)> =
+        needed.iter().map(|b| (b.id.as_str(), b.dialect)).collect();
+    let mut records = Vec::with_capacity(files.len());
+    for file in files {
+        let Some(blob) = &file.new else { continue };
+        let blob_row = rows
+            .get(&(blobs::content_key(blob), blob.dialect))
+            .with_context(|| format!("blob {} has no row after it was stored", blob.id))?;
+        let record = FileRecord::Analysed {
+            blob_row,
+            cached: !parsed_now.contains(&(blob.id.as_str(), blob.dialect)),
+        };
+        records.push((file.path.clone(), blob.dialect, record));
+    }
+    let root = format!("{} at {}", repo_row.name, &commit[..commit.len().min(12)]);
+    let scan_id = store.start_scan(&root, config)?;
+    store.write_scan_files(scan_id, &records)?;
+    let totals = store.settle_tree_files(scan_id)?;
+    store.close_scan(scan_id, &totals)?;
+    store.record_revision_tree(repo_row.repo_id, commit, scan_id, time)?;
+    Ok((scan_id, records.len(), counts))
 }
 
 /// Where a resolved revision's counts are read: its commit on the chain, or its tree, analysed
@@ -142,6 +186,8 @@ pub struct Locator<'a> {
     repo_row: &'a RepoRow,
     build: &'a dyn Fn() -> Result<(Analyzer, Filter, TrackerSet)>,
     ready: Option<Prepared>,
+    /// The scans of the trees analysed so far.
+    analysed: Vec<i64>,
 }
 
 /// What analysing trees takes, made once per command.
@@ -163,6 +209,7 @@ impl<'a> Locator<'a> {
             repo_row,
             build,
             ready: None,
+            analysed: Vec::new(),
         }
     }
 
@@ -181,8 +228,14 @@ impl<'a> Locator<'a> {
         if let Some(scan_id) = store.revision_tree(repo_id, &found.id)? {
             return Ok((Snapshot::Scan(scan_id), None));
         }
+        let off_chain = || {
+            format!(
+                "{} is off the analysed chain of {}",
+                found.label, self.repo_row.name
+            )
+        };
         if self.ready.is_none() {
-            self.ready = Some(self.prepare(store, &found.label)?);
+            self.ready = Some(self.prepare(store).with_context(off_chain)?);
         }
         let ready = self.ready.as_mut().expect("prepared above");
         let counting = Counting {
@@ -199,23 +252,37 @@ impl<'a> Locator<'a> {
             &found.id,
             progress,
             say,
-        )?;
+        );
+        let summary = match summary {
+            Ok(summary) => summary,
+            Err(e) => {
+                // The blob rows may have been handed out in a transaction rolled back: the next
+                // tree starts from what the database holds.
+                self.ready = None;
+                return Err(e.context(off_chain()));
+            }
+        };
+        self.analysed.push(summary.scan_id);
         Ok((Snapshot::Scan(summary.scan_id), Some(summary)))
     }
 
-    /// After the last tree: evaluates the trackers that blobs taken from the cache lack (added
-    /// since those blobs were analysed), so that no answer of the history goes without them.
+    /// After the last tree: evaluates the trackers that the trees' blobs taken from the cache
+    /// lack (added since those blobs were analysed), so that no answer goes without them. Only
+    /// those blobs: the history's own gaps are `history`'s to fill.
     pub fn finish(
         self,
         store: &mut Store,
         progress: &Progress,
         say: &(dyn Fn(String) + Sync),
     ) -> Result<()> {
-        if let Some(ready) = self.ready {
+        if let Some(ready) = self.ready
+            && !self.analysed.is_empty()
+        {
             crate::history::evaluate_missing_trackers(
                 &ready.repo.shared(),
                 store,
                 self.repo_row.repo_id,
+                Some(&self.analysed),
                 &ready.trackers,
                 progress,
                 say,
@@ -224,25 +291,21 @@ impl<'a> Locator<'a> {
         Ok(())
     }
 
-    fn prepare(&self, store: &Store, label: &str) -> Result<Prepared> {
+    /// What analysing trees takes. Its errors say why no tree can be analysed; `snapshot`
+    /// names the revision.
+    fn prepare(&self, store: &Store) -> Result<Prepared> {
         let row = self.repo_row;
-        let repo = Repo::open(Path::new(&row.identity)).with_context(|| {
-            format!(
-                "{label} is off the analysed chain of {}, and its repository cannot be read to analyse its tree",
-                row.name
-            )
-        })?;
+        let repo = Repo::open(Path::new(&row.identity))
+            .context("its tree is read from the repository, which cannot be opened")?;
         let (analyzer, filter, trackers) = (self.build)()?;
         if analyzer.fingerprint() != row.config {
             bail!(
-                "{label} is off the analysed chain of {}: its tree is analysed as the history was, so pass the --rules, --queries, --max-elements, --max-len and --fallback-threshold the history was run with",
-                row.name
+                "its tree is analysed as the history was, so pass the --rules, --queries, --max-elements, --max-len and --fallback-threshold the history was run with"
             );
         }
         if filter.key() != row.filters {
             bail!(
-                "{label} is off the analysed chain of {}: its tree is analysed as the history was, so pass the --max-bytes, --include, --exclude and --keep-vendored the history was run with",
-                row.name
+                "its tree is analysed as the history was, so pass the --max-bytes, --include, --exclude and --keep-vendored the history was run with"
             );
         }
         let config = analyzer.fingerprint();

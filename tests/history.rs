@@ -535,6 +535,25 @@ fn revisions_off_the_chain_are_analysed_from_their_trees() {
         )
     );
 
+    // Release trees that cannot be analysed (here: other flags than the history's) are left
+    // out with one line, and the rest compared.
+    let out = patmine(&db, &["compare", "--releases", "--max-len", "100"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("2 releases off the analysed chain left out (v2.1, v2.1.1)")
+            && stderr.contains("--max-len")
+            && stderr.lines().count() == 1,
+        "{stderr}"
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(|l| l.split(':').nth(1).unwrap().trim())
+            .collect::<Vec<_>>(),
+        ["v1.0 -> v2.0", "v2.0 -> v3.0"]
+    );
+
     // Its tree is analysed as the history was, or not at all.
     let out = patmine(&db, &["at", "v2.1.1", "--max-len", "100"]);
     one_line_error(&out, &["v2.1.1 (", "off the analysed chain", "--max-len"]);
@@ -683,6 +702,23 @@ fn revisions_off_the_chain_are_analysed_from_their_trees() {
             0
         )
     );
+
+    // A tree's analysis evaluates trackers on the tree's blobs only, not on the history's.
+    let bare = tmp.path().join("no-trackers.duckdb");
+    patmine_ok(&bare, &["history", repo.to_str().unwrap(), "--no-trackers"]);
+    patmine_ok(&bare, &["at", "feature"]);
+    let (outside, inside): (i64, i64) = duckdb::Connection::open(&bare)
+        .unwrap()
+        .query_row(
+            "SELECT count(*) FILTER (WHERE blob_row NOT IN (SELECT blob_row FROM scan_files f JOIN revision_trees USING (scan_id))),
+                    count(*)
+             FROM blob_trackers",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!(outside, 0);
+    assert!(inside > 0);
 
     // With the repository gone, kept trees still answer by tag.
     std::fs::rename(&repo, tmp.path().join("moved")).unwrap();

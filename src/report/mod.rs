@@ -617,12 +617,18 @@ fn evolution(
             order: (kept.map_or(i64::MAX, |tree| tree.committer_time), i64::MAX),
         });
     }
-    let chosen = crate::releases::choose(&candidates, &[], false, |r| r.order);
-    let left_out = chosen.iter().filter(|r| r.snapshot.is_none()).count();
-    let chosen: Vec<(&str, Snapshot)> = chosen
-        .into_iter()
-        .filter_map(|r| Some((r.name.as_str(), r.snapshot?)))
-        .collect();
+    // The order is decided over the tags compared: one never analysed that is not a version
+    // would otherwise put every release in date order.
+    let left_out = crate::releases::choose(&candidates, &[], false, |r| r.order)
+        .iter()
+        .filter(|r| r.snapshot.is_none())
+        .count();
+    candidates.retain(|r| r.snapshot.is_some());
+    let chosen: Vec<(&str, Snapshot)> =
+        crate::releases::choose(&candidates, &[], false, |r| r.order)
+            .into_iter()
+            .filter_map(|r| Some((r.name.as_str(), r.snapshot?)))
+            .collect();
     // Every comparison below, in one pass: the first commit against the last, then each
     // release against the one before it (in version order, pre-releases left out).
     let commit = |seq| Snapshot::Commit { repo_id, seq };

@@ -188,6 +188,12 @@ impl Store {
         Ok(())
     }
 
+    /// Abandons the open transaction (after an error inside it).
+    pub fn rollback(&self) -> Result<()> {
+        self.conn.execute_batch("ROLLBACK")?;
+        Ok(())
+    }
+
     /// Commits the last transaction of a run as a checkpoint: DuckDB then writes the changes to
     /// the database file once, instead of to its log first and to the file again when the
     /// connection closes. (A commit checkpoints when the log would pass `checkpoint_threshold`,

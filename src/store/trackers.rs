@@ -158,6 +158,17 @@ impl Store {
         repo_id: i64,
         keys: &[String],
     ) -> Result<Vec<BlobLacking>> {
+        self.blobs_lacking_trackers_in(repo_id, None, keys)
+    }
+
+    /// `blobs_lacking_trackers`, over the blobs of some revision trees' scans only when
+    /// `scans` is given.
+    pub fn blobs_lacking_trackers_in(
+        &self,
+        repo_id: i64,
+        scans: Option<&[i64]>,
+        keys: &[String],
+    ) -> Result<Vec<BlobLacking>> {
         if keys.is_empty() {
             return Ok(Vec::new());
         }
@@ -167,13 +178,29 @@ impl Store {
             .map(|k| quote(k))
             .collect::<Vec<_>>()
             .join(", ");
+        let trees = match scans {
+            Some(scans) => format!(
+                "r.repo_id = $repo AND r.scan_id IN ({})",
+                scans
+                    .iter()
+                    .map(|s| s.to_string())
+                    .chain(["NULL".to_string()])
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            None => "r.repo_id = $repo".to_string(),
+        };
+        let chain = if scans.is_some() {
+            ""
+        } else {
+            "SELECT new_blob AS blob_row FROM commit_changes WHERE repo_id = $repo UNION ALL"
+        };
         let sql = format!(
             "WITH repo_blobs AS (
                 SELECT DISTINCT b.blob_row, b.content_key, b.grammar
-                FROM (SELECT new_blob AS blob_row FROM commit_changes WHERE repo_id = $repo
-                      UNION ALL
+                FROM ({chain}
                       SELECT f.blob_row FROM revision_trees r JOIN scan_files f USING (scan_id)
-                      WHERE r.repo_id = $repo) c
+                      WHERE {trees}) c
                 JOIN blobs b ON b.blob_row = c.blob_row
                 WHERE b.status = 'parsed'),
              wanted AS (SELECT unnest([{key_list}]) AS tracker),

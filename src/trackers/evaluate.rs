@@ -252,7 +252,10 @@ impl Plan {
                     .enclosing(grammar)
                     .expect("planned as enclosing");
                 let wrapped = doc.adopt(node);
-                if inner && parts.inner.match_node(wrapped.clone()).is_some() {
+                // A `Y` matters only below an open `X` not yet marked (the innermost is
+                // unmarked whenever any is).
+                let unmarked = state.0.last().is_some_and(|&(_, found)| !found);
+                if inner && unmarked && parts.inner.match_node(wrapped.clone()).is_some() {
                     state.mark();
                 }
                 if outer && parts.outer.match_node(wrapped).is_some() {
