@@ -225,6 +225,7 @@ impl Plan {
             None => (None, true),
         };
         let mut open: Vec<OpenOuter> = enclosing.iter().map(|_| OpenOuter::default()).collect();
+        let own_text = own_tree.then_some(source);
         let mut count_rules = |node: tree_sitter::Node,
                                kind: u16,
                                parent: Option<u16>,
@@ -272,6 +273,14 @@ impl Plan {
                 let Some(TreeRule::AstGrep(rule)) = trackers[i].rule(grammar) else {
                     continue;
                 };
+                // A rule of patterns needs one of their fixed strings inside the node: looking
+                // for it is cheaper than matching. (Only over our own text, which the node's
+                // offsets point into.)
+                if let Some(text) = own_text.and_then(|t| t.get(node.start_byte()..node.end_byte()))
+                    && !trackers[i].node_may_match(text)
+                {
+                    continue;
+                }
                 let candidate = wrapped.get_or_insert_with(|| doc.adopt(node));
                 if rule.match_node(candidate.clone()).is_some() {
                     counts[i] += 1;

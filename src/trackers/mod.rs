@@ -77,6 +77,9 @@ pub struct TreeTracker {
     /// Texts one of which every match needs, when they are known (see `requirement`): a blob
     /// with none of them counts zero without being parsed.
     required_text: Option<Vec<Need>>,
+    /// Texts one of which every matched node's own text holds, for a rule made only of
+    /// patterns (see `node_requirement`): a node without any is not tried.
+    node_text: Option<Vec<String>>,
 }
 
 /// Something a blob's bytes must hold for a tracker to match in it.
@@ -515,6 +518,7 @@ fn compile(def: &MatcherDef) -> Result<TrackerMatcher, String> {
     let query_text = def.query.clone();
     // The texts a match needs, in every grammar the tracker applies to.
     let mut required_text: Option<Vec<Need>> = None;
+    let mut node_text: Option<Vec<String>> = None;
     let mut first_grammar = true;
     for grammar in grammars {
         let rule = if let Some(query) = &def.query {
@@ -544,6 +548,18 @@ fn compile(def: &MatcherDef) -> Result<TrackerMatcher, String> {
             check_patterns(&rule, grammar)?;
             let value = serde_json::to_value(&rule).map_err(|e| e.to_string())?;
             let needed = requirement(&value, grammar);
+            // Kept only if every grammar's rule has one, as `required_text`.
+            let node_needed = node_requirement(&value, grammar);
+            node_text = match (first_grammar, node_text, node_needed) {
+                (true, _, needed) => needed,
+                (false, Some(mut a), Some(b)) => {
+                    a.extend(b);
+                    a.sort();
+                    a.dedup();
+                    Some(a)
+                }
+                _ => None,
+            };
             // Kept only if every grammar's rule has one (the same, as patterns' fixed strings do
             // not depend on the grammar in practice; a union would also be correct).
             required_text = match (first_grammar, required_text, needed) {
@@ -616,6 +632,7 @@ fn compile(def: &MatcherDef) -> Result<TrackerMatcher, String> {
         kind_in_parent: kind_in_parent_ids,
         query_text,
         required_text,
+        node_text,
     })))
 }
 
@@ -752,6 +769,35 @@ fn requirement(rule: &serde_json::Value, grammar: Grammar) -> Option<Vec<Need>> 
     best(found)
 }
 
+/// For a rule made only of `pattern`s (one, or `any` of them at any depth): the texts one of
+/// which a matched node's own text holds. A pattern matches a node whose leaves spell the
+/// pattern's fixed leaves, so its fixed string lies inside the node.
+fn node_requirement(rule: &serde_json::Value, grammar: Grammar) -> Option<Vec<String>> {
+    use serde_json::Value;
+    let Value::Object(map) = rule else {
+        return None;
+    };
+    if map.len() != 1 {
+        return None;
+    }
+    match map.iter().next()? {
+        (key, Value::String(p)) if key == "pattern" => {
+            let fixed = Pattern::try_new(p, ast_grep::AstGrepLang(grammar))
+                .ok()?
+                .fixed_string()
+                .into_owned();
+            (!fixed.is_empty()).then(|| vec![fixed])
+        }
+        (key, Value::Array(items)) if key == "any" => {
+            let each: Option<Vec<Vec<String>>> =
+                items.iter().map(|i| node_requirement(i, grammar)).collect();
+            let all: Vec<String> = each?.into_iter().flatten().collect();
+            (!all.is_empty() && all.len() <= MAX_REQUIRED_TEXTS).then_some(all)
+        }
+        _ => None,
+    }
+}
+
 /// `re` with its assertions (`^`, `$`, `\b`, `\B`, ...) taken out. Assertions only narrow
 /// a match, and they read context a node does not share with the file; without them, a match
 /// in a node's text is a match in the file's.
@@ -807,6 +853,17 @@ impl TreeTracker {
         match &self.required_text {
             None => true,
             Some(needs) => needs.iter().any(|n| n.met(source)),
+        }
+    }
+
+    /// Whether a node whose text is `text` may match: false when the rule is made of patterns
+    /// and the text holds none of their fixed strings.
+    pub(super) fn node_may_match(&self, text: &[u8]) -> bool {
+        match &self.node_text {
+            None => true,
+            Some(texts) => texts
+                .iter()
+                .any(|t| memchr::memmem::find(text, t.as_bytes()).is_some()),
         }
     }
 
@@ -1227,6 +1284,13 @@ mod tests {
                 panic!("{name} is a tree tracker")
             };
             assert!(tracker.kind_in_parent(Grammar::Tsx).is_some(), "{name}");
+        }
+        for name in ["then-call", "jquery-call", "fetch-call", "indexof-test"] {
+            let TrackerMatcher::Tree(tracker) = &set.trackers[set.tracker(name).unwrap()].matcher
+            else {
+                panic!("{name} is a tree tracker")
+            };
+            assert!(tracker.node_text.is_some(), "{name}: made of patterns");
         }
         for name in ["fn-around-call", "any-around-string", "react-hook-function"] {
             let TrackerMatcher::Tree(tracker) = &set.trackers[set.tracker(name).unwrap()].matcher
