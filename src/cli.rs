@@ -84,7 +84,7 @@ struct FloorArgs {
     #[arg(long)]
     git: bool,
     /// Worker threads (default: one per core).
-    #[arg(long, short)]
+    #[arg(long, short, value_parser = count_in(1..=1024))]
     jobs: Option<usize>,
     #[command(flatten)]
     filter: FilterArgs,
@@ -105,7 +105,7 @@ struct HistoryArgs {
     #[arg(long, default_value = "HEAD")]
     rev: String,
     /// Commits per database transaction.
-    #[arg(long, default_value_t = 200)]
+    #[arg(long, default_value_t = 200, value_parser = count_in(1..=1_000_000))]
     batch: usize,
     #[command(flatten)]
     trackers: TrackerArgs,
@@ -192,7 +192,7 @@ struct MigrationsArgs {
     #[arg(long, conflicts_with = "name")]
     discover: bool,
     /// Discovered migrations to print.
-    #[arg(long, default_value_t = 15)]
+    #[arg(long, default_value_t = 15, value_parser = count_in(1..=MAX_ROWS))]
     top: usize,
     #[command(flatten)]
     trackers: TrackerArgs,
@@ -225,16 +225,16 @@ struct CheckArgs {
 #[derive(Args, Clone)]
 struct ReportSettings {
     /// Patterns on the dashboard and in the tables.
-    #[arg(long = "report-top", default_value_t = ReportOptions::default().top)]
+    #[arg(long = "report-top", default_value_t = ReportOptions::default().top, value_parser = count_in(1..=100_000))]
     report_top: usize,
     /// Similarity (0-100) at which two signatures join a cluster.
-    #[arg(long, default_value_t = ReportOptions::default().threshold)]
+    #[arg(long, default_value_t = ReportOptions::default().threshold, value_parser = percent)]
     threshold: f64,
     /// The clustering pool is this many times the number of patterns shown.
-    #[arg(long, default_value_t = ReportOptions::default().pool_factor)]
+    #[arg(long, default_value_t = ReportOptions::default().pool_factor, value_parser = count_in(1..=1000))]
     pool: usize,
     /// Files a pattern, and a pair, must appear in to take part in co-occurrence.
-    #[arg(long, default_value_t = ReportOptions::default().min_support)]
+    #[arg(long, default_value_t = ReportOptions::default().min_support, value_parser = count_in(1..=u32::MAX as u64))]
     min_support: usize,
 }
 
@@ -289,7 +289,7 @@ struct CompareArgs {
     #[arg(long)]
     repo: Option<PathBuf>,
     /// Rows per comparison (default 25).
-    #[arg(long)]
+    #[arg(long, value_parser = count_in(1..=MAX_ROWS))]
     top: Option<usize>,
     #[arg(long, value_enum, default_value_t = Level::Abstract)]
     level: Level,
@@ -334,13 +334,13 @@ struct AnalysisArgs {
     #[arg(long, value_name = "DIR")]
     queries: Option<PathBuf>,
     /// Worker threads (default: one per core).
-    #[arg(long, short)]
+    #[arg(long, short, value_parser = count_in(1..=1024))]
     jobs: Option<usize>,
     /// Elements kept in argument lists, arrays and objects before `…`.
-    #[arg(long, default_value_t = NormalizeOptions::default().max_elements)]
+    #[arg(long, default_value_t = NormalizeOptions::default().max_elements, value_parser = count_in(1..=100_000))]
     max_elements: usize,
     /// Longest signature, in bytes, before it is cut with `…`.
-    #[arg(long, default_value_t = NormalizeOptions::default().max_len)]
+    #[arg(long, default_value_t = NormalizeOptions::default().max_len, value_parser = count_in(16..=1_000_000))]
     max_len: usize,
     /// A .js/.mjs/.cjs parse with more ERROR/MISSING nodes than this is retried with the tsx grammar.
     #[arg(long, default_value_t = patmine::analyze::DEFAULT_FALLBACK_THRESHOLD)]
@@ -366,7 +366,7 @@ struct FilterArgs {
 #[derive(Args, Clone)]
 struct OutputArgs {
     /// How many patterns to print.
-    #[arg(long, default_value_t = 25)]
+    #[arg(long, default_value_t = 25, value_parser = count_in(1..=MAX_ROWS))]
     top: usize,
     /// Group patterns by their abstract or semantic signature.
     #[arg(long, value_enum, default_value_t = Level::Abstract)]
@@ -438,6 +438,26 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     }
 }
 
+/// The most rows a `--top` asks for: far above any repository's patterns, far below what would
+/// overflow the queries' `LIMIT`.
+const MAX_ROWS: u64 = 1_000_000_000;
+
+/// A count flag's parser: an integer in `range`, so that a value out of it is refused with the
+/// flag's name (exit 2) rather than overflowing a query or an allocation later.
+fn count_in(range: std::ops::RangeInclusive<u64>) -> clap::builder::RangedU64ValueParser<usize> {
+    clap::builder::RangedU64ValueParser::<usize>::new().range(range)
+}
+
+/// A similarity in percent, 0 to 100.
+fn percent(text: &str) -> Result<f64, String> {
+    let value: f64 = text.parse().map_err(|e| format!("{e}"))?;
+    if (0.0..=100.0).contains(&value) {
+        Ok(value)
+    } else {
+        Err(format!("{value} is not in 0..=100"))
+    }
+}
+
 /// The database a command uses: `--db` or `$PATMINE_DB`, else the per-user default, whose
 /// directory is made on first use.
 fn database_path(given: Option<PathBuf>) -> Result<PathBuf> {
@@ -456,6 +476,18 @@ fn database_path(given: Option<PathBuf>) -> Result<PathBuf> {
     std::fs::create_dir_all(&dir)
         .with_context(|| format!("{}: cannot create the database's directory", dir.display()))?;
     Ok(dir.join("patmine.duckdb"))
+}
+
+/// The database of a command that answers from it (`at`, `compare`, `report`, `migrations`):
+/// a path that holds none is an error, not a new empty database left behind.
+fn open_existing(db: &Path) -> Result<Store> {
+    if !db.is_file() {
+        anyhow::bail!(
+            "{}: no database there (`patmine history` or `patmine scan` makes one)",
+            db.display()
+        );
+    }
+    Ok(Store::open(db)?)
 }
 
 fn set_jobs(jobs: Option<usize>) -> Result<()> {
@@ -555,8 +587,14 @@ fn run_scan(db: &Path, quiet: bool, args: ScanArgs) -> Result<ExitCode> {
     // The directory walk needs neither the analyzer nor the database: it runs meanwhile.
     let built = std::thread::scope(|scope| {
         let discovery = scope.spawn(|| {
-            let mut report = report_line;
-            scan::discover(&args.dir, &mut report)
+            // Each line names a directory or entry that could not be read: the exit says so.
+            let mut unreadable = 0usize;
+            let mut report = |line| {
+                unreadable += 1;
+                report_line(line)
+            };
+            let candidates = scan::discover(&args.dir, &mut report);
+            (candidates, unreadable)
         });
         let built = build_analyzer_and_filter(&args.analysis, &args.filter);
         let candidates = discovery
@@ -564,7 +602,7 @@ fn run_scan(db: &Path, quiet: bool, args: ScanArgs) -> Result<ExitCode> {
             .map_err(|_| anyhow::anyhow!("the directory walk panicked"));
         built.and_then(|(analyzer, filter)| Ok((analyzer, filter, candidates?)))
     });
-    let (analyzer, filter, candidates) = match built {
+    let (analyzer, filter, (candidates, unreadable)) = match built {
         Ok(built) => built,
         Err(e) => {
             // The opening finishes first: a database file is not left half created.
@@ -615,7 +653,7 @@ fn run_scan(db: &Path, quiet: bool, args: ScanArgs) -> Result<ExitCode> {
         };
         patmine::report::write(&store, &options, &TrackerSet::empty(), dir)?;
     }
-    Ok(if summary.failed > 0 {
+    Ok(if summary.failed > 0 || unreadable > 0 {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
@@ -672,6 +710,15 @@ fn run_history(db: &Path, quiet: bool, args: HistoryArgs) -> Result<ExitCode> {
         .as_deref()
         .map(patmine::git::parse_date)
         .transpose()?;
+    if let (Some(since), Some(until)) = (since, until)
+        && until < since
+    {
+        anyhow::bail!(
+            "--until {} is before --since {}: no commit can be in that window",
+            args.until.as_deref().unwrap_or_default(),
+            args.since.as_deref().unwrap_or_default()
+        );
+    }
     // Before the database opens: a bad trackers file leaves it untouched.
     let trackers = if args.no_trackers {
         TrackerSet::empty()
@@ -773,7 +820,7 @@ fn run_at(db: &Path, quiet: bool, args: AtArgs) -> Result<ExitCode> {
     } else {
         TrackerSet::empty()
     };
-    let mut store = Store::open(db)?;
+    let mut store = open_existing(db)?;
     store.query_threads()?;
     let repo = pick_repo(&store, db, args.repo.as_deref())?;
     let found = resolve_or_last(&store, &repo, args.rev.as_deref())?;
@@ -950,7 +997,7 @@ fn pick_repo(store: &Store, db: &Path, repo: Option<&Path>) -> Result<RepoRow> {
 
 fn run_report(db: &Path, args: ReportArgs) -> Result<ExitCode> {
     let trackers = args.trackers.load()?;
-    let store = Store::open(db)?;
+    let store = open_existing(db)?;
     store.query_threads()?;
     let repo_id = match &args.repo {
         Some(path) => Some(pick_repo(&store, db, Some(path))?.repo_id),
@@ -995,7 +1042,7 @@ fn resolve_or_last(store: &Store, repo: &RepoRow, rev: Option<&str>) -> Result<R
 
 fn run_compare(db: &Path, quiet: bool, args: CompareArgs) -> Result<ExitCode> {
     use patmine::report::compare::{Comparison, compare_snapshots};
-    let mut store = Store::open(db)?;
+    let mut store = open_existing(db)?;
     store.query_threads()?;
     let repo = pick_repo(&store, db, args.repo.as_deref())?;
     let pairs: Vec<(Resolved, Resolved)> = if args.releases {
@@ -1102,9 +1149,11 @@ fn run_compare(db: &Path, quiet: bool, args: CompareArgs) -> Result<ExitCode> {
         emit(&format!("{}\n", serde_json::to_string_pretty(&docs)?))?;
     } else if args.releases && args.top.is_none() {
         // A line per release: the tables of hundreds of pairs would bury the headline.
-        let bullet = if args.markdown { "- " } else { "" };
         let text: String = comparisons
-            .map(|c| format!("{bullet}{}\n", c.header()))
+            .map(|c| match args.markdown {
+                true => format!("- {}\n", phrasebook::md_text(&c.header())),
+                false => format!("{}\n", c.header()),
+            })
             .collect();
         emit(&text)?;
     } else {
@@ -1217,7 +1266,7 @@ fn run_migrations(db: &Path, args: MigrationsArgs) -> Result<ExitCode> {
             names.join(", ")
         );
     }
-    let store = Store::open(db)?;
+    let store = open_existing(db)?;
     store.query_threads()?;
     let repo = pick_repo(&store, db, args.repo.as_deref())?;
     // A migration's story (its releases, commits and authors) is the chain's.

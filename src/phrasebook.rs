@@ -210,8 +210,19 @@ pub fn render_table(rows: &[PatternRow], level: Level) -> String {
 }
 
 /// Text made safe for a Markdown table cell.
-pub fn md_cell(text: &str) -> String {
+fn md_cell(text: &str) -> String {
     text.replace('|', "\\|").replace('\n', " ")
+}
+
+/// Text (not code) in Markdown: HTML in it shows as text, not as markup a viewer renders (a
+/// file, repository or tag may be named `<img src=x onerror=…>`), and it stays in its table
+/// cell and line.
+pub fn md_text(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('|', "\\|")
+        .replace(['\n', '\r'], " ")
 }
 
 /// Text as a Markdown code span in a table cell: fenced with one backtick more than its longest
@@ -233,7 +244,7 @@ pub fn md_code(text: &str) -> String {
 /// The phrasebook as Markdown.
 pub fn render_markdown(title: &str, rows: &[PatternRow], level: Level) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "# {}\n", md_cell(title));
+    let _ = writeln!(out, "# {}\n", md_text(title));
     let _ = writeln!(
         out,
         "Patterns ranked by occurrences, grouped at the {} level.\n",
@@ -251,10 +262,10 @@ pub fn render_markdown(title: &str, rows: &[PatternRow], level: Level) -> String
             row.rank,
             md_code(&row.abstract_text),
             md_code(&row.semantic_text),
-            md_cell(&row.category),
+            md_text(&row.category),
             row.occurrences,
             row.files,
-            md_cell(&row.example)
+            md_text(&row.example)
         );
     }
     out

@@ -62,3 +62,57 @@ fn completions_and_the_man_page_cover_every_command() {
     assert_eq!(out.status.code(), Some(2));
     assert!(!db.exists(), "neither opens a database");
 }
+
+/// Numbers out of a flag's range are refused with the flag's name and exit 2, before anything
+/// runs; so is a date window that ends before it starts.
+#[test]
+fn out_of_range_flags_are_refused_by_name() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("p.duckdb");
+    for (args, flag) in [
+        (vec!["at", "--top", "9223372036854775808"], "--top"),
+        (vec!["compare", "--releases", "--top", "0"], "--top"),
+        (vec!["report", "--threshold", "150"], "--threshold"),
+        (vec!["report", "--threshold", "NaN"], "--threshold"),
+        (vec!["scan", ".", "--max-len", "99999999999"], "--max-len"),
+        (vec!["scan", ".", "--jobs", "0"], "--jobs"),
+    ] {
+        let out = patmine(&db, &args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(flag), "{args:?}: {stderr}");
+    }
+    assert!(!db.exists(), "nothing ran");
+    let repo = tmp.path().join("repo");
+    sample_repo(&repo);
+    let out = patmine(
+        &db,
+        &[
+            "history",
+            repo.to_str().unwrap(),
+            "--since",
+            "2024-01-01",
+            "--until",
+            "2023-01-01",
+        ],
+    );
+    one_line_error(&out, &["--until 2023-01-01 is before --since 2024-01-01"]);
+}
+
+/// The commands that answer from a database refuse a path that holds none, and leave none
+/// behind (a mistyped `--db`).
+#[test]
+fn reading_commands_never_create_a_database() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("typo.duckdb");
+    for args in [
+        vec!["at"],
+        vec!["compare", "--releases"],
+        vec!["migrations"],
+        vec!["report", "--out", tmp.path().join("r").to_str().unwrap()],
+    ] {
+        let out = patmine(&db, &args);
+        one_line_error(&out, &["typo.duckdb", "no database there"]);
+        assert!(!db.exists(), "{args:?} made a database");
+    }
+}

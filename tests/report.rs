@@ -320,3 +320,32 @@ fn the_dashboard_renders_filters_and_stays_offline_in_chromium() {
         );
     }
 }
+
+/// Names that hold HTML (a tag, here) show as text in every Markdown output: GitHub and most
+/// viewers would render it.
+#[test]
+fn markdown_outputs_escape_html_in_names() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (db, _) = sample_with_report(tmp.path());
+    let repo = tmp.path().join("repo");
+    let evil = "<img-src=x-onerror=alert(1)>";
+    git(&repo, &["tag", evil, "HEAD~1"]);
+    // Tags are read again on every run.
+    patmine_ok(&db, &["history", repo.to_str().unwrap()]);
+    let out = tmp.path().join("again");
+    patmine_ok(&db, &["report", "--out", out.to_str().unwrap()]);
+    let report = std::fs::read_to_string(out.join("report.md")).unwrap();
+    let releases = patmine_ok(&db, &["compare", "--releases", "--markdown"]);
+    let tables = patmine_ok(&db, &["compare", evil, "HEAD", "--markdown"]);
+    for (what, text) in [
+        ("report.md", &report),
+        ("--releases", &releases),
+        ("tables", &tables),
+    ] {
+        assert!(
+            text.contains("&lt;img-src=x-onerror=alert(1)&gt;"),
+            "{what}: {text}"
+        );
+        assert!(!text.contains("<img"), "{what}: {text}");
+    }
+}

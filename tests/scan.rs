@@ -88,6 +88,35 @@ fn bad_inputs_are_filtered_or_recovered() {
     assert_eq!(statuses["broken.ts"].0, "parsed");
 }
 
+/// A directory the walk cannot read is named on stderr and makes the exit 1; the rest is
+/// scanned. (A path too long to open is unreadable even to root, which chmod is not.)
+#[test]
+fn an_unreadable_directory_is_named_and_exits_1() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("tree");
+    std::fs::create_dir(&root).unwrap();
+    std::fs::write(root.join("ok.js"), "var a = 1;\n").unwrap();
+    // Built one level at a time from inside, so that no single path given to mkdir is too long.
+    let name = "d".repeat(250);
+    let made = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(format!(
+            "cd \"$1\" && for i in $(seq 20); do mkdir {name} && cd {name} || exit 1; done; echo 'let b = 2;' > deep.js"
+        ))
+        .arg("bash")
+        .arg(&root)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let db = tmp.path().join("p.duckdb");
+    let out = patmine(&db, &["scan", root.to_str().unwrap(), "--json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("cannot read directory"), "{stderr}");
+    let doc = json(&String::from_utf8_lossy(&out.stdout));
+    assert_eq!(doc["summary"]["parsed"], 1, "ok.js is still scanned");
+}
+
 #[test]
 fn size_limit_and_globs() {
     let tmp = tempfile::tempdir().unwrap();

@@ -247,7 +247,12 @@ impl Comparison {
         use std::fmt::Write as _;
         let mut text = String::new();
         let heading = if markdown { "## " } else { "" };
-        let _ = write!(text, "{heading}{}\n\n", self.header());
+        let header = if markdown {
+            crate::phrasebook::md_text(&self.header())
+        } else {
+            self.header()
+        };
+        let _ = write!(text, "{heading}{header}\n\n");
         let tables = [
             (
                 "by absolute change",
@@ -280,11 +285,11 @@ impl Comparison {
                 if markdown {
                     let _ = writeln!(
                         text,
-                        "| {change} | {} | {} | {:+} | {relative} | `{}` |",
+                        "| {change} | {} | {} | {:+} | {relative} | {} |",
                         d.before,
                         d.after,
                         d.absolute,
-                        d.signature.replace('|', "\\|")
+                        crate::phrasebook::md_code(&d.signature)
                     );
                 } else {
                     let _ = writeln!(

@@ -72,13 +72,7 @@ pub fn render_table(rows: &[MigrationSummary]) -> String {
 
 /// Text safe in Markdown, tables included: HTML is escaped (a file or author name is data, not
 /// markup) and pipes cannot end a cell.
-pub fn md_text(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('|', "\\|")
-        .replace(['\n', '\r'], " ")
-}
+pub use crate::phrasebook::md_text;
 
 pub fn render_table_markdown(title: &str, rows: &[MigrationSummary]) -> String {
     let mut out = String::new();

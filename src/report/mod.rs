@@ -18,7 +18,7 @@ use anyhow::{Context, Result};
 use serde::Serialize;
 
 use crate::analyze::METRIC_KINDS;
-use crate::phrasebook::{self, Level, PatternRow, md_cell as md};
+use crate::phrasebook::{self, Level, PatternRow, md_code, md_text};
 use crate::store::{BlobStatus, CommitMeta, RepoRow, ScanRow, Snapshot, Store};
 use crate::trackers::TrackerSet;
 use charts::Series;
@@ -965,8 +965,8 @@ pub fn render_markdown(report: &Report) -> String {
     let _ = writeln!(
         out,
         "# {}\n\nSnapshot: {}\n",
-        md(&report.title),
-        md(&report.snapshot)
+        md_text(&report.title),
+        md_text(&report.snapshot)
     );
     if let Some(evo) = &report.evolution {
         let _ = writeln!(
@@ -989,8 +989,8 @@ pub fn render_markdown(report: &Report) -> String {
             for d in deltas {
                 let _ = writeln!(
                     out,
-                    "| `{}` | {} | {} | {:+} |",
-                    md(&d.signature),
+                    "| {} | {} | {} | {:+} |",
+                    md_code(&d.signature),
                     d.before,
                     d.after,
                     d.absolute
@@ -1007,11 +1007,11 @@ pub fn render_markdown(report: &Report) -> String {
         let r = &c.row;
         let _ = writeln!(
             out,
-            "| {} | `{}` | `{}` | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} |",
             r.rank,
-            md(&r.abstract_text),
-            md(&r.semantic_text),
-            md(&r.category),
+            md_code(&r.abstract_text),
+            md_code(&r.semantic_text),
+            md_text(&r.category),
             r.occurrences,
             r.files,
             c.variations.len()
@@ -1021,13 +1021,13 @@ pub fn render_markdown(report: &Report) -> String {
     for c in &report.clusters {
         let _ = writeln!(
             out,
-            "- `{}` ({}; {} in all)",
-            md(&c.canonical.signature),
+            "- {} ({}; {} in all)",
+            md_code(&c.canonical.signature),
             c.canonical.count,
             c.total
         );
         for v in &c.variations {
-            let _ = writeln!(out, "  - `{}` ({})", md(&v.signature), v.count);
+            let _ = writeln!(out, "  - {} ({})", md_code(&v.signature), v.count);
         }
     }
     let co = &report.cooccurrence;
@@ -1039,9 +1039,9 @@ pub fn render_markdown(report: &Report) -> String {
     for p in &co.pairs {
         let _ = writeln!(
             out,
-            "| `{}` | `{}` | {} | {:.2} | {:.2} |",
-            md(&p.a),
-            md(&p.b),
+            "| {} | {} | {} | {:.2} | {:.2} |",
+            md_code(&p.a),
+            md_code(&p.b),
             p.together,
             p.lift,
             p.jaccard
@@ -1060,13 +1060,13 @@ pub fn render_markdown(report: &Report) -> String {
             let top = r
                 .top
                 .first()
-                .map(|d| format!("`{}` {:+}", md(&d.signature), d.absolute))
+                .map(|d| format!("{} {:+}", md_code(&d.signature), d.absolute))
                 .unwrap_or_default();
             let _ = writeln!(
                 out,
                 "| {} | {} | {} | {} | {} | {} | {} |",
-                md(&r.from),
-                md(&r.to),
+                md_text(&r.from),
+                md_text(&r.to),
                 r.new,
                 r.gone,
                 r.grown,
@@ -1152,7 +1152,7 @@ pub fn render_markdown(report: &Report) -> String {
         let _ = writeln!(
             out,
             "| {} | {} | {} |",
-            md(&c.category),
+            md_text(&c.category),
             c.patterns,
             c.occurrences
         );
@@ -1169,7 +1169,7 @@ pub fn render_markdown(report: &Report) -> String {
         let _ = writeln!(out, "- skipped, {reason}: {n}");
     }
     for (path, errors) in q.files_with_errors.iter().take(20) {
-        let _ = writeln!(out, "- `{}`: {errors} error nodes", md(path));
+        let _ = writeln!(out, "- {}: {errors} error nodes", md_code(path));
     }
     out
 }
