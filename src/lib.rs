@@ -29,6 +29,7 @@ pub mod history;
 pub mod level;
 pub mod migrations;
 pub mod normalize;
+pub mod output;
 pub mod phrasebook;
 mod pipeline;
 pub mod progress;

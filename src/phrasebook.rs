@@ -281,13 +281,11 @@ pub fn write_files(
 ) -> Result<()> {
     use anyhow::Context as _;
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    let json_path = dir.join("phrasebook.json");
     let doc =
         serde_json::json!({ "title": title, "summary": summary, "level": level, "patterns": rows });
-    std::fs::write(&json_path, serde_json::to_string_pretty(&doc)?)
-        .with_context(|| format!("writing {}", json_path.display()))?;
-    let md_path = dir.join("phrasebook.md");
-    std::fs::write(&md_path, render_markdown(title, rows, level))
-        .with_context(|| format!("writing {}", md_path.display()))?;
+    let json = serde_json::to_string_pretty(&doc)?;
+    crate::output::replace_file(&dir.join("phrasebook.json"), json.as_bytes())?;
+    let markdown = render_markdown(title, rows, level);
+    crate::output::replace_file(&dir.join("phrasebook.md"), markdown.as_bytes())?;
     Ok(())
 }

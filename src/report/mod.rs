@@ -1187,18 +1187,16 @@ pub fn write(
     std::fs::create_dir_all(&chart_dir)
         .with_context(|| format!("creating {}", chart_dir.display()))?;
     for (file, title, svg) in &charts {
-        let path = chart_dir.join(file);
-        std::fs::write(&path, svg).with_context(|| format!("writing {}", path.display()))?;
+        crate::output::replace_file(&chart_dir.join(file), svg.as_bytes())?;
         report.charts.push((file.clone(), title.clone()));
     }
-    let json_path = dir.join("report.json");
-    std::fs::write(&json_path, serde_json::to_string_pretty(&report)?)
-        .with_context(|| format!("writing {}", json_path.display()))?;
-    let md_path = dir.join("report.md");
-    std::fs::write(&md_path, render_markdown(&report))
-        .with_context(|| format!("writing {}", md_path.display()))?;
-    let html_path = dir.join("index.html");
-    std::fs::write(&html_path, html::render(&report, &charts))
-        .with_context(|| format!("writing {}", html_path.display()))?;
+    // Charts an earlier report drew in this folder and this one does not.
+    let drawn: Vec<&str> = charts.iter().map(|(file, _, _)| file.as_str()).collect();
+    crate::output::remove_stale(&chart_dir, ".svg", &drawn)?;
+    let json = serde_json::to_string_pretty(&report)?;
+    crate::output::replace_file(&dir.join("report.json"), json.as_bytes())?;
+    crate::output::replace_file(&dir.join("report.md"), render_markdown(&report).as_bytes())?;
+    let html = html::render(&report, &charts);
+    crate::output::replace_file(&dir.join("index.html"), html.as_bytes())?;
     Ok(report)
 }
