@@ -832,11 +832,12 @@ fn run_at(db: &Path, quiet: bool, args: AtArgs) -> Result<ExitCode> {
     let progress = Progress::new(quiet || args.output.json);
     let (snapshot, analysed) =
         locator.snapshot(&mut store, &found, &progress, &|line| report_line(line))?;
-    if let Some(tree) = analysed
+    if let Some(tree) = &analysed
         && !quiet
     {
-        say_tree(&found, &tree);
+        say_tree(&found, tree);
     }
+    let incomplete = analysed.is_some_and(|tree| tree.failed > 0);
     locator.finish(&mut store, &progress, &|line| report_line(line))?;
     let RepoRow {
         repo_id,
@@ -898,7 +899,12 @@ fn run_at(db: &Path, quiet: bool, args: AtArgs) -> Result<ExitCode> {
             args.output.level,
         )?;
     }
-    Ok(ExitCode::SUCCESS)
+    // A blob of the tree that could not be analysed was said, and counted as empty.
+    Ok(if incomplete {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 /// One line on stderr for a tree analysed now, off the chain.
@@ -1071,6 +1077,7 @@ fn run_compare(db: &Path, quiet: bool, args: CompareArgs) -> Result<ExitCode> {
     // With --releases, a release whose tree cannot be analysed is left out, the reason said
     // once for all the releases it stops; the others are compared.
     let mut left_out: Vec<(String, Vec<String>)> = Vec::new();
+    let mut incomplete = false;
     for found in pairs.iter().flat_map(|(a, b)| [a, b]) {
         if snapshots.contains_key(&found.id)
             || left_out.iter().any(|(_, l)| l.contains(&found.label))
@@ -1091,11 +1098,12 @@ fn run_compare(db: &Path, quiet: bool, args: CompareArgs) -> Result<ExitCode> {
                 }
                 Err(e) => return Err(e),
             };
-        if let Some(tree) = analysed
+        if let Some(tree) = &analysed
             && !quiet
         {
-            say_tree(found, &tree);
+            say_tree(found, tree);
         }
+        incomplete |= analysed.is_some_and(|tree| tree.failed > 0);
         snapshots.insert(found.id.clone(), snapshot);
     }
     locator.finish(&mut store, &progress, &|line| report_line(line))?;
@@ -1162,7 +1170,7 @@ fn run_compare(db: &Path, quiet: bool, args: CompareArgs) -> Result<ExitCode> {
     }
     // As for a blob that could not be analysed: what could be is answered, and the exit says
     // something was left out.
-    Ok(if left_out.is_empty() {
+    Ok(if left_out.is_empty() && !incomplete {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)

@@ -31,6 +31,9 @@ pub struct TreeSummary {
     pub files: usize,
     /// Distinct blobs parsed now (the rest came from the cache).
     pub parsed: usize,
+    /// Distinct blobs that were missing or could not be analysed (each said, and counted as
+    /// empty).
+    pub failed: usize,
 }
 
 /// Analyses the tree of `commit` (a full id of `repo`) into a snapshot of the history
@@ -124,6 +127,7 @@ fn analyse(
         scan_id,
         files: records,
         parsed: counts.parsed,
+        failed: counts.missing + counts.failed,
     })
 }
 

@@ -720,6 +720,22 @@ fn revisions_off_the_chain_are_analysed_from_their_trees() {
     assert_eq!(outside, 0);
     assert!(inside > 0);
 
+    // A blob of an off-chain tree that is missing is said, counted as empty, and exits 1.
+    git(&repo, &["checkout", "-q", "-b", "broken", "main~1"]);
+    std::fs::write(repo.join("lib/lost.js"), "var lost = require('lost');\n").unwrap();
+    git(&repo, &["add", "lib/lost.js"]);
+    git(&repo, &["commit", "-qm", "lost"]);
+    git(&repo, &["checkout", "-q", "main"]);
+    let lost = git(&repo, &["rev-parse", "broken:lib/lost.js"]);
+    std::fs::remove_file(repo.join(".git/objects").join(&lost[..2]).join(&lost[2..])).unwrap();
+    let out = patmine(&db, &["at", "broken"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!("blob {lost} is missing")),
+        "{stderr}"
+    );
+
     // With the repository gone, kept trees still answer by tag.
     std::fs::rename(&repo, tmp.path().join("moved")).unwrap();
     let at = json(&patmine_ok(&db, &["at", "v2.1", "--json", "--top", "1"]));
