@@ -44,3 +44,4 @@ pub mod store;
 pub mod trackers;
 pub mod tree_walk;
 pub mod versions;
+pub mod yaml_limits;

@@ -138,6 +138,13 @@ impl Rulebook {
     }
 
     pub fn from_yaml(text: &str, origin: &str) -> Result<Rulebook, RulesError> {
+        crate::yaml_limits::check(text).map_err(|(line, why)| RulesError::Parse {
+            path: origin.to_string(),
+            message: match line {
+                Some(line) => format!("line {line}: {why}"),
+                None => why,
+            },
+        })?;
         let file: RulebookFile = serde_yaml::from_str(text).map_err(|e| RulesError::Parse {
             path: origin.to_string(),
             message: e.to_string(),

@@ -137,6 +137,11 @@ pub(super) enum Side {
 
 impl TrackersFile {
     pub fn parse(text: &str, origin: &str) -> Result<TrackersFile, TrackersError> {
+        crate::yaml_limits::check(text).map_err(|(line, message)| TrackersError::Invalid {
+            path: origin.to_string(),
+            line,
+            message,
+        })?;
         serde_yaml::from_str(text).map_err(|e| TrackersError::Invalid {
             path: origin.to_string(),
             line: e.location().map(|l| l.line()),
