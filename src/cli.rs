@@ -16,6 +16,7 @@ use patmine::normalize::NormalizeOptions;
 use patmine::phrasebook::{self, Level, PatternRow};
 use patmine::progress::Progress;
 use patmine::queries::QuerySet;
+use patmine::releases::Release;
 use patmine::report::ReportOptions;
 use patmine::revision::Resolved;
 use patmine::revision_tree::{Locator, TreeSummary};
@@ -1177,23 +1178,6 @@ fn run_compare(db: &Path, quiet: bool, args: CompareArgs) -> Result<ExitCode> {
     })
 }
 
-/// A tag `compare --releases` may choose, on the analysed chain or off it.
-#[derive(Clone)]
-struct ReleaseTag {
-    name: String,
-    id: String,
-    seq: Option<i64>,
-    /// Committer time, for ordering tags that are not versions; `i64::MAX` when unknown (off
-    /// the chain, never analysed, and the repository gone).
-    time: i64,
-}
-
-impl patmine::releases::Tag for ReleaseTag {
-    fn name(&self) -> &str {
-        &self.name
-    }
-}
-
 /// The releases `compare --releases` compares, in release order, as resolved revisions.
 fn choose_releases(store: &Store, repo: &RepoRow, args: &CompareArgs) -> Result<Vec<Resolved>> {
     let commits = store.commits(repo.repo_id)?;
@@ -1219,14 +1203,13 @@ fn choose_releases(store: &Store, repo: &RepoRow, args: &CompareArgs) -> Result<
                     .unwrap_or(i64::MAX)
             }),
         };
-        tags.push(ReleaseTag {
+        tags.push(Release {
             name,
-            id,
-            seq,
-            time,
+            at: (id, seq),
+            order: (time, seq.unwrap_or(i64::MAX)),
         });
     }
-    let order = |t: &ReleaseTag| (t.time, t.seq.unwrap_or(i64::MAX));
+    let order = |t: &Release<(String, Option<i64>)>| t.order;
     let chosen = patmine::releases::choose(&tags, &args.tags, args.pre, order);
     if chosen.len() < 2 {
         let with_pre = patmine::releases::choose(&tags, &args.tags, true, order).len();
@@ -1245,8 +1228,8 @@ fn choose_releases(store: &Store, repo: &RepoRow, args: &CompareArgs) -> Result<
     Ok(chosen
         .into_iter()
         .map(|t| Resolved {
-            seq: t.seq,
-            id: t.id.clone(),
+            seq: t.at.1,
+            id: t.at.0.clone(),
             label: t.name.clone(),
         })
         .collect())

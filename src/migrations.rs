@@ -350,21 +350,16 @@ impl<'a> History<'a> {
         set: &TrackerSet,
         seq: i64,
     ) -> Result<(Vec<TrackerCount>, Vec<NotEvaluated>)> {
-        let (usable, counted, skipped) = self.evaluated_trackers(set)?;
-        let series = self.store.counted_series(self.repo_id, &counted)?;
-        let counts = usable
-            .iter()
-            .zip(&series)
-            .map(|(&i, points)| {
-                let c = value_at(points, seq);
-                TrackerCount {
-                    name: set.trackers[i].name.clone(),
-                    occurrences: c.occurrences,
-                    files: c.files,
-                }
-            })
-            .collect();
-        Ok((counts, skipped))
+        self.tracker_counts_by(set, |counted| {
+            let series = self.store.counted_series(self.repo_id, counted)?;
+            Ok(series
+                .iter()
+                .map(|points| {
+                    let c = value_at(points, seq);
+                    (c.occurrences, c.files)
+                })
+                .collect())
+        })
     }
 
     /// Every tracker's counts in the tree of a revision off the chain (the scan `scan_id`),
@@ -374,11 +369,20 @@ impl<'a> History<'a> {
         set: &TrackerSet,
         scan_id: i64,
     ) -> Result<(Vec<TrackerCount>, Vec<NotEvaluated>)> {
+        self.tracker_counts_by(set, |counted| self.store.counted_in_scan(scan_id, counted))
+    }
+
+    /// The trackers every blob was evaluated for, with `(occurrences, files)` from `totals` of
+    /// their counted series, and the tree trackers some blobs lack.
+    fn tracker_counts_by(
+        &self,
+        set: &TrackerSet,
+        totals: impl FnOnce(&[Counted]) -> Result<Vec<(i64, i64)>>,
+    ) -> Result<(Vec<TrackerCount>, Vec<NotEvaluated>)> {
         let (usable, counted, skipped) = self.evaluated_trackers(set)?;
-        let totals = self.store.counted_in_scan(scan_id, &counted)?;
         let counts = usable
             .iter()
-            .zip(totals)
+            .zip(totals(&counted)?)
             .map(|(&i, (occurrences, files))| TrackerCount {
                 name: set.trackers[i].name.clone(),
                 occurrences,

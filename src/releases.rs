@@ -119,6 +119,22 @@ impl Tag for TagRow {
     }
 }
 
+/// A tag releases are chosen from, on a history's analysed chain or off it, with what it stands
+/// for in the caller (`at`) and its place in time for ordering tags that are not versions:
+/// committer time, then chain position (`i64::MAX` for either when unknown).
+#[derive(Debug, Clone)]
+pub struct Release<A> {
+    pub name: String,
+    pub at: A,
+    pub order: (i64, i64),
+}
+
+impl<A> Tag for Release<A> {
+    fn name(&self) -> &str {
+        &self.name
+    }
+}
+
 /// The tags to compare, in release order: those matching one of `globs` (`*` any text, `?`
 /// one character; all when there is none), pre-releases only with `pre`. `order` gives a tag's
 /// place in time (commit time, then anything that breaks ties between commits of one second),

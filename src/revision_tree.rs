@@ -23,7 +23,7 @@ use crate::store::{BlobRows, FileRecord, RepoRow, Snapshot, Store};
 use crate::trackers::{self, TrackerSet};
 
 /// How one tree was analysed.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy)]
 pub struct TreeSummary {
     /// The scan holding the tree's files.
     pub scan_id: i64,

@@ -19,6 +19,7 @@ use serde::Serialize;
 
 use crate::analyze::METRIC_KINDS;
 use crate::phrasebook::{self, Level, PatternRow, md_code, md_text};
+use crate::releases::Release;
 use crate::store::{BlobStatus, CommitMeta, RepoRow, ScanRow, Snapshot, Store};
 use crate::trackers::TrackerSet;
 use charts::Series;
@@ -599,11 +600,12 @@ fn evolution(
     }
     // Releases: the chain's tags and those off it whose trees `at` or `compare` kept (the
     // others are counted as left out: the report reads no repository).
-    let mut candidates: Vec<ReleaseAt> = tags
+    // (`at`: the snapshot, `None` for a tag off the chain whose tree was never analysed.)
+    let mut candidates: Vec<Release<Option<Snapshot>>> = tags
         .iter()
-        .map(|t| ReleaseAt {
+        .map(|t| Release {
             name: t.name.clone(),
-            snapshot: Some(Snapshot::Commit {
+            at: Some(Snapshot::Commit {
                 repo_id,
                 seq: t.seq,
             }),
@@ -611,9 +613,9 @@ fn evolution(
         })
         .collect();
     for (name, kept) in store.off_chain_tags(repo_id)? {
-        candidates.push(ReleaseAt {
+        candidates.push(Release {
             name,
-            snapshot: kept.map(|tree| Snapshot::Scan(tree.scan_id)),
+            at: kept.map(|tree| Snapshot::Scan(tree.scan_id)),
             order: (kept.map_or(i64::MAX, |tree| tree.committer_time), i64::MAX),
         });
     }
@@ -621,13 +623,13 @@ fn evolution(
     // would otherwise put every release in date order.
     let left_out = crate::releases::choose(&candidates, &[], false, |r| r.order)
         .iter()
-        .filter(|r| r.snapshot.is_none())
+        .filter(|r| r.at.is_none())
         .count();
-    candidates.retain(|r| r.snapshot.is_some());
+    candidates.retain(|r| r.at.is_some());
     let chosen: Vec<(&str, Snapshot)> =
         crate::releases::choose(&candidates, &[], false, |r| r.order)
             .into_iter()
-            .filter_map(|r| Some((r.name.as_str(), r.snapshot?)))
+            .filter_map(|r| Some((r.name.as_str(), r.at?)))
             .collect();
     // Every comparison below, in one pass: the first commit against the last, then each
     // release against the one before it (in version order, pre-releases left out).
@@ -683,22 +685,6 @@ fn evolution(
         steps,
         left_out,
     ))
-}
-
-/// A tag the Releases section may compare: on the chain, or off it with its tree kept (`None`
-/// when it was never analysed).
-struct ReleaseAt {
-    name: String,
-    snapshot: Option<Snapshot>,
-    /// Committer time, then the chain position (`i64::MAX` when unknown), for tags that are not
-    /// versions.
-    order: (i64, i64),
-}
-
-impl crate::releases::Tag for ReleaseAt {
-    fn name(&self) -> &str {
-        &self.name
-    }
 }
 
 /// What the Releases section says of the releases it leaves out, if any.

@@ -184,24 +184,12 @@ impl Store {
 
     /// Node-kind metrics, lines and files at commit `seq`, from the running sums of deltas.
     pub fn metrics_at(&self, repo_id: i64, seq: i64) -> Result<Vec<(String, i64)>> {
-        let mut columns = vec!["d_files".to_string(), "d_loc".to_string()];
-        columns.extend(METRIC_KINDS.iter().map(|k| format!("\"{k}\"")));
-        let select: Vec<String> = columns
-            .iter()
-            .map(|c| format!("coalesce(sum({c}), 0)::BIGINT"))
-            .collect();
-        let sql = format!(
-            "SELECT {} FROM commit_metric_deltas WHERE repo_id = ? AND seq <= ?",
-            select.join(", ")
-        );
-        let values: Vec<i64> = self.conn.query_row(&sql, params![repo_id, seq], |r| {
-            (0..columns.len())
-                .map(|i| r.get::<_, i64>(i))
-                .collect::<Result<Vec<_>, _>>()
-        })?;
-        let mut names = vec!["files".to_string(), "loc".to_string()];
-        names.extend(METRIC_KINDS.iter().map(|k| k.to_string()));
-        Ok(names.into_iter().zip(values).collect())
+        self.summed_metrics(
+            ["d_files", "d_loc"],
+            "",
+            "commit_metric_deltas WHERE repo_id = ? AND seq <= ?",
+            params![repo_id, seq],
+        )
     }
 
     /// Files, lines and node-kind metrics of a snapshot, named as `metrics_at` names them: at a
@@ -211,21 +199,31 @@ impl Store {
         if let Snapshot::Commit { repo_id, seq } = snapshot {
             return self.metrics_at(repo_id, seq);
         }
-        let mut columns = vec![
-            "(b.status = 'parsed')::INTEGER".to_string(),
-            "b.loc".to_string(),
-        ];
-        columns.extend(METRIC_KINDS.iter().map(|k| format!("b.\"{k}\"")));
+        let from = format!(
+            "({}) f JOIN blobs b ON b.blob_row = f.blob_row",
+            snapshot.files_sql()
+        );
+        self.summed_metrics(["(b.status = 'parsed')::INTEGER", "b.loc"], "b.", &from, [])
+    }
+
+    /// The sums of a files column, a lines column and the node-kind columns (named with
+    /// `prefix`) over the rows of `from` (a table or join and its condition): `files`, `loc`
+    /// and each node kind, in `METRIC_KINDS` order.
+    fn summed_metrics(
+        &self,
+        [files, loc]: [&str; 2],
+        prefix: &str,
+        from: &str,
+        params: impl duckdb::Params,
+    ) -> Result<Vec<(String, i64)>> {
+        let mut columns = vec![files.to_string(), loc.to_string()];
+        columns.extend(METRIC_KINDS.iter().map(|k| format!("{prefix}\"{k}\"")));
         let select: Vec<String> = columns
             .iter()
             .map(|c| format!("coalesce(sum({c}), 0)::BIGINT"))
             .collect();
-        let sql = format!(
-            "SELECT {} FROM ({}) f JOIN blobs b ON b.blob_row = f.blob_row",
-            select.join(", "),
-            snapshot.files_sql()
-        );
-        let values: Vec<i64> = self.conn.query_row(&sql, [], |r| {
+        let sql = format!("SELECT {} FROM {from}", select.join(", "));
+        let values: Vec<i64> = self.conn.query_row(&sql, params, |r| {
             (0..columns.len())
                 .map(|i| r.get::<_, i64>(i))
                 .collect::<Result<Vec<_>, _>>()
