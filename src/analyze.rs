@@ -4,10 +4,12 @@
 //! Knows nothing of files, git or storage: bytes and a dialect in, a `FileAnalysis` out.
 
 use std::cell::RefCell;
+use std::ops::ControlFlow;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
-use tree_sitter::{Parser, QueryCursor, StreamingIterator, Tree, TreeCursor};
+use tree_sitter::{ParseOptions, Parser, QueryCursor, StreamingIterator, Tree, TreeCursor};
 
 use crate::dialect::{Dialect, Grammar};
 use crate::normalize::{self, NORMALIZER_VERSION, NormalizeOptions, Vocabulary};
@@ -29,6 +31,12 @@ pub const MAX_ROOT_DEPTH: u32 = 10_000;
 /// (the seed's figure). A few errors are usually a typo or an unsupported proposal, which the
 /// fallback does not fix; Flow or TypeScript syntax gives many.
 pub const DEFAULT_FALLBACK_THRESHOLD: u32 = 5;
+
+/// How long one parse of one file may take before it is given up (`--parse-budget`). Real
+/// files parse in milliseconds (the largest of vuejs/core's blobs in tens of them); pathological
+/// ones (tens of thousands of nested generics) take minutes, growing with the square of the
+/// depth, and one such blob would stall a whole history.
+pub const DEFAULT_PARSE_BUDGET: Duration = Duration::from_secs(10);
 
 /// Token buffers up to this many tokens (16 MiB) are kept from one file to the next.
 const MAX_KEPT_TOKENS: usize = 1 << 18;
@@ -79,6 +87,11 @@ pub enum AnalyzeError {
     Language(Grammar, String),
     #[error("tree-sitter returned no tree ({0} grammar)")]
     NoTree(Grammar),
+    /// Names the reason as reports name a skip (`parse-timeout`).
+    #[error(
+        "parse-timeout: the {0} parse took longer than the parse budget of {1:?} (--parse-budget)"
+    )]
+    Timeout(Grammar, Duration),
     #[error(transparent)]
     Walk(#[from] FlattenError),
 }
@@ -90,6 +103,9 @@ pub struct Analyzer {
     options: NormalizeOptions,
     /// A `.js` parse with more ERROR/MISSING nodes than this is retried with the fallback grammar.
     fallback_threshold: u32,
+    /// Longest one parse may take; not part of the fingerprint, since a parse over budget is
+    /// never stored as analysed.
+    parse_budget: Option<Duration>,
     fingerprint: String,
     /// Per grammar: the kinds and fields of call chains.
     chains: Vec<ChainKinds>,
@@ -166,6 +182,7 @@ impl Analyzer {
             rules,
             options,
             fallback_threshold,
+            parse_budget: Some(DEFAULT_PARSE_BUDGET),
             fingerprint,
             chains: Grammar::ALL
                 .iter()
@@ -187,6 +204,12 @@ impl Analyzer {
             NormalizeOptions::default(),
             DEFAULT_FALLBACK_THRESHOLD,
         )
+    }
+
+    /// Gives up a parse that takes longer than `budget` (`None`: never).
+    pub fn with_parse_budget(mut self, budget: Option<Duration>) -> Analyzer {
+        self.parse_budget = budget;
+        self
     }
 
     /// Fingerprint of everything that shapes a count (see `fingerprint`): part of every cache key.
@@ -274,12 +297,12 @@ impl Analyzer {
         dialect: Dialect,
     ) -> Result<(Grammar, Tree, u32), AnalyzeError> {
         let primary = dialect.grammar();
-        let tree = parse(primary, source)?;
+        let tree = parse(primary, source, self.parse_budget)?;
         let errors = count_errors(&tree);
         if errors > self.fallback_threshold
             && let Some(fallback) = dialect.fallback()
         {
-            let other = parse(fallback, source)?;
+            let other = parse(fallback, source, self.parse_budget)?;
             let other_errors = count_errors(&other);
             if other_errors < errors {
                 return Ok((fallback, other, other_errors));
@@ -564,7 +587,8 @@ impl ChainKinds {
     }
 }
 
-fn parse(grammar: Grammar, source: &[u8]) -> Result<Tree, AnalyzeError> {
+/// Parses `source`, giving up after `budget`.
+fn parse(grammar: Grammar, source: &[u8], budget: Option<Duration>) -> Result<Tree, AnalyzeError> {
     PARSERS.with(|cell| {
         let mut parsers = cell.borrow_mut();
         if parsers.is_empty() {
@@ -579,21 +603,48 @@ fn parse(grammar: Grammar, source: &[u8]) -> Result<Tree, AnalyzeError> {
             *slot = Some(parser);
         }
         let parser = slot.as_mut().expect("set above");
-        parser
-            .parse(source, None)
-            .ok_or(AnalyzeError::NoTree(grammar))
+        let Some(budget) = budget else {
+            return parser
+                .parse(source, None)
+                .ok_or(AnalyzeError::NoTree(grammar));
+        };
+        // Tree-sitter asks every hundred or so parse operations whether to go on: a clock read
+        // each time costs nothing next to them.
+        let deadline = Instant::now() + budget;
+        let mut in_budget = |_: &tree_sitter::ParseState| {
+            if Instant::now() < deadline {
+                ControlFlow::Continue(())
+            } else {
+                ControlFlow::Break(())
+            }
+        };
+        let options = ParseOptions::new().progress_callback(&mut in_budget);
+        let len = source.len();
+        let mut read = |at: usize, _| if at < len { &source[at..] } else { &[] };
+        match parser.parse_with_options(&mut read, None, Some(options)) {
+            Some(tree) => Ok(tree),
+            None => {
+                // A parse given up would otherwise be resumed by the parser's next call.
+                parser.reset();
+                if Instant::now() >= deadline {
+                    Err(AnalyzeError::Timeout(grammar, budget))
+                } else {
+                    Err(AnalyzeError::NoTree(grammar))
+                }
+            }
+        }
     })
 }
 
 /// Parses with one grammar, without the fallback decision: for content whose stored analysis
 /// already says which grammar it took.
 pub fn parse_as(grammar: Grammar, source: &[u8]) -> Result<Tree, AnalyzeError> {
-    parse(grammar, source)
+    parse(grammar, source, Some(DEFAULT_PARSE_BUDGET))
 }
 
 /// Parses only: the floor every analysis pays, for benchmarks.
 pub fn parse_only(source: &[u8], dialect: Dialect) -> Result<usize, AnalyzeError> {
-    let tree = parse(dialect.grammar(), source)?;
+    let tree = parse(dialect.grammar(), source, None)?;
     Ok(tree.root_node().child_count() as usize)
 }
 
@@ -701,7 +752,7 @@ mod tests {
         source: &[u8],
         leave_out_opaque: bool,
     ) -> Found {
-        let tree = parse(grammar, source).expect("tree");
+        let tree = parse(grammar, source, None).expect("tree");
         let opaque = if leave_out_opaque {
             analyzer.vocabularies[grammar.index()].opaque_kinds()
         } else {

@@ -346,6 +346,22 @@ struct AnalysisArgs {
     /// A .js/.mjs/.cjs parse with more ERROR/MISSING nodes than this is retried with the tsx grammar.
     #[arg(long, default_value_t = patmine::analyze::DEFAULT_FALLBACK_THRESHOLD)]
     fallback_threshold: u32,
+    /// Seconds one parse of one file may take; a file over it is left out as `parse-timeout`
+    /// (named, exit 1) and tried again by the next run.
+    #[arg(long, value_name = "SECONDS", default_value_t = patmine::analyze::DEFAULT_PARSE_BUDGET.as_secs_f64(), value_parser = seconds)]
+    parse_budget: f64,
+}
+
+/// A positive number of seconds, at most a day.
+fn seconds(text: &str) -> Result<f64, String> {
+    let value: f64 = text
+        .parse()
+        .map_err(|_| format!("`{text}` is not a number of seconds"))?;
+    if value.is_finite() && value > 0.0 && value <= 86_400.0 {
+        Ok(value)
+    } else {
+        Err(format!("{value} is not in 0 < seconds <= 86400"))
+    }
 }
 
 #[derive(Args, Clone)]
@@ -488,7 +504,28 @@ fn open_existing(db: &Path) -> Result<Store> {
             db.display()
         );
     }
-    Ok(Store::open(db)?)
+    // A database this process may not write is read as it is: the file, or the folder where
+    // DuckDB would write its log, is read-only.
+    // Mode bits, not only access: a 0444 file is read-only to its owner's intent even where
+    // the process (root) could write it.
+    let unlocked = |path: &Path| std::fs::metadata(path).is_ok_and(|m| !m.permissions().readonly());
+    let writable = unlocked(db)
+        && std::fs::OpenOptions::new().append(true).open(db).is_ok()
+        && db
+            .parent()
+            .map(|dir| {
+                if dir.as_os_str().is_empty() {
+                    Path::new(".")
+                } else {
+                    dir
+                }
+            })
+            .is_some_and(unlocked);
+    if writable {
+        Ok(Store::open(db)?)
+    } else {
+        Ok(Store::open_read_only(db)?)
+    }
 }
 
 fn set_jobs(jobs: Option<usize>) -> Result<()> {
@@ -541,15 +578,26 @@ fn build_analyzer(args: &AnalysisArgs) -> Result<Analyzer> {
         max_elements: args.max_elements.max(1),
         max_len: args.max_len.max(16),
     };
-    Ok(Analyzer::new(
-        queries,
-        rules,
-        options,
-        args.fallback_threshold,
-    ))
+    Ok(
+        Analyzer::new(queries, rules, options, args.fallback_threshold)
+            .with_parse_budget(Some(std::time::Duration::from_secs_f64(args.parse_budget))),
+    )
 }
 
+/// Memory a parse takes per byte of source: scanning one 20 MiB file peaked at 2.3 GB, one
+/// 5 MiB file at 0.62 GB (docs/limits.md).
+const PARSE_MEMORY_PER_BYTE: u64 = 110;
+
 fn build_filter(args: &FilterArgs) -> Result<Filter> {
+    let default_max = FilterOptions::default().max_bytes;
+    if args.max_bytes > default_max {
+        let memory = args.max_bytes.saturating_mul(PARSE_MEMORY_PER_BYTE) as f64;
+        report_line(format!(
+            "--max-bytes {}: parsing a file that large takes up to {:.1} GiB of memory ({PARSE_MEMORY_PER_BYTE}x its size) on each worker parsing one; use fewer --jobs if memory is short, and a larger --parse-budget for files of tens of MiB",
+            args.max_bytes,
+            memory / f64::from(1u32 << 30)
+        ));
+    }
     Ok(Filter::new(FilterOptions {
         max_bytes: args.max_bytes,
         include: args.include.clone(),
@@ -838,8 +886,12 @@ fn run_at(db: &Path, quiet: bool, args: AtArgs) -> Result<ExitCode> {
     {
         say_tree(&found, tree);
     }
-    let incomplete = analysed.is_some_and(|tree| tree.failed > 0);
     locator.finish(&mut store, &progress, &|line| report_line(line))?;
+    let unanalysed = store.unanalysed_files(snapshot)?;
+    if !unanalysed.is_empty() {
+        report_line(unanalysed_line(&found.label, &unanalysed));
+    }
+    let incomplete = analysed.is_some_and(|tree| tree.failed > 0) || !unanalysed.is_empty();
     let RepoRow {
         repo_id,
         ref name,
@@ -878,6 +930,9 @@ fn run_at(db: &Path, quiet: bool, args: AtArgs) -> Result<ExitCode> {
             "metrics": metrics,
             "trackers": trackers,
             "patterns": rows,
+            "unanalysed_files": unanalysed.iter().map(|f| json!({
+                "path": f.path, "blob": f.blob, "status": f.status.stored(),
+            })).collect::<Vec<_>>(),
         });
         emit(&format!("{}\n", serde_json::to_string_pretty(&doc)?))?;
     } else {
@@ -906,6 +961,26 @@ fn run_at(db: &Path, quiet: bool, args: AtArgs) -> Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// One line on stderr for counts that leave out files whose blobs could not be analysed.
+fn unanalysed_line(label: &str, files: &[patmine::store::UnanalysedFile]) -> String {
+    let named: Vec<String> = files
+        .iter()
+        .take(3)
+        .map(|f| format!("{} (blob {}: {})", f.path, f.blob, f.status.stored()))
+        .collect();
+    let more = if files.len() > named.len() {
+        format!(" and {} more", files.len() - named.len())
+    } else {
+        String::new()
+    };
+    format!(
+        "counts at {label} are incomplete: {} file{} count as empty because their blobs could not be analysed: {}{more}; repair the repository and run `patmine history` again",
+        files.len(),
+        if files.len() == 1 { "" } else { "s" },
+        named.join(", ")
+    )
 }
 
 /// One line on stderr for a tree analysed now, off the chain.

@@ -112,6 +112,15 @@ pub const DIALECTS: [DialectSpec; 6] = [
 ];
 
 impl Dialect {
+    pub const ALL: [Dialect; 6] = [
+        Dialect::Js,
+        Dialect::Mjs,
+        Dialect::Cjs,
+        Dialect::Jsx,
+        Dialect::Ts,
+        Dialect::Tsx,
+    ];
+
     /// The dialect of a path, from its extension (case-sensitive, like the ecosystem's tools).
     pub fn from_path(path: &[u8]) -> Option<Dialect> {
         let name = match path.iter().rposition(|&b| b == b'/') {

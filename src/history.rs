@@ -20,6 +20,7 @@ use crate::filter::Filter;
 use crate::git::{BlobAt, Change, CommitInfo, Repo};
 use crate::pipeline::{self, Outbox};
 use crate::progress::Progress;
+use crate::repair;
 use crate::store::{BlobRows, BlobStatus, ChangeRow, CommitRow, Store};
 use crate::trackers::{self, TrackerSet};
 
@@ -56,6 +57,8 @@ pub struct HistorySummary {
     pub blobs_skipped: usize,
     pub blobs_missing: usize,
     pub blobs_failed: usize,
+    /// Blobs earlier runs could not analyse, tried again at the start of this one.
+    pub retried: repair::Retried,
     /// Missing trees and commits: the counts leave their content out.
     pub missing_objects: usize,
     /// Blobs analysed by earlier runs that were read again for trackers they lacked, and how
@@ -76,6 +79,15 @@ impl HistorySummary {
             )
         } else {
             String::new()
+        };
+        let retried = &self.retried;
+        let trackers = if retried.retried > 0 {
+            format!(
+                "; {} blobs that could not be analysed before retried: {} analysed now, {} still missing, {} still failing{trackers}",
+                retried.retried, retried.repaired, retried.still_missing, retried.still_failed
+            )
+        } else {
+            trackers
         };
         format!(
             "history of {}: {} commits in range, {} already stored, {} analysed now; blobs: {} parsed, {} from cache ({:.0}% cache hits), {} skipped, {} missing, {} failed{trackers}; in {:.2}s",
@@ -107,6 +119,10 @@ impl HistorySummary {
             "blobs_missing": self.blobs_missing,
             "blobs_failed": self.blobs_failed,
             "cache_hit_rate": self.cache_hit_rate(),
+            "blobs_retried": self.retried.retried,
+            "blobs_repaired": self.retried.repaired,
+            "blobs_still_missing": self.retried.still_missing,
+            "blobs_still_failed": self.retried.still_failed,
             "tracker_blobs_evaluated": self.tracker_blobs_evaluated,
             "tracker_blobs_parsed": self.tracker_blobs_parsed,
             "seconds": self.seconds,
@@ -115,7 +131,12 @@ impl HistorySummary {
 
     /// Whether something could not be analysed (the exit status says so).
     pub fn incomplete(&self) -> bool {
-        self.blobs_missing + self.blobs_failed + self.missing_objects > 0
+        self.blobs_missing
+            + self.blobs_failed
+            + self.missing_objects
+            + self.retried.still_missing
+            + self.retried.still_failed
+            > 0
     }
 
     /// Of the blob references of the analysed commits' changes, the share served without
@@ -191,9 +212,14 @@ pub fn run(
         repo_id,
         ..HistorySummary::default()
     };
+    let report = std::sync::Mutex::new(report);
+    let say = |line: String| {
+        let mut report = report.lock().unwrap_or_else(|e| e.into_inner());
+        progress.suspend(|| (*report)(line));
+    };
 
     let Some(tip) = repo.resolve(&options.rev)? else {
-        report(format!(
+        say(format!(
             "{}: the repository has no commits yet (HEAD is unborn); nothing to analyse",
             path.display()
         ));
@@ -203,18 +229,30 @@ pub fn run(
     summary.tip = Some(tip.clone());
     let walk = repo.first_parent_walk(&tip)?;
     if let Some(boundary) = &walk.shallow_boundary {
-        report(format!(
+        say(format!(
             "shallow clone: history stops at commit {boundary}, the oldest commit present"
         ));
     }
     if let Some(missing) = &walk.missing_parent {
         summary.missing_objects += 1;
-        report(format!(
+        say(format!(
             "commit {missing} is missing (damaged or partial clone): history stops at its child"
         ));
     }
     let commits = window(walk.commits, options.since, options.until);
     summary.window = commits.len();
+
+    let shared = repo.shared();
+    // Blobs earlier runs could not analyse are tried again: a repaired one cuts the stored
+    // history at its first commit holding it, and the walk below recounts from there.
+    let retried = repair::retry_unsettled(&shared, store, repo_id, counting, &say)?;
+    summary.retried = retried;
+    if let Some(seq) = retried.recount_from {
+        say(format!(
+            "{} blobs that could not be analysed before were analysed now: commits from #{seq} on are counted again",
+            retried.repaired
+        ));
+    }
 
     // Keep what is stored while it is a prefix of this walk; recompute from where it differs.
     let stored = store.stored_commits(repo_id)?;
@@ -226,14 +264,14 @@ pub fn run(
     if keep < stored.len() {
         if keep == 0 {
             if !stored.is_empty() {
-                report(format!(
+                say(format!(
                     "the analysed range changed (stored history starts at {}, this walk at {}): recomputing",
                     short(&stored[0]),
                     commits.first().map_or("nothing", |c| short(&c.id))
                 ));
             }
         } else {
-            report(format!(
+            say(format!(
                 "history was rewritten: stored commit {} is no longer on the first-parent chain; recomputing from commit {}",
                 short(&stored[keep]),
                 short(&commits[keep - 1].id)
@@ -249,15 +287,9 @@ pub fn run(
     let stored_rows = store.load_cache(&config, "git:")?;
     let mut analysed_keys: HashSet<(String, Dialect)> = stored_rows.keys().cloned().collect();
     let keep_path = |p: &str| filter.check_path(p).is_none();
-    let shared = repo.shared();
     let bar = progress.bar((commits.len() - keep) as u64, "commits");
     // Its length grows as the diff thread finds blobs never analysed.
     let blob_bar = progress.bar(0, "blobs parsed");
-    let report = std::sync::Mutex::new(report);
-    let say = |line: String| {
-        let mut report = report.lock().unwrap_or_else(|e| e.into_inner());
-        progress.suspend(|| (*report)(line));
-    };
     let tags = repo.tags()?;
 
     // Three stages, each a batch ahead of the next: this thread diffs trees and picks the blobs

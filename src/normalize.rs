@@ -17,7 +17,7 @@ use crate::tree_walk::{FlatNode, FlatTree};
 
 /// Bumped whenever a signature could come out differently for the same code; part of the cache
 /// fingerprint, so an old cache is never served for a new normalizer.
-pub const NORMALIZER_VERSION: u32 = 3;
+pub const NORMALIZER_VERSION: u32 = 4;
 
 const ELLIPSIS: &str = "…";
 const COLLAPSED_BODY: &str = "{ … }";
@@ -245,6 +245,9 @@ impl Class {
     }
 }
 
+/// The kind id tree-sitter gives ERROR nodes.
+const ERROR_KIND: u16 = u16::MAX;
+
 /// The token a leaf's text is, for its spacing.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 enum TokClass {
@@ -362,6 +365,18 @@ impl KindInfo {
     fn of(kind: &str) -> KindInfo {
         let class = match kind {
             "comment" | "html_comment" | "hash_bang_line" => Class::Skip,
+            // A string's parts and JSX text, met outside a collapsed string or element only where
+            // error recovery broke one up (an unterminated `'…`): their text never reaches a
+            // signature.
+            "'"
+            | "\""
+            | "`"
+            | "string_fragment"
+            | "escape_sequence"
+            | "html_character_reference"
+            | "regex_pattern"
+            | "regex_flags"
+            | "jsx_text" => Class::Skip,
             "identifier" | "shorthand_property_identifier" => Class::Identifier { pattern: false },
             "shorthand_property_identifier_pattern" => Class::Identifier { pattern: true },
             "statement_identifier" => Class::StatementIdentifier,
@@ -378,6 +393,8 @@ impl KindInfo {
             "type_identifier" | "nested_type_identifier" => Class::TypeIdentifier,
             "string" => Class::String,
             "template_string" => Class::Template,
+            // A type holds no roots: the whole literal, substitutions included, is one string.
+            "template_literal_type" => Class::String,
             "number" => Class::Number,
             "regex" => Class::Regex,
             "true" | "false" => Class::Boolean,
@@ -968,6 +985,15 @@ fn leaf_token<'a>(
     };
     if tok.is_empty() {
         // Zero-width tokens: MISSING nodes and automatic semicolons.
+        return;
+    }
+    // An ERROR leaf is text the parser could not place (a stray quote, the rest of a broken
+    // line): the code's own words, which no signature holds.
+    if !anonymous && node.kind_id() == ERROR_KIND {
+        return;
+    }
+    // A quote outside a string: one that error recovery broke open.
+    if anonymous && matches!(tok, "'" | "\"" | "`") {
         return;
     }
     let class = if anonymous {

@@ -76,6 +76,11 @@ fn out_of_range_flags_are_refused_by_name() {
         (vec!["report", "--threshold", "NaN"], "--threshold"),
         (vec!["scan", ".", "--max-len", "99999999999"], "--max-len"),
         (vec!["scan", ".", "--jobs", "0"], "--jobs"),
+        (vec!["scan", ".", "--parse-budget", "0"], "--parse-budget"),
+        (
+            vec!["history", ".", "--parse-budget", "inf"],
+            "--parse-budget",
+        ),
     ] {
         let out = patmine(&db, &args);
         assert_eq!(out.status.code(), Some(2), "{args:?}");
@@ -115,6 +120,37 @@ fn reading_commands_never_create_a_database() {
         one_line_error(&out, &["typo.duckdb", "no database there"]);
         assert!(!db.exists(), "{args:?} made a database");
     }
+}
+
+/// A database whose file is read-only (0444) is read as it is: every reading command answers,
+/// and the file is left byte for byte as it was.
+#[test]
+fn a_read_only_database_is_read_and_left_as_it_was() {
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = tmp.path().join("repo");
+    sample_repo(&repo);
+    let db = tmp.path().join("h.duckdb");
+    patmine_ok(&db, &["history", repo.to_str().unwrap()]);
+    let writable_at = patmine_ok(&db, &["at", "--json"]);
+    let before = std::fs::read(&db).unwrap();
+    std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o444)).unwrap();
+    // The same answer as from a writable open.
+    assert_eq!(patmine_ok(&db, &["at", "--json"]), writable_at);
+    for args in [
+        vec!["at", "v1.0"],
+        vec!["compare", "v1.0", "HEAD"],
+        vec!["migrations"],
+        vec!["report", "--out", tmp.path().join("r").to_str().unwrap()],
+    ] {
+        patmine_ok(&db, &args);
+    }
+    assert_eq!(
+        std::fs::read(&db).unwrap(),
+        before,
+        "the database was written"
+    );
+    assert!(!tmp.path().join("h.duckdb.wal").exists());
 }
 
 /// A rulebook or trackers file nested far deeper than any real one is refused at once, naming

@@ -3,6 +3,7 @@
 
 mod common;
 
+use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
 use common::*;
@@ -257,6 +258,198 @@ fn a_missing_blob_is_reported_and_the_walk_goes_on() {
         doc["summary"]["analysed"].as_i64().unwrap(),
         commits(&repo).len() as i64
     );
+}
+
+/// The loose object file of `blob`.
+fn loose_object(repo: &Path, blob: &str) -> std::path::PathBuf {
+    repo.join(".git/objects").join(&blob[..2]).join(&blob[2..])
+}
+
+/// The sample repository with two blobs damaged: one deleted (missing), one with bytes flipped
+/// (a loose object is zlib data: it fails). Returns (missing id, corrupt id, the original files).
+fn damage_sample(repo: &Path) -> (String, String, Vec<(std::path::PathBuf, Vec<u8>)>) {
+    let missing = git(repo, &["rev-parse", "v1.0:lib/legacy.js"]);
+    let corrupt = git(repo, &["rev-parse", "HEAD:services/api.ts"]);
+    let saved: Vec<(std::path::PathBuf, Vec<u8>)> = [&missing, &corrupt]
+        .iter()
+        .map(|b| {
+            let path = loose_object(repo, b);
+            (path.clone(), std::fs::read(&path).unwrap())
+        })
+        .collect();
+    std::fs::remove_file(&saved[0].0).unwrap();
+    let mut flipped = saved[1].1.clone();
+    let middle = flipped.len() / 2;
+    for byte in &mut flipped[middle..middle + 8] {
+        *byte ^= 0xff;
+    }
+    std::fs::set_permissions(&saved[1].0, std::fs::Permissions::from_mode(0o644)).unwrap();
+    std::fs::write(&saved[1].0, &flipped).unwrap();
+    (missing, corrupt, saved)
+}
+
+/// Every commit's patterns in `db` equal those in `clean`.
+fn assert_same_at_every_commit(db: &Path, clean: &Path, repo: &Path) {
+    let name = repo.to_str().unwrap();
+    for rev in commits(repo) {
+        assert_eq!(
+            pattern_set(&json(&patmine_ok(
+                db,
+                &["at", &rev, "--repo", name, "--json"]
+            ))),
+            pattern_set(&json(&patmine_ok(clean, &["at", &rev, "--json"]))),
+            "at {rev}"
+        );
+    }
+}
+
+#[test]
+fn a_repaired_repository_converges_to_the_counts_of_a_clean_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = tmp.path().join("repo");
+    sample_repo(&repo);
+    let clean = tmp.path().join("clean.duckdb");
+    patmine_ok(&clean, &["history", repo.to_str().unwrap()]);
+    let (missing, corrupt, saved) = damage_sample(&repo);
+
+    let db = tmp.path().join("h.duckdb");
+    let first = patmine(&db, &["history", repo.to_str().unwrap(), "--json"]);
+    assert_eq!(first.status.code(), Some(1));
+    let doc = json(&String::from_utf8_lossy(&first.stdout));
+    assert_eq!(doc["summary"]["blobs_missing"], 1);
+    assert_eq!(doc["summary"]["blobs_failed"], 1);
+    // Until the repository is repaired, every run says so and exits 1, and so do `at` and the
+    // report.
+    let again = patmine(&db, &["history", repo.to_str().unwrap(), "--json"]);
+    assert_eq!(again.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&again.stderr);
+    assert!(
+        err.contains(&missing) && err.contains("still missing"),
+        "{err}"
+    );
+    assert!(err.contains(&corrupt), "{err}");
+    let doc = json(&String::from_utf8_lossy(&again.stdout));
+    assert_eq!(doc["summary"]["blobs_retried"], 2);
+    assert_eq!(doc["summary"]["blobs_repaired"], 0);
+    let at = patmine(&db, &["at", "--json"]);
+    assert_eq!(at.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&at.stderr);
+    assert!(
+        err.contains("services/api.ts") && err.contains("incomplete"),
+        "{err}"
+    );
+    let at = json(&String::from_utf8_lossy(&at.stdout));
+    assert_eq!(at["unanalysed_files"][0]["path"], "services/api.ts");
+    assert_eq!(at["unanalysed_files"][0]["status"], "failed");
+    let reports = tmp.path().join("report");
+    patmine_ok(&db, &["report", "--out", reports.to_str().unwrap()]);
+    let report = json(&std::fs::read_to_string(reports.join("report.json")).unwrap());
+    assert_eq!(report["incomplete"]["blobs"], 2);
+    assert!(report["incomplete"]["commits"].as_i64().unwrap() > 0);
+    let md = std::fs::read_to_string(reports.join("report.md")).unwrap();
+    assert!(md.contains("Counts are incomplete"), "{md}");
+
+    // Repair (`git fsck` is clean again). A run killed inside the repair (before its commit),
+    // then one killed right after it (the history cut, not yet recounted): each next run goes on
+    // from what was committed.
+    std::fs::write(&saved[1].0, &saved[1].1).unwrap();
+    std::fs::write(&saved[0].0, &saved[0].1).unwrap();
+    git(&repo, &["fsck", "--no-dangling"]);
+    patmine_crashed_at(&db, &["history", repo.to_str().unwrap()], "before-commit:1");
+    patmine_crashed_at(&db, &["history", repo.to_str().unwrap()], "after-commit:1");
+    let healed = json(&patmine_ok(
+        &db,
+        &["history", repo.to_str().unwrap(), "--json"],
+    ));
+    assert!(
+        healed["summary"]["analysed"].as_i64().unwrap() > 0,
+        "{healed}"
+    );
+    assert_eq!(dump(&db), dump(&clean), "row for row");
+    assert_same_at_every_commit(&db, &clean, &repo);
+    let reports = tmp.path().join("healed");
+    patmine_ok(&db, &["report", "--out", reports.to_str().unwrap()]);
+    let report = json(&std::fs::read_to_string(reports.join("report.json")).unwrap());
+    assert!(report["incomplete"].is_null(), "{}", report["incomplete"]);
+}
+
+#[test]
+fn a_blob_one_repository_lacks_is_analysed_from_another_that_has_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = tmp.path().join("repo");
+    sample_repo(&repo);
+    let twin = tmp.path().join("twin");
+    git(
+        tmp.path(),
+        &[
+            "clone",
+            "-q",
+            "--no-local",
+            repo.to_str().unwrap(),
+            twin.to_str().unwrap(),
+        ],
+    );
+    let clean = tmp.path().join("clean.duckdb");
+    patmine_ok(&clean, &["history", repo.to_str().unwrap()]);
+    damage_sample(&repo);
+    let db = tmp.path().join("h.duckdb");
+    assert_eq!(
+        patmine(&db, &["history", repo.to_str().unwrap()])
+            .status
+            .code(),
+        Some(1)
+    );
+    // The healthy twin analyses the blobs the damaged repository could not: its counts are a
+    // clean run's, and the damaged history is cut to be recounted.
+    let twin_run = patmine(&db, &["history", twin.to_str().unwrap()]);
+    assert!(twin_run.status.success());
+    let err = String::from_utf8_lossy(&twin_run.stderr);
+    assert!(err.contains("run `patmine history` on it again"), "{err}");
+    assert_same_at_every_commit(&db, &clean, &twin);
+    // Counts are by content: the damaged repository's recount uses the blobs analysed from the
+    // twin, so it too has a clean run's counts (its damaged objects are never read again).
+    patmine_ok(&db, &["history", repo.to_str().unwrap()]);
+    assert_same_at_every_commit(&db, &clean, &repo);
+}
+
+#[test]
+fn a_blob_over_the_parse_budget_is_named_and_analysed_by_a_run_with_a_larger_one() {
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = tmp.path().join("repo");
+    sample_repo(&repo);
+    // f<T<T<...>>>(): parse time grows with the square of the nesting.
+    let depth = 3_000;
+    let slow = format!(
+        "let x = f{}{}();\n",
+        "<T\n".repeat(depth),
+        ">\n".repeat(depth)
+    );
+    std::fs::write(repo.join("slow.ts"), slow).unwrap();
+    git(&repo, &["add", "slow.ts"]);
+    git(&repo, &["commit", "-q", "-m", "slow"]);
+    let blob = git(&repo, &["rev-parse", "HEAD:slow.ts"]);
+    let db = tmp.path().join("h.duckdb");
+    let repo_arg = repo.to_str().unwrap();
+    let out = patmine(
+        &db,
+        &["history", repo_arg, "--json", "--parse-budget", "0.2"],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&blob) && err.contains("parse-timeout"),
+        "{err}"
+    );
+    let doc = json(&String::from_utf8_lossy(&out.stdout));
+    assert_eq!(doc["summary"]["blobs_failed"], 1);
+    let out = json(&patmine_ok(
+        &db,
+        &["history", repo_arg, "--json", "--parse-budget", "120"],
+    ));
+    assert_eq!(out["summary"]["blobs_repaired"], 1, "{out}");
+    let clean = tmp.path().join("clean.duckdb");
+    patmine_ok(&clean, &["history", repo_arg, "--parse-budget", "120"]);
+    assert_eq!(dump(&db), dump(&clean));
 }
 
 #[test]

@@ -552,6 +552,63 @@ fn deeply_nested_code_does_not_overflow_the_stack() {
         err.contains("calls.js") && err.contains("nested deeper"),
         "{err}"
     );
+    // A raised size limit comes with what it may cost in memory.
+    assert!(
+        err.contains("--max-bytes 10000000") && err.contains("1.0 GiB"),
+        "{err}"
+    );
+}
+
+/// A TypeScript file whose parse time grows with the square of its nesting (`f<T<T<...>>>()`).
+fn nested_generics(depth: usize) -> String {
+    format!(
+        "let x = f{}{}();\n",
+        "<T\n".repeat(depth),
+        ">\n".repeat(depth)
+    )
+}
+
+#[test]
+fn a_parse_over_budget_is_named_and_left_out_and_the_rest_counts() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("src");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::write(dir.join("slow.ts"), nested_generics(3_000)).unwrap();
+    std::fs::write(dir.join("ok.ts"), "const a: number = 1;\n").unwrap();
+    let db = tmp.path().join("p.duckdb");
+    let out = patmine(
+        &db,
+        &[
+            "scan",
+            dir.to_str().unwrap(),
+            "--json",
+            "--parse-budget",
+            "0.2",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1), "a file was not analysed");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("slow.ts") && err.contains("parse-timeout"),
+        "{err}"
+    );
+    let doc = json(&String::from_utf8_lossy(&out.stdout));
+    assert_eq!(doc["summary"]["parsed"], 1, "{doc}");
+    assert_eq!(doc["summary"]["failed"], 1, "{doc}");
+    // Not cached: a larger budget analyses it.
+    let out = patmine_ok(
+        &db,
+        &[
+            "scan",
+            dir.to_str().unwrap(),
+            "--json",
+            "--parse-budget",
+            "120",
+        ],
+    );
+    let doc = json(&out);
+    assert_eq!(doc["summary"]["parsed"], 1, "{doc}");
+    assert_eq!(doc["summary"]["failed"], 0, "{doc}");
 }
 
 #[test]

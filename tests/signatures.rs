@@ -195,6 +195,18 @@ fn property_names_and_shorthand() {
     assert_eq!(a, "IDENTIFIER.prototype.bar = function () { … }");
 }
 
+// docs/signatures.md §3 (#placeholders): found by the `analyze` fuzz target.
+#[test]
+fn a_string_broken_open_leaves_no_quote_or_text_in_a_signature() {
+    let src = "const h = crypto.createHash('md5').update(x).digest('secret\nlet y = null";
+    for dialect in [Dialect::Js, Dialect::Ts, Dialect::Tsx] {
+        for (kind, a, _) in occurrences(src, dialect) {
+            assert!(!a.contains(['\'', '"', '`']), "{kind}: {a}");
+            assert!(!a.contains("secret"), "{kind}: {a}");
+        }
+    }
+}
+
 // docs/signatures.md §5 (#typescript-types)
 #[test]
 fn typescript_types() {
@@ -217,6 +229,18 @@ fn typescript_types() {
     assert_eq!(a, "type IDENTIFIER = string | number");
     let (a, _) = first_in("const xs: string[] = []", "declaration", Dialect::Ts);
     assert_eq!(a, "const IDENTIFIER: string[] = []");
+    // §8 (#jsx-and-templates): a template literal type is one STRING, as a template literal is.
+    for (source, expected) in [
+        ("type X = `data-${string}`;", "type IDENTIFIER = STRING"),
+        (
+            "type Y = `a${number}b${Lowercase<K>}`;",
+            "type IDENTIFIER = STRING",
+        ),
+    ] {
+        let (a, s) = first_in(source, "type", Dialect::Ts);
+        assert_eq!(a, expected, "{source}");
+        assert_eq!(s, expected, "{source}");
+    }
 }
 
 // docs/signatures.md §6 (#bodies)

@@ -36,6 +36,7 @@ body { margin: 0; font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, 
 header { padding: 20px 28px; background: #fff; border-bottom: 1px solid var(--line); }
 header h1 { margin: 0 0 4px; font-size: 20px; }
 header p { margin: 0; color: var(--muted); }
+header p.warning { margin-top: 8px; padding: 8px 12px; color: #7a2e00; background: #fff4e5; border-left: 4px solid #d97706; }
 nav { padding: 8px 28px; background: #fff; border-bottom: 1px solid var(--line); position: sticky; top: 0; z-index: 2; }
 nav a { margin-right: 16px; color: var(--accent); text-decoration: none; }
 main { padding: 16px 28px 48px; max-width: 1400px; }
@@ -122,7 +123,11 @@ pub fn render(report: &Report, charts: &[(String, String, String)]) -> String {
     if let Some(evo) = &report.evolution {
         let _ = write!(h, " · {} commits", evo.commits);
     }
-    let _ = write!(h, " · {} files</p></header>", report.quality.files);
+    let _ = write!(h, " · {} files</p>", report.quality.files);
+    if let Some(incomplete) = &report.incomplete {
+        let _ = write!(h, "<p class=\"warning\">{}</p>", esc(&incomplete.note()));
+    }
+    h.push_str("</header>");
     // A scan's report has no Migrations section to link to.
     let _ = write!(
         h,

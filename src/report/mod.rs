@@ -157,6 +157,44 @@ pub struct MigrationBrief {
     pub frontier_files: usize,
 }
 
+/// Counts that leave out blobs that could not be analysed (missing from the object database,
+/// or failed): they count as empty until a `history` run can read them.
+#[derive(Debug, Clone, Serialize)]
+pub struct Incomplete {
+    /// Commits of the history whose trees hold such a blob, and the first of them.
+    pub commits: usize,
+    pub first_commit: Option<String>,
+    /// Distinct such blobs in the history (or, for a scan, at the snapshot).
+    pub blobs: usize,
+    /// The snapshot's files holding one: (path, blob id, `missing` or `failed`).
+    pub files: Vec<(String, String, String)>,
+}
+
+impl Incomplete {
+    /// The note the report prints above its sections.
+    pub fn note(&self) -> String {
+        let files = match self.files.len() {
+            0 => "none of the snapshot's files".to_string(),
+            1 => format!("the snapshot's file {}", self.files[0].0),
+            n => format!("{n} of the snapshot's files (first {})", self.files[0].0),
+        };
+        let span = match &self.first_commit {
+            Some(first) => format!(
+                "{} commit{} from {first} on hold",
+                self.commits,
+                if self.commits == 1 { "" } else { "s" }
+            ),
+            None => "the snapshot holds".to_string(),
+        };
+        format!(
+            "Counts are incomplete: {span} {} blob{} that could not be analysed (missing from the object database, or failed), counted as empty; {files} hold{} one. Repair the repository and run `patmine history` again: the counts are corrected.",
+            self.blobs,
+            if self.blobs == 1 { "" } else { "s" },
+            if self.files.len() == 1 { "s" } else { "" },
+        )
+    }
+}
+
 /// Commits, authors and files per migration in the report.
 const MIGRATION_ROWS: usize = 5;
 /// Discovered migrations in the report.
@@ -175,6 +213,8 @@ pub struct Report {
     /// Releases off the analysed chain left out of `releases`: their trees were never analysed
     /// (`patmine compare --releases` analyses them; the report reads no repository).
     pub releases_left_out: usize,
+    /// Counts that leave out blobs that could not be analysed, when some do.
+    pub incomplete: Option<Incomplete>,
     /// Histories only.
     pub migrations: Option<MigrationsSection>,
     pub categories: Vec<CategoryRow>,
@@ -521,6 +561,32 @@ pub fn build(store: &Store, options: &ReportOptions, trackers: &TrackerSet) -> R
         .files_with_errors
         .sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
 
+    let files: Vec<(String, String, String)> = store
+        .unanalysed_files(source.snapshot)?
+        .into_iter()
+        .map(|f| (f.path, f.blob, f.status.stored().into_owned()))
+        .collect();
+    let incomplete = match &source.history {
+        Some((repo_id, commits)) => {
+            let found = store.incomplete_commits(*repo_id)?;
+            (found.commits > 0).then(|| Incomplete {
+                commits: found.commits,
+                first_commit: found
+                    .first_seq
+                    .and_then(|seq| commits.iter().find(|c| c.seq == seq))
+                    .map(|c| c.id[..12.min(c.id.len())].to_string()),
+                blobs: found.blobs,
+                files,
+            })
+        }
+        None => (!files.is_empty()).then_some(Incomplete {
+            commits: 0,
+            first_commit: None,
+            blobs: files.len(),
+            files,
+        }),
+    };
+
     // Evolution, releases and migrations.
     let (evolution, releases, releases_left_out) = match &source.history {
         Some((repo_id, commits)) => evolution(store, *repo_id, commits, &source.config, &time_of)?,
@@ -549,6 +615,7 @@ pub fn build(store: &Store, options: &ReportOptions, trackers: &TrackerSet) -> R
         cooccurrence,
         releases,
         releases_left_out,
+        incomplete,
         migrations,
         categories,
         quality,
@@ -954,6 +1021,9 @@ pub fn render_markdown(report: &Report) -> String {
         md_text(&report.title),
         md_text(&report.snapshot)
     );
+    if let Some(incomplete) = &report.incomplete {
+        let _ = writeln!(out, "**{}**\n", md_text(&incomplete.note()));
+    }
     if let Some(evo) = &report.evolution {
         let _ = writeln!(
             out,

@@ -92,6 +92,12 @@ impl Store {
     /// Forgets everything from position `seq` on (a rewritten history, a changed window).
     pub fn truncate_history(&self, repo_id: i64, seq: i64) -> Result<()> {
         self.begin()?;
+        self.delete_history_from(repo_id, seq)?;
+        self.commit()
+    }
+
+    /// `truncate_history` inside the caller's transaction.
+    pub(super) fn delete_history_from(&self, repo_id: i64, seq: i64) -> Result<()> {
         for table in [
             "commits",
             "commit_changes",
@@ -103,7 +109,7 @@ impl Store {
                 params![repo_id, seq],
             )?;
         }
-        self.commit()
+        Ok(())
     }
 
     /// Writes changed paths (inside the caller's transaction).

@@ -8,6 +8,7 @@
 mod cache;
 mod history;
 mod reads;
+mod repair;
 mod scan;
 mod schema;
 mod trackers;
@@ -20,6 +21,7 @@ use duckdb::Connection;
 pub use cache::{BlobRows, BlobStatus, NewBlob, PatternSigs, SignatureRows};
 pub use history::{ChangeRow, CommitRow, RepoRow};
 pub use reads::{CommitMeta, CommitRef, FileQuality, PatternRow, PatternTotals, Snapshot, TagRow};
+pub use repair::{IncompleteCommits, UnanalysedFile, UnsettledBlob};
 pub use scan::{FileRecord, KeptTree, ScanRow, ScanTotals};
 pub use schema::SCHEMA_VERSION;
 pub use trackers::{
@@ -128,6 +130,33 @@ impl Store {
             path: path.to_path_buf(),
             detail: format!("{e:#}"),
         })??;
+        Ok(store)
+    }
+
+    /// Opens an existing database that this process may not write (a read-only file or
+    /// folder): every read works, a write fails naming the database. Nothing is created, so a
+    /// database lacking a table this version adds must be opened writable once.
+    pub fn open_read_only(path: &Path) -> Result<Store, StoreError> {
+        let open_error = |detail: String| StoreError::Open {
+            path: path.to_path_buf(),
+            detail,
+        };
+        let literal = path
+            .to_str()
+            .ok_or_else(|| open_error("the path is not UTF-8".into()))?
+            .replace('\'', "''");
+        let conn = Connection::open_in_memory().map_err(|e| open_error(e.to_string()))?;
+        conn.execute_batch(&format!(
+            "ATTACH '{literal}' AS patmine (READ_ONLY); USE patmine; SET threads = 1;"
+        ))
+        .map_err(|e| open_error(e.to_string().lines().next().unwrap_or_default().to_string()))?;
+        let store = Store {
+            conn,
+            path: path.to_path_buf(),
+        };
+        store
+            .check_version()
+            .map_err(|e| open_error(format!("{e:#}")))??;
         Ok(store)
     }
 

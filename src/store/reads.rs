@@ -24,7 +24,7 @@ pub enum Snapshot {
 impl Snapshot {
     /// `path, blob_row` of the analysed files. At a commit, each path's newest change up to it
     /// names the blob it holds (`blob_row` NULL once deleted, filtered out).
-    fn files_sql(self) -> String {
+    pub(super) fn files_sql(self) -> String {
         match self {
             Snapshot::Scan(scan_id) => format!(
                 "SELECT path, blob_row FROM scan_files WHERE scan_id = {scan_id} AND blob_row IS NOT NULL"

@@ -229,21 +229,40 @@ impl Store {
         checked
     }
 
-    fn create_schema(&self) -> Result<Result<(), StoreError>> {
-        // The version first: a database of another version gets nothing of this one's schema.
+    /// The stored schema version, if the database has one.
+    fn stored_version(&self) -> Result<Option<String>> {
         self.conn
-            .execute_batch(META_TABLE)
-            .context("creating the schema")?;
-        let found: Option<String> = self
-            .conn
             .query_row(
                 "SELECT value FROM meta WHERE key = 'schema_version'",
                 [],
                 |r| r.get(0),
             )
             .optional()
-            .context("reading the schema version")?;
-        match found {
+            .context("reading the schema version")
+    }
+
+    fn version_error(&self, found: Option<&str>) -> StoreError {
+        StoreError::Schema {
+            path: self.path.clone(),
+            found: found.and_then(|v| v.parse().ok()).unwrap_or(-1),
+            expected: SCHEMA_VERSION,
+        }
+    }
+
+    /// Checks a database's schema version without creating anything (a read-only open).
+    pub(super) fn check_version(&self) -> Result<Result<(), StoreError>> {
+        Ok(match self.stored_version()? {
+            Some(v) if v == SCHEMA_VERSION.to_string() => Ok(()),
+            found => Err(self.version_error(found.as_deref())),
+        })
+    }
+
+    fn create_schema(&self) -> Result<Result<(), StoreError>> {
+        // The version first: a database of another version gets nothing of this one's schema.
+        self.conn
+            .execute_batch(META_TABLE)
+            .context("creating the schema")?;
+        match self.stored_version()? {
             None => {
                 self.conn.execute(
                     "INSERT INTO meta VALUES ('schema_version', ?)",
@@ -251,13 +270,7 @@ impl Store {
                 )?;
             }
             Some(v) if v == SCHEMA_VERSION.to_string() => {}
-            Some(v) => {
-                return Ok(Err(StoreError::Schema {
-                    path: self.path.clone(),
-                    found: v.parse().unwrap_or(-1),
-                    expected: SCHEMA_VERSION,
-                }));
-            }
+            Some(v) => return Ok(Err(self.version_error(Some(&v)))),
         }
         self.conn
             .execute_batch(&schema_sql())
