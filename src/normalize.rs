@@ -17,7 +17,7 @@ use crate::tree_walk::{FlatNode, FlatTree};
 
 /// Bumped whenever a signature could come out differently for the same code; part of the cache
 /// fingerprint, so an old cache is never served for a new normalizer.
-pub const NORMALIZER_VERSION: u32 = 4;
+pub const NORMALIZER_VERSION: u32 = 5;
 
 const ELLIPSIS: &str = "…";
 const COLLAPSED_BODY: &str = "{ … }";
@@ -73,6 +73,16 @@ const KEYWORD: Spacing = Spacing {
     opener: false,
 };
 const SPACED: Spacing = KEYWORD;
+const OPEN: Spacing = Spacing {
+    glue_after: true,
+    opener: true,
+    ..SPACED
+};
+const CLOSE: Spacing = Spacing {
+    glue_before: true,
+    callable: true,
+    ..SPACED
+};
 
 /// Builds both signature strings token by token.
 struct Emitter<'b> {
@@ -81,6 +91,10 @@ struct Emitter<'b> {
     prev: Option<Spacing>,
     prev_was_open_brace: bool,
     max_len: usize,
+    /// Each text's length after the last whole token that fits in `max_len`: the cap cuts
+    /// there, never inside a token.
+    abstract_fits: usize,
+    semantic_fits: usize,
 }
 
 impl Emitter<'_> {
@@ -104,19 +118,27 @@ impl Emitter<'_> {
         }
         self.abstract_text.push_str(abstract_tok);
         self.semantic_text.push_str(semantic_tok);
+        if self.abstract_text.len() <= self.max_len {
+            self.abstract_fits = self.abstract_text.len();
+        }
+        if self.semantic_text.len() <= self.max_len {
+            self.semantic_fits = self.semantic_text.len();
+        }
         self.prev = Some(spacing);
         self.prev_was_open_brace = abstract_tok == "{";
     }
 
     fn finish(self) {
-        cap(self.abstract_text, self.max_len);
-        cap(self.semantic_text, self.max_len);
+        cap(self.abstract_text, self.max_len, self.abstract_fits);
+        cap(self.semantic_text, self.max_len, self.semantic_fits);
     }
 }
 
-fn cap(text: &mut String, max_len: usize) {
+/// Cuts `text` to at most `max_len` bytes at `fits`, the end of its last whole token within
+/// them, and marks the cut with `…`. Only a first token longer than `max_len` is cut inside.
+fn cap(text: &mut String, max_len: usize, fits: usize) {
     if text.len() > max_len {
-        let mut cut = max_len;
+        let mut cut = if fits > 0 { fits } else { max_len };
         while !text.is_char_boundary(cut) {
             cut -= 1;
         }
@@ -319,6 +341,8 @@ const PARENT_UNARY: u16 = 1 << 10;
 const PARENT_TYPE_LIST: u16 = 1 << 11;
 const PARENT_GENERATOR: u16 = 1 << 12;
 const PARENT_METHOD: u16 = 1 << 13;
+const PARENT_IF: u16 = 1 << 14;
+const PARENT_NEW: u16 = 1 << 15;
 
 // A field's roles (`Vocabulary::field_flags`).
 /// A field whose identifier is a name the code binds: `name`, `parameter`, `pattern`, `alias`,
@@ -328,6 +352,7 @@ const FIELD_NAME: u8 = 1 << 1;
 const FIELD_PARAMETER: u8 = 1 << 2;
 const FIELD_LEFT: u8 = 1 << 3;
 const FIELD_VALUE: u8 = 1 << 4;
+const FIELD_KEY: u8 = 1 << 5;
 
 fn field_flags_of(name: &str) -> u8 {
     let mut flags = 0;
@@ -339,6 +364,7 @@ fn field_flags_of(name: &str) -> u8 {
         ("parameter", FIELD_PARAMETER),
         ("left", FIELD_LEFT),
         ("value", FIELD_VALUE),
+        ("key", FIELD_KEY),
     ] {
         if name == field {
             flags |= flag;
@@ -403,7 +429,7 @@ impl KindInfo {
             _ if is_collapsed_body(kind) => Class::CollapsedBody,
             _ => Class::Descend,
         };
-        let roles: [(bool, u16); 14] = [
+        let roles: [(bool, u16); 16] = [
             (is_list(kind), PARENT_LIST),
             (
                 matches!(
@@ -442,6 +468,8 @@ impl KindInfo {
                 PARENT_GENERATOR,
             ),
             (kind == "method_definition", PARENT_METHOD),
+            (kind == "if_statement", PARENT_IF),
+            (kind == "new_expression", PARENT_NEW),
         ];
         KindInfo {
             class,
@@ -480,6 +508,9 @@ struct Frame {
     end: usize,
     /// The token of a `,` child, until the next child shows whether it trails (and goes).
     pending_comma: Option<usize>,
+    /// A `new` expression without arguments so far: `new Foo` prints as `new Foo()`, the same
+    /// call, when the frame closes (at the node's last byte, `end_byte - 1`).
+    missing_arguments: Option<u32>,
 }
 
 /// A canonical token, or a marker standing for a hidden subtree.
@@ -609,6 +640,12 @@ pub fn tokenize<'a>(
             tokens.truncate(comma);
         }
         let parent_roles = frames.last().map_or(0, |f| f.roles);
+        if parent_roles & PARENT_NEW != 0
+            && vocabulary.kind_name(kind_id) == "arguments"
+            && let Some(frame) = frames.last_mut()
+        {
+            frame.missing_arguments = None;
+        }
         let visit = classify(tree, at, info, parent_roles, source, vocabulary, rules);
 
         // Element caps on lists: past `max_elements` named children, a marker emits `…` and
@@ -670,6 +707,8 @@ pub fn tokenize<'a>(
                 marker: opened_marker,
                 roots: first_root..roots.len(),
                 pending_comma: None,
+                missing_arguments: (info.parent & PARENT_NEW != 0)
+                    .then(|| flat.end_byte().saturating_sub(1) as u32),
                 end: flat.next(),
             });
             deepest = deepest.max(frames.len());
@@ -702,6 +741,19 @@ pub fn tokenize<'a>(
             if let Some(comma) = frame.pending_comma {
                 // The node's last child was a `,`: a trailing comma.
                 tokens.truncate(comma);
+            }
+            if let Some(at_byte) = frame.missing_arguments {
+                for (text, spacing) in [("(", OPEN), (")", CLOSE)] {
+                    tokens.push(Token {
+                        start_byte: at_byte,
+                        abstract_text: Cow::Borrowed(text),
+                        semantic_text: Cow::Borrowed(text),
+                        spacing,
+                        jump: 0,
+                        marker: false,
+                        semicolon: false,
+                    });
+                }
             }
             let end = tokens.len() as u32;
             for root in &mut roots[frame.roots.clone()] {
@@ -782,6 +834,8 @@ pub fn render(
         prev: None,
         prev_was_open_brace: false,
         max_len,
+        abstract_fits: 0,
+        semantic_fits: 0,
     };
     let end = (root.end as usize).min(tokens.len());
     let mut i = root.start as usize;
@@ -802,6 +856,17 @@ pub fn render(
         }
     }
     out.finish();
+}
+
+/// The name inside a quoted string (`'acceptRanges'`) when it is an identifier name.
+fn quoted_name(quoted: &str) -> Option<&str> {
+    let inner = quoted
+        .strip_prefix(['\'', '"'])?
+        .strip_suffix(['\'', '"'])?;
+    let mut chars = inner.chars();
+    let first = chars.next()?;
+    let word = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '$';
+    (word(first) && !first.is_ascii_digit() && chars.all(word)).then_some(inner)
 }
 
 fn text<'a>(node: &FlatNode, source: &'a [u8]) -> &'a str {
@@ -856,6 +921,11 @@ fn classify<'a>(
         Class::Skip => Visit::Skip,
         Class::Identifier { pattern } => {
             let field = vocabulary.field_flags(flat.field_id());
+            // The TypeScript grammar reads `default` in `export { default as X }` as an
+            // identifier; the JavaScript one as the keyword it is.
+            if text(flat, source) == "default" {
+                return Visit::Atom(Cow::Borrowed("default"), Cow::Borrowed("default"), WORD);
+            }
             let (a, s) = if is_binding(pattern, field, parent) {
                 same("IDENTIFIER")
             } else {
@@ -888,22 +958,22 @@ fn classify<'a>(
             Visit::Atom(a, s, WORD)
         }
         Class::String => {
+            // A quoted key that could be written unquoted is that key: `{ 'a': 1 }` is
+            // `{ a: 1 }` to the language, so it prints as a property name does.
+            if vocabulary.field_flags(flat.field_id()) & FIELD_KEY != 0
+                && let Some(name) = quoted_name(text(flat, source))
+            {
+                let semantic = rules.method(name).unwrap_or(name);
+                return Visit::Atom(Cow::Borrowed(name), Cow::Borrowed(semantic), WORD);
+            }
             let (a, s) = same("STRING");
             Visit::Atom(a, s, WORD)
         }
         Class::Template => {
-            let spacing = if parent & PARENT_CALL != 0 {
-                // A tagged template: html`…`.
-                Spacing {
-                    glue_before: true,
-                    ..WORD
-                }
-            } else {
-                WORD
-            };
-            // Substitutions may hold roots of their own.
+            // A tagged template (html`…`) is spaced from its tag: glued, the two placeholders
+            // would read as one word. Substitutions may hold roots of their own.
             let (a, s) = same("STRING");
-            Visit::Marker(a, s, spacing)
+            Visit::Marker(a, s, WORD)
         }
         Class::Number | Class::Regex | Class::Boolean => {
             let placeholder = match info.class {
@@ -1008,8 +1078,19 @@ fn leaf_token<'a>(
     let is_first = parent.is_none_or(|f| f.index == 0);
     let spacing = match class {
         TokClass::Semicolon => {
-            // A statement-ending `;` goes; the ones inside a `for (…;…;…)` header stay.
-            if is_last && roles & PARENT_FOR == 0 && grandparent_roles & PARENT_FOR == 0 {
+            // A statement-ending `;` goes; the ones inside a `for (…;…;…)` header stay, and so
+            // does the one before an `else` (`if (a) return; else b()`, which is invalid
+            // without it).
+            let before_else = grandparent_roles & PARENT_IF != 0
+                && frames
+                    .len()
+                    .checked_sub(2)
+                    .is_some_and(|i| frames[i].index + 1 < frames[i].child_count);
+            if is_last
+                && roles & PARENT_FOR == 0
+                && grandparent_roles & PARENT_FOR == 0
+                && !before_else
+            {
                 return;
             }
             Spacing {
@@ -1022,16 +1103,8 @@ fn leaf_token<'a>(
             glue_before: true,
             ..SPACED
         },
-        TokClass::Open => Spacing {
-            glue_after: true,
-            opener: true,
-            ..SPACED
-        },
-        TokClass::Close => Spacing {
-            glue_before: true,
-            callable: true,
-            ..SPACED
-        },
+        TokClass::Open => OPEN,
+        TokClass::Close => CLOSE,
         TokClass::Dot => Spacing {
             glue_before: true,
             glue_after: true,
@@ -1075,8 +1148,13 @@ fn leaf_token<'a>(
             glue_after: true,
             ..SPACED
         },
+        // Glued to the name it follows (`f<T>`, `Map<K, V>`); a list that opens its parent (the
+        // arrow function `<T>(x: T) => x`, the assertion `<T>x`) follows no name.
         TokClass::Lt if roles & PARENT_TYPE_LIST != 0 => Spacing {
-            glue_before: true,
+            glue_before: frames
+                .len()
+                .checked_sub(2)
+                .is_some_and(|i| frames[i].index > 0),
             glue_after: true,
             ..SPACED
         },

@@ -12,7 +12,7 @@ use patmine::tree_walk;
 use proptest::prelude::*;
 
 /// Text no signature may hold: it is only ever inside strings and comments below.
-const STRING_MARK: &str = "qzstr";
+const STRING_MARK: &str = "qz-str";
 const COMMENT_MARK: &str = "qzcom";
 
 /// Tokens of JavaScript, TypeScript and JSX, strings and comments carrying the marks.
@@ -44,11 +44,11 @@ const TOKENS: &[&str] = &[
     "?",
     ":",
     "...",
-    "'qzstr'",
-    "\"qzstr\"",
-    "`qzstr`",
+    "'qz-str'",
+    "\"qz-str\"",
+    "`qz-str`",
     "`a${",
-    "}qzstr`",
+    "}qz-str`",
     "/* qzcom */",
     "// qzcom\n",
     "/qz+/g",
@@ -113,8 +113,8 @@ const TOKENS: &[&str] = &[
     "'",
     "\"",
     "`",
-    "'qzstr",
-    "\"qzstr",
+    "'qz-str",
+    "\"qz-str",
     "\\n",
 ];
 

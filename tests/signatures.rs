@@ -207,6 +207,56 @@ fn a_string_broken_open_leaves_no_quote_or_text_in_a_signature() {
     }
 }
 
+// docs/signatures.md §2 (#canonical-text), §4 (#kept-names), §8 (#jsx-and-templates): defects
+// found on vuejs/core, express and npm code, each a rule now.
+#[test]
+fn one_idiom_one_valid_signature() {
+    // `new Foo` is `new Foo()`.
+    let (a, _) = first("const a = new Foo", "declaration");
+    assert_eq!(a, "const IDENTIFIER = new IDENTIFIER()");
+    assert_eq!(first("new a.b.C", "new").0, "new IDENTIFIER.b.C()");
+    assert_eq!(first("new Foo(1)", "new").0, "new IDENTIFIER(NUMBER)");
+    // The `;` before `else` stays; a statement-ending one goes.
+    assert_eq!(
+        first("if (a) return; else b();", "control").0,
+        "if (IDENTIFIER) return; else IDENTIFIER()"
+    );
+    assert_eq!(
+        first("if (a) x();", "control").0,
+        "if (IDENTIFIER) IDENTIFIER()"
+    );
+    // A quoted key that could be a name is that name.
+    assert_eq!(
+        first(
+            "const o = { 'acceptRanges': true, 'content-type': x, \"b\": 1 }",
+            "declaration"
+        )
+        .0,
+        "const IDENTIFIER = { acceptRanges: BOOLEAN, STRING: IDENTIFIER, b: NUMBER }"
+    );
+    // A tagged template is spaced from its tag.
+    assert_eq!(first("html`<p>${x}</p>`", "call").0, "IDENTIFIER STRING");
+    for dialect in [Dialect::Js, Dialect::Ts, Dialect::Tsx] {
+        // `default` is kept in every dialect.
+        let (a, _) = first_in("export { default as X } from './y'", "export", dialect);
+        assert_eq!(
+            a, "export { default as IDENTIFIER } from STRING",
+            "{dialect:?}"
+        );
+    }
+    // A type parameter list that opens an arrow function follows no name.
+    let (a, _) = first_in("const g = <T,>(x: T) => x", "declaration", Dialect::Tsx);
+    assert_eq!(
+        a,
+        "const IDENTIFIER = <TYPE>(IDENTIFIER: TYPE) => IDENTIFIER"
+    );
+    let (a, _) = first_in("const g = <T>(x: T) => f<T>(x)", "declaration", Dialect::Ts);
+    assert_eq!(
+        a,
+        "const IDENTIFIER = <TYPE>(IDENTIFIER: TYPE) => IDENTIFIER<TYPE>(IDENTIFIER)"
+    );
+}
+
 // docs/signatures.md §5 (#typescript-types)
 #[test]
 fn typescript_types() {
@@ -296,6 +346,30 @@ fn long_lists_and_long_signatures_are_bounded() {
     let (a, _) = first(&long, "declaration");
     assert!(a.len() <= 160 + "…".len(), "{}", a.len());
     assert!(a.ends_with('…'));
+    // The cut falls between tokens, never inside one (`{ offset: NU…` before).
+    assert!(a.ends_with("IDENTIFIER…") || a.ends_with("+…"), "{a}");
+    let keys = format!(
+        "const o = {{ {} }}",
+        (0..4)
+            .map(|i| format!("someRatherLongPropertyName{i}: 123456789"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let (a, _) = first(&keys, "declaration");
+    assert!(a.len() <= 160 + "…".len(), "{a}");
+    let full = format!(
+        "const IDENTIFIER = {{ {} }}",
+        (0..4)
+            .map(|i| format!("someRatherLongPropertyName{i}: NUMBER"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let before_cut = a.trim_end_matches('…').trim_end();
+    assert!(full.starts_with(before_cut), "{a}");
+    assert!(
+        full[before_cut.len()..].starts_with([' ', ',', ':']),
+        "cut inside a token: {a}"
+    );
 }
 
 // docs/signatures.md §11 (#bindings)
