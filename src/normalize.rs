@@ -385,6 +385,9 @@ struct KindInfo {
     parent: u16,
     /// The token an anonymous node of this kind is (its name is its text).
     tok: TokClass,
+    /// A TypeScript object type, whose members are separated by `;` whatever separates them
+    /// in the code (`;`, `,` or a line break).
+    object_type: bool,
 }
 
 impl KindInfo {
@@ -479,6 +482,7 @@ impl KindInfo {
                 .filter(|(has, _)| *has)
                 .fold(0, |flags, (_, flag)| flags | flag),
             tok: TokClass::of(kind),
+            object_type: kind == "object_type",
         }
     }
 }
@@ -508,6 +512,8 @@ struct Frame {
     end: usize,
     /// The token of a `,` child, until the next child shows whether it trails (and goes).
     pending_comma: Option<usize>,
+    /// In an object type: a member was printed, so the next one needs a `;` before it.
+    needs_separator: bool,
     /// A `new` expression without arguments so far: `new Foo` prints as `new Foo()`, the same
     /// call, when the frame closes (at the node's last byte, `end_byte - 1`).
     missing_arguments: Option<u32>,
@@ -640,6 +646,26 @@ pub fn tokenize<'a>(
             tokens.truncate(comma);
         }
         let parent_roles = frames.last().map_or(0, |f| f.roles);
+        // Object type members: one `;` before each member but the first, whatever separated
+        // them in the code (leaf_token prints no `,` or `;` of an object type).
+        if let Some(frame) = frames.last_mut()
+            && vocabulary.info(frame.kind_id).object_type
+            && flat.is_named()
+            && !info.comment
+        {
+            if frame.needs_separator {
+                tokens.push(token(
+                    flat,
+                    Cow::Borrowed(";"),
+                    Cow::Borrowed(";"),
+                    Spacing {
+                        glue_before: true,
+                        ..SPACED
+                    },
+                ));
+            }
+            frame.needs_separator = true;
+        }
         if parent_roles & PARENT_NEW != 0
             && vocabulary.kind_name(kind_id) == "arguments"
             && let Some(frame) = frames.last_mut()
@@ -707,6 +733,7 @@ pub fn tokenize<'a>(
                 marker: opened_marker,
                 roots: first_root..roots.len(),
                 pending_comma: None,
+                needs_separator: false,
                 missing_arguments: (info.parent & PARENT_NEW != 0)
                     .then(|| flat.end_byte().saturating_sub(1) as u32),
                 end: flat.next(),
@@ -1071,6 +1098,15 @@ fn leaf_token<'a>(
     } else {
         TokClass::of(tok)
     };
+    // A member separator of an object type, as written: the walk prints one `;` before each
+    // member but the first instead, so none trails.
+    if matches!(class, TokClass::Comma | TokClass::Semicolon)
+        && frames
+            .last()
+            .is_some_and(|f| vocabulary.info(f.kind_id).object_type)
+    {
+        return;
+    }
     let parent = frames.last();
     let roles = parent.map_or(0, |f| f.roles);
     let grandparent_roles = frames.len().checked_sub(2).map_or(0, |i| frames[i].roles);

@@ -279,6 +279,22 @@ fn typescript_types() {
     assert_eq!(a, "type IDENTIFIER = string | number");
     let (a, _) = first_in("const xs: string[] = []", "declaration", Dialect::Ts);
     assert_eq!(a, "const IDENTIFIER: string[] = []");
+    // An object type's members are separated by `;`, however the code separates them.
+    for source in [
+        "type O = { a: string; b: number };",
+        "type O = { a: string, b: number, };",
+        "type O = {\n  a: string\n  b: number\n};",
+        "type O = { // x\n  a: string; // y\n  b: number; };",
+    ] {
+        let (a, _) = first_in(source, "type", Dialect::Ts);
+        assert_eq!(a, "type IDENTIFIER = { a: string; b: number }", "{source}");
+    }
+    let (a, _) = first_in(
+        "type O = { a: { b: string, c(): void } }",
+        "type",
+        Dialect::Tsx,
+    );
+    assert_eq!(a, "type IDENTIFIER = { a: { b: string; c(): void } }");
     // §8 (#jsx-and-templates): a template literal type is one STRING, as a template literal is.
     for (source, expected) in [
         ("type X = `data-${string}`;", "type IDENTIFIER = STRING"),
