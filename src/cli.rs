@@ -234,9 +234,10 @@ struct ReportSettings {
     /// The clustering pool is this many times the number of patterns shown.
     #[arg(long, default_value_t = ReportOptions::default().pool_factor, value_parser = count_in(1..=1000))]
     pool: usize,
-    /// Files a pattern, and a pair, must appear in to take part in co-occurrence.
-    #[arg(long, default_value_t = ReportOptions::default().min_support, value_parser = count_in(1..=u32::MAX as u64))]
-    min_support: usize,
+    /// Files a pattern, and a pair, must appear in to take part in co-occurrence (default: 1% of
+    /// the files, and at least 5).
+    #[arg(long, value_parser = count_in(1..=u32::MAX as u64))]
+    min_support: Option<usize>,
 }
 
 impl ReportSettings {
@@ -245,7 +246,7 @@ impl ReportSettings {
             top: self.report_top.max(1),
             threshold: self.threshold,
             pool_factor: self.pool.max(1),
-            min_support: self.min_support.max(1),
+            min_support: self.min_support,
             repo_id,
             ..ReportOptions::default()
         }

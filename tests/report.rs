@@ -28,7 +28,7 @@ fn sample_with_report(tmp: &Path) -> (PathBuf, PathBuf) {
 #[test]
 fn report_files_are_written_and_self_contained() {
     let tmp = tempfile::tempdir().unwrap();
-    let (_, out) = sample_with_report(tmp.path());
+    let (db, out) = sample_with_report(tmp.path());
     let report = json(&std::fs::read_to_string(out.join("report.json")).unwrap());
     let evolution = &report["evolution"];
     assert_eq!(evolution["commits"], 9);
@@ -48,10 +48,36 @@ fn report_files_are_written_and_self_contained() {
     for p in patterns {
         assert!(!p["series"].as_array().unwrap().is_empty(), "{p}");
     }
-    // Pairs of patterns found together, and the patterns most related to the top ones.
+    // The sample's snapshot has 4 files: the default support (1%, at least 5) admits no pair.
     let cooccurrence = &report["cooccurrence"];
-    assert!(!cooccurrence["pairs"].as_array().unwrap().is_empty());
+    assert_eq!(cooccurrence["files"], 4);
+    assert_eq!(cooccurrence["min_support"], 5);
+    assert!(cooccurrence["pairs"].as_array().unwrap().is_empty());
+    // With --min-support 2: pairs of patterns found together, ranked by files × ln(lift), none
+    // where one signature holds the other, and the patterns most related to the top ones.
+    let again = tmp.path().join("again");
+    patmine_ok(
+        &db,
+        &[
+            "report",
+            "--min-support",
+            "2",
+            "--out",
+            again.to_str().unwrap(),
+        ],
+    );
+    let report2 = json(&std::fs::read_to_string(again.join("report.json")).unwrap());
+    let cooccurrence = &report2["cooccurrence"];
+    let pairs = cooccurrence["pairs"].as_array().unwrap();
+    assert!(!pairs.is_empty());
     assert!(!cooccurrence["related"].as_array().unwrap().is_empty());
+    let scores: Vec<f64> = pairs.iter().map(|p| p["score"].as_f64().unwrap()).collect();
+    assert!(scores.windows(2).all(|w| w[0] >= w[1]), "{scores:?}");
+    for p in pairs {
+        let (a, b) = (p["a"].as_str().unwrap(), p["b"].as_str().unwrap());
+        assert!(!a.contains(b) && !b.contains(a), "nested pair {a} / {b}");
+        assert!(p["together"].as_i64().unwrap() >= 2);
+    }
     for chart in [
         "totals.svg",
         "declarations.svg",

@@ -1,5 +1,9 @@
-//! Co-occurrence: which patterns appear in the same files, scored by lift and Jaccard over the
-//! patterns with enough support (bounded work: only those take part).
+//! Co-occurrence: which patterns appear in the same files. Only patterns (and pairs) present in
+//! enough files take part (by default 1% of the files, never fewer than 5), a pair where one
+//! signature contains the other is left out (it is mostly one site counted at two roots: `X`
+//! inside `await X`), and pairs are ranked by PMI weighted by support (files together times
+//! the log of the lift), so that a pair gains by being specific and by being common: one seen
+//! in two files cannot outrank one seen in two hundred on lift alone.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -14,14 +18,28 @@ pub struct Pair {
     pub together: usize,
     /// `P(a and b) / (P(a) · P(b))`: above 1 means they appear together more than chance.
     pub lift: f64,
+    /// The ranking: `together · ln(lift)`, pointwise mutual information weighted by the files
+    /// that show it (negative where the two avoid each other).
+    pub score: f64,
     /// `|a ∩ b| / |a ∪ b|` over files.
     pub jaccard: f64,
 }
 
-/// Scores every pair of patterns that occur in at least `min_support` files, and that occur
-/// together in at least `min_support` files. `files` lists, per file, the pattern indexes it
-/// holds (duplicates ignored). Only the `max_patterns` most supported patterns take part.
-pub fn pairs(files: &[Vec<usize>], min_support: usize, max_patterns: usize) -> Vec<Pair> {
+/// The support a pattern and a pair need by default: 1% of the files, and at least 5.
+pub fn default_min_support(files: usize) -> usize {
+    files.div_ceil(100).max(5)
+}
+
+/// Scores every pair of patterns that occur in at least `min_support` files, and together in at
+/// least `min_support` files, except pairs `contains(a, b)` says nest (either way round).
+/// `files` lists, per file, the pattern indexes it holds (duplicates ignored). Only the
+/// `max_patterns` most supported patterns take part.
+pub fn pairs(
+    files: &[Vec<usize>],
+    min_support: usize,
+    max_patterns: usize,
+    contains: &dyn Fn(usize, usize) -> bool,
+) -> Vec<Pair> {
     let total = files.len();
     if total == 0 {
         return Vec::new();
@@ -61,21 +79,23 @@ pub fn pairs(files: &[Vec<usize>], min_support: usize, max_patterns: usize) -> V
     let n = total as f64;
     let mut out: Vec<Pair> = together
         .into_iter()
-        .filter(|(_, both)| *both >= min_support)
+        .filter(|&((a, b), both)| both >= min_support && !contains(a, b) && !contains(b, a))
         .map(|((a, b), both)| {
-            let (sa, sb) = (taking[&a] as f64, taking[&b] as f64);
+            let (sa, sb) = (taking[&a], taking[&b]);
+            let lift = (both as f64 * n) / (sa as f64 * sb as f64);
             Pair {
                 a,
                 b,
                 together: both,
-                lift: (both as f64 * n) / (sa * sb),
-                jaccard: both as f64 / (sa + sb - both as f64),
+                lift,
+                score: both as f64 * lift.ln(),
+                jaccard: both as f64 / (sa + sb - both) as f64,
             }
         })
         .collect();
     out.sort_by(|x, y| {
-        y.lift
-            .total_cmp(&x.lift)
+        y.score
+            .total_cmp(&x.score)
             .then(y.together.cmp(&x.together))
             .then(x.a.cmp(&y.a))
             .then(x.b.cmp(&y.b))
@@ -91,7 +111,7 @@ mod tests {
     fn lift_and_jaccard_by_hand() {
         // 4 files. Pattern 0 in files 0,1; pattern 1 in files 0,1; pattern 2 in files 0,1,2,3.
         let files = vec![vec![0, 1, 2], vec![0, 1, 2, 2], vec![2], vec![2]];
-        let pairs = pairs(&files, 2, 100);
+        let pairs = pairs(&files, 2, 100, &|_, _| false);
         // (0,1): together 2, lift = 2·4/(2·2) = 2, jaccard = 2/(2+2-2) = 1.
         // (0,2) and (1,2): together 2, lift = 2·4/(2·4) = 1, jaccard = 2/(2+4-2) = 0.5.
         assert_eq!(pairs.len(), 3);
@@ -103,12 +123,55 @@ mod tests {
     }
 
     #[test]
+    fn a_pair_seen_in_few_files_does_not_outrank_a_well_supported_one() {
+        // 1,000 files. Patterns 0 and 1: only in files 0 and 1 (lift 500). Patterns 2 and 3:
+        // each in 200 files, together in 150 (lift 3.75).
+        let mut files = vec![Vec::new(); 1000];
+        files[0] = vec![0, 1];
+        files[1] = vec![0, 1];
+        for (i, file) in files.iter_mut().enumerate().take(250).skip(10) {
+            if i < 210 {
+                file.push(2);
+            }
+            if i >= 60 {
+                file.push(3);
+            }
+        }
+        let scored = pairs(&files, 2, 100, &|_, _| false);
+        assert_eq!((scored[0].a, scored[0].b), (2, 3), "{scored:?}");
+        let rare = scored.iter().find(|p| p.a == 0).unwrap();
+        assert!(
+            rare.lift > scored[0].lift,
+            "on lift alone the rare pair wins"
+        );
+        assert!(rare.score < scored[0].score);
+        // The default support leaves it out altogether.
+        assert_eq!(default_min_support(1000), 10);
+        assert!(
+            pairs(&files, 10, 100, &|_, _| false)
+                .iter()
+                .all(|p| p.a != 0)
+        );
+    }
+
+    #[test]
+    fn nested_signatures_are_not_paired_and_small_snapshots_need_five_files() {
+        let files = vec![vec![0, 1, 2]; 6];
+        // 1 contains 0 (`await X` and `X`): left out either way round.
+        let scored = pairs(&files, 2, 100, &|outer, inner| outer == 1 && inner == 0);
+        let found: Vec<(usize, usize)> = scored.iter().map(|p| (p.a, p.b)).collect();
+        assert_eq!(found, vec![(0, 2), (1, 2)]);
+        assert_eq!(default_min_support(6), 5);
+        assert_eq!(default_min_support(1001), 11);
+    }
+
+    #[test]
     fn support_bounds_the_work() {
         let files = vec![vec![0, 1], vec![0, 1], vec![3]];
-        assert!(pairs(&files, 3, 100).is_empty());
-        assert_eq!(pairs(&files, 2, 100).len(), 1);
+        assert!(pairs(&files, 3, 100, &|_, _| false).is_empty());
+        assert_eq!(pairs(&files, 2, 100, &|_, _| false).len(), 1);
         assert!(
-            pairs(&files, 2, 1).is_empty(),
+            pairs(&files, 2, 1, &|_, _| false).is_empty(),
             "only one pattern may take part"
         );
     }

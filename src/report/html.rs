@@ -271,22 +271,27 @@ pub fn render(report: &Report, charts: &[(String, String, String)]) -> String {
     let co = &report.cooccurrence;
     let _ = write!(
         h,
-        "<section id=\"cooccurrence\"><h2>Co-occurrence</h2><p>{} files; patterns and pairs present in at least {} files; scored by lift (above 1: together more often than chance) and Jaccard.</p>",
+        "<section id=\"cooccurrence\"><h2>Co-occurrence</h2><p>{} files; patterns and pairs present in at least {} files, pairs where one signature holds the other left out; ranked by files together × ln(lift) (lift above 1: together more often than chance).</p>",
         co.files, co.min_support
     );
-    h.push_str("<table><tr><th>pattern</th><th>pattern</th><th class=\"n\">files together</th><th class=\"n\">lift</th><th class=\"n\">Jaccard</th></tr>");
-    for p in co.pairs.iter().take(30) {
-        let _ = write!(
-            h,
-            "<tr><td><code>{}</code></td><td><code>{}</code></td><td class=\"n\">{}</td><td class=\"n\">{:.2}</td><td class=\"n\">{:.2}</td></tr>",
-            esc(&p.a),
-            esc(&p.b),
-            p.together,
-            p.lift,
-            p.jaccard
-        );
+    if co.pairs.is_empty() {
+        h.push_str("<p>No pair of patterns reaches that support here.</p>");
+    } else {
+        h.push_str("<table><tr><th>pattern</th><th>pattern</th><th class=\"n\">files together</th><th class=\"n\">lift</th><th class=\"n\">score</th><th class=\"n\">Jaccard</th></tr>");
+        for p in co.pairs.iter().take(30) {
+            let _ = write!(
+                h,
+                "<tr><td><code>{}</code></td><td><code>{}</code></td><td class=\"n\">{}</td><td class=\"n\">{:.2}</td><td class=\"n\">{:.1}</td><td class=\"n\">{:.2}</td></tr>",
+                esc(&p.a),
+                esc(&p.b),
+                p.together,
+                p.lift,
+                p.score,
+                p.jaccard
+            );
+        }
+        h.push_str("</table>");
     }
-    h.push_str("</table>");
     if !co.related.is_empty() {
         h.push_str("<h3>Most related, per top pattern</h3><table><tr><th>pattern</th><th>related (lift)</th></tr>");
         for (sig, partners) in &co.related {

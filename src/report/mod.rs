@@ -34,8 +34,9 @@ pub struct ReportOptions {
     pub threshold: f64,
     /// The clustering pool is this many times `top`.
     pub pool_factor: usize,
-    /// Files a pattern (and a pair) must appear in to take part in co-occurrence.
-    pub min_support: usize,
+    /// Files a pattern (and a pair) must appear in to take part in co-occurrence; None: 1% of
+    /// the snapshot's files, and at least 5 (`cooccur::default_min_support`).
+    pub min_support: Option<usize>,
     /// At most this many patterns take part in co-occurrence.
     pub max_cooccurring: usize,
     /// Which repository, when the database holds several (by repo_id); None: the only one.
@@ -50,7 +51,7 @@ impl Default for ReportOptions {
             top: 50,
             threshold: 85.0,
             pool_factor: 4,
-            min_support: 2,
+            min_support: None,
             max_cooccurring: 200,
             repo_id: None,
             scan_id: None,
@@ -92,12 +93,15 @@ pub struct PairOut {
     pub b: String,
     pub together: usize,
     pub lift: f64,
+    /// The ranking: files together times the log of the lift.
+    pub score: f64,
     pub jaccard: f64,
 }
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Cooccurrence {
     pub files: usize,
+    /// The support applied (`--min-support`, or its default for this many files).
     pub min_support: usize,
     pub pairs: Vec<PairOut>,
     /// For each top pattern, its most related patterns (by lift).
@@ -461,7 +465,12 @@ pub fn build(store: &Store, options: &ReportOptions, trackers: &TrackerSet) -> R
     // Files without any pooled pattern still count towards the total.
     let mut files: Vec<Vec<usize>> = per_file.into_values().collect();
     files.resize(all_files.max(files.len()), Vec::new());
-    let scored = cooccur::pairs(&files, options.min_support, options.max_cooccurring);
+    let min_support = options
+        .min_support
+        .unwrap_or_else(|| cooccur::default_min_support(files.len()));
+    // One signature holding another's text is mostly one site counted at two roots.
+    let nests = |outer: usize, inner: usize| names[outer].contains(names[inner]);
+    let scored = cooccur::pairs(&files, min_support, options.max_cooccurring, &nests);
     let pairs: Vec<PairOut> = scored
         .iter()
         .take(options.top)
@@ -470,6 +479,7 @@ pub fn build(store: &Store, options: &ReportOptions, trackers: &TrackerSet) -> R
             b: names[p.b].to_string(),
             together: p.together,
             lift: p.lift,
+            score: p.score,
             jaccard: p.jaccard,
         })
         .collect();
@@ -490,7 +500,7 @@ pub fn build(store: &Store, options: &ReportOptions, trackers: &TrackerSet) -> R
         .collect();
     let cooccurrence = Cooccurrence {
         files: files.len(),
-        min_support: options.min_support,
+        min_support,
         pairs,
         related,
     };
@@ -1089,17 +1099,24 @@ pub fn render_markdown(report: &Report) -> String {
     let co = &report.cooccurrence;
     let _ = writeln!(
         out,
-        "\n## Co-occurrence\n\n{} files; patterns and pairs in at least {} files.\n\n| pattern | pattern | files together | lift | Jaccard |\n|---|---|---:|---:|---:|",
+        "\n## Co-occurrence\n\n{} files; patterns and pairs in at least {} files, pairs where one signature holds the other left out; ranked by files together × ln(lift).\n\n| pattern | pattern | files together | lift | score | Jaccard |\n|---|---|---:|---:|---:|---:|",
         co.files, co.min_support
     );
+    if co.pairs.is_empty() {
+        let _ = writeln!(
+            out,
+            "| (no pair of patterns reaches that support here) | | | | | |"
+        );
+    }
     for p in &co.pairs {
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {:.2} | {:.2} |",
+            "| {} | {} | {} | {:.2} | {:.1} | {:.2} |",
             md_code(&p.a),
             md_code(&p.b),
             p.together,
             p.lift,
+            p.score,
             p.jaccard
         );
     }
