@@ -353,6 +353,9 @@ const FIELD_PARAMETER: u8 = 1 << 2;
 const FIELD_LEFT: u8 = 1 << 3;
 const FIELD_VALUE: u8 = 1 << 4;
 const FIELD_KEY: u8 = 1 << 5;
+/// The callee of a call (`function`) or of `new` (`constructor`), or the object of a member
+/// access (`object`): where a function's name is used as that function.
+const FIELD_CALLEE: u8 = 1 << 6;
 
 fn field_flags_of(name: &str) -> u8 {
     let mut flags = 0;
@@ -365,6 +368,9 @@ fn field_flags_of(name: &str) -> u8 {
         ("left", FIELD_LEFT),
         ("value", FIELD_VALUE),
         ("key", FIELD_KEY),
+        ("function", FIELD_CALLEE),
+        ("constructor", FIELD_CALLEE),
+        ("object", FIELD_CALLEE),
     ] {
         if name == field {
             flags |= flag;
@@ -906,9 +912,21 @@ fn text_in(range: std::ops::Range<usize>, source: &[u8]) -> &str {
 
 type Tok<'a> = Cow<'a, str>;
 
-fn identifier<'a>(node: &FlatNode, source: &[u8], rules: &'a Rulebook) -> (Tok<'a>, Tok<'a>) {
+/// An identifier's two tokens: `IDENTIFIER`, and at the semantic level its role where the
+/// rulebook gives one for the position (`called`: a callee, or a member access's object).
+fn identifier<'a>(
+    node: &FlatNode,
+    source: &[u8],
+    rules: &'a Rulebook,
+    called: bool,
+) -> (Tok<'a>, Tok<'a>) {
     let name = text(node, source);
-    let semantic = rules.identifier(name).unwrap_or("IDENTIFIER");
+    let role = if called {
+        rules.callee(name)
+    } else {
+        rules.identifier(name)
+    };
+    let semantic = role.unwrap_or("IDENTIFIER");
     (Cow::Borrowed("IDENTIFIER"), Cow::Borrowed(semantic))
 }
 
@@ -956,7 +974,7 @@ fn classify<'a>(
             let (a, s) = if is_binding(pattern, field, parent) {
                 same("IDENTIFIER")
             } else {
-                identifier(flat, source, rules)
+                identifier(flat, source, rules, field & FIELD_CALLEE != 0)
             };
             if field & FIELD_PARAMETER != 0 && parent & PARENT_ARROW_FUNCTION != 0 {
                 // `x => …` is printed as `(x) => …`, the way a formatter does.
@@ -1053,7 +1071,8 @@ fn jsx(
             if name.starts_with(|c: char| c.is_ascii_lowercase()) {
                 (Cow::Borrowed(name), Cow::Borrowed(name))
             } else {
-                identifier(n, source, rules)
+                // `<Foo />` renders, which is using the component as what it is.
+                identifier(n, source, rules, true)
             }
         }
         Some(_) => same("IDENTIFIER"),

@@ -47,6 +47,11 @@ pub struct Rules {
     /// sorted, so the configuration fingerprint does not depend on their order.)
     #[serde(default, serialize_with = "sorted")]
     pub identifier: FastMap<String, String>,
+    /// Identifier text -> role where the identifier is called, constructed or accessed
+    /// (`test(…)`, `test.each(…)`, `useState(…)`), and only there: `if (test)` stays
+    /// `IDENTIFIER`. Looked up before `identifier` in those positions.
+    #[serde(default, serialize_with = "sorted")]
+    pub callee: FastMap<String, String>,
     /// Property name -> replacement at the semantic level (`.on` -> `.EVENT_SUBSCRIBE`).
     #[serde(default, serialize_with = "sorted")]
     pub method: FastMap<String, String>,
@@ -164,6 +169,7 @@ impl Rulebook {
             }
         };
         book.rules.identifier.extend(file.rules.identifier);
+        book.rules.callee.extend(file.rules.callee);
         book.rules.method.extend(file.rules.method);
         book.metadata.categories.extend(file.metadata.categories);
         if file.metadata.name.is_some() {
@@ -177,6 +183,15 @@ impl Rulebook {
 
     pub fn identifier(&self, name: &str) -> Option<&str> {
         self.rules.identifier.get(name).map(String::as_str)
+    }
+
+    /// The role of an identifier that is called, constructed or accessed.
+    pub fn callee(&self, name: &str) -> Option<&str> {
+        self.rules
+            .callee
+            .get(name)
+            .or_else(|| self.rules.identifier.get(name))
+            .map(String::as_str)
     }
 
     pub fn method(&self, name: &str) -> Option<&str> {
@@ -235,8 +250,13 @@ mod tests {
         let book = Rulebook::builtin();
         assert_eq!(book.identifier("document"), Some("DOM_OBJECT"));
         assert_eq!(book.identifier("console"), Some("CONSOLE_OBJECT"));
-        assert_eq!(book.identifier("useState"), Some("REACT_HOOK"));
-        assert_eq!(book.identifier("fetch"), Some("FETCH_API"));
+        // Functions only where they are called or accessed.
+        assert_eq!(book.callee("useState"), Some("REACT_HOOK"));
+        assert_eq!(book.callee("fetch"), Some("FETCH_API"));
+        assert_eq!(book.identifier("test"), None);
+        assert_eq!(book.callee("test"), Some("TEST_CASE"));
+        // And objects in both.
+        assert_eq!(book.callee("console"), Some("CONSOLE_OBJECT"));
         assert_eq!(book.identifier("require"), Some("require"));
         assert_eq!(book.identifier("module"), Some("module"));
         assert_eq!(book.identifier("Map"), Some("Map"));

@@ -388,6 +388,46 @@ fn long_lists_and_long_signatures_are_bounded() {
     );
 }
 
+// docs/signatures.md §10 (#semantic-level); docs/rulebook.md (#rules-callee)
+#[test]
+fn roles_apply_where_a_name_is_used_as_that_thing() {
+    // A function's role where it is called or accessed.
+    assert_eq!(
+        first("test('adds', () => {})", "call").1,
+        "TEST_CASE(STRING, () => {})"
+    );
+    assert_eq!(
+        first("test.each([1])('x', (n) => {})", "call").1,
+        "TEST_CASE.each([NUMBER])(STRING, (IDENTIFIER) => {})"
+    );
+    assert_eq!(
+        first("setTimeout(f, 10)", "call").1,
+        "TIMER(IDENTIFIER, NUMBER)"
+    );
+    // Not where the name is a plain value.
+    assert_eq!(
+        first("if (test) { run(test) }", "control").1,
+        "if (IDENTIFIER) { … }"
+    );
+    assert_eq!(first("run(test)", "call").1, "IDENTIFIER(IDENTIFIER)");
+    assert_eq!(
+        first("promisify(setTimeout)", "call").1,
+        "IDENTIFIER(IDENTIFIER)"
+    );
+    assert_eq!(
+        first("const later = before + 1", "declaration").1,
+        "const IDENTIFIER = IDENTIFIER + NUMBER"
+    );
+    // Objects keep their role as values too.
+    assert_eq!(first("f(document)", "call").1, "IDENTIFIER(DOM_OBJECT)");
+    // A method named like a React API is not React.
+    let rules = patmine::rules::Rulebook::builtin();
+    let (_, s) = first("nodeOps.createElement('div')", "call");
+    assert_eq!(s, "IDENTIFIER.createElement(STRING)");
+    assert_eq!(rules.categorize(&s), "");
+    assert_eq!(rules.categorize("React.createElement(STRING)"), "react");
+}
+
 // docs/signatures.md §11 (#bindings)
 #[test]
 fn bindings_are_identifiers_even_when_well_known() {
