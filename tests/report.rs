@@ -42,8 +42,72 @@ fn report_files_are_written_and_self_contained() {
     assert_eq!(var.first().unwrap()[1], 9);
     assert_eq!(var.last().unwrap()[1], 0);
     assert_eq!(report["releases"].as_array().unwrap().len(), 2);
-    // Every top pattern has its running count over the history.
+    // Every listed change names the commits that moved it most: the first moved it by the
+    // largest step of the pattern's running count, and the steps are ordered by size.
+    let moved_by = &evolution["moved_by"];
     let patterns = report["patterns"].as_array().unwrap();
+    for card in patterns {
+        let sig = card["abstract"].as_str().unwrap();
+        let series = card["series"].as_array().unwrap();
+        let mut steps: Vec<i64> = vec![series[0][1].as_i64().unwrap()];
+        steps.extend(
+            series
+                .windows(2)
+                .map(|w| w[1][1].as_i64().unwrap() - w[0][1].as_i64().unwrap()),
+        );
+        let largest = steps.iter().map(|d| d.abs()).max().unwrap();
+        let moves = moved_by[sig]
+            .as_array()
+            .unwrap_or_else(|| panic!("no moves for {sig}"));
+        assert_eq!(moves[0]["change"].as_i64().unwrap().abs(), largest, "{sig}");
+        let sizes: Vec<i64> = moves
+            .iter()
+            .map(|m| m["change"].as_i64().unwrap().abs())
+            .collect();
+        assert!(sizes.windows(2).all(|w| w[0] >= w[1]), "{sig}: {sizes:?}");
+        assert!(
+            moves.len() <= 5
+                && moves
+                    .iter()
+                    .all(|m| !m["subject"].as_str().unwrap().is_empty())
+        );
+    }
+    for d in evolution["rose"].as_array().unwrap() {
+        assert!(moved_by[d["signature"].as_str().unwrap()].is_array(), "{d}");
+    }
+    // `var IDENTIFIER = IDENTIFIER(STRING)` is gone: it fell from its peak, which `at` at every
+    // commit recounts (the highest count, and the first commit that had it).
+    let falls = evolution["fell_from_peak"].as_array().unwrap();
+    let signature = "var IDENTIFIER = IDENTIFIER(STRING)";
+    let var_require = falls
+        .iter()
+        .find(|f| f["signature"] == signature)
+        .unwrap_or_else(|| panic!("{falls:?}"));
+    let repo = tmp.path().join("repo");
+    let commits = git(&repo, &["rev-list", "--first-parent", "--reverse", "HEAD"]);
+    let mut peak: (i64, String) = (0, String::new());
+    for commit in commits.lines() {
+        let at = json(&patmine_ok(
+            &db,
+            &["at", commit, "--json", "--top", "10000"],
+        ));
+        let n = at["patterns"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["abstract"] == signature)
+            .map_or(0, |p| p["occurrences"].as_i64().unwrap());
+        if n > peak.0 {
+            peak = (n, commit[..12].to_string());
+        }
+    }
+    assert_eq!(var_require["peak"].as_i64(), Some(peak.0));
+    assert_eq!(var_require["peak_commit"].as_str(), Some(peak.1.as_str()));
+    assert_eq!(var_require["now"].as_i64(), Some(0));
+    for f in falls {
+        assert!(f["now"].as_i64() < f["peak"].as_i64(), "{f}");
+    }
+    // Every top pattern has its running count over the history.
     assert!(patterns.len() > 10);
     for p in patterns {
         assert!(!p["series"].as_array().unwrap().is_empty(), "{p}");

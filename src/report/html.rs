@@ -159,19 +159,41 @@ pub fn render(report: &Report, charts: &[(String, String, String)]) -> String {
     }
     h.push_str("</div>");
     if let Some(evo) = &report.evolution {
+        let moved_most = |signature: &str, change: i64| {
+            evo.moved_most(signature, change)
+                .map(|m| esc(&m.line()))
+                .unwrap_or_default()
+        };
         for (name, deltas) in [("Rose the most", &evo.rose), ("Fell the most", &evo.fell)] {
             let _ = write!(
                 h,
-                "<h3>{name}</h3><table><tr><th>signature</th><th class=\"n\">first commit</th><th class=\"n\">newest</th><th class=\"n\">change</th></tr>"
+                "<h3>{name}</h3><table><tr><th>signature</th><th class=\"n\">first commit</th><th class=\"n\">newest</th><th class=\"n\">change</th><th>moved most by</th></tr>"
             );
             for d in deltas {
                 let _ = write!(
                     h,
-                    "<tr><td><code>{}</code></td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{:+}</td></tr>",
+                    "<tr><td><code>{}</code></td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{:+}</td><td>{}</td></tr>",
                     esc(&d.signature),
                     d.before,
                     d.after,
-                    d.absolute
+                    d.absolute,
+                    moved_most(&d.signature, d.absolute)
+                );
+            }
+            h.push_str("</table>");
+        }
+        if !evo.fell_from_peak.is_empty() {
+            h.push_str("<h3>Fell the most from its peak</h3><table><tr><th>signature</th><th class=\"n\">peak</th><th>at</th><th class=\"n\">newest</th><th>moved most by</th></tr>");
+            for f in &evo.fell_from_peak {
+                let _ = write!(
+                    h,
+                    "<tr><td><code>{}</code></td><td class=\"n\">{}</td><td>{} ({})</td><td class=\"n\">{}</td><td>{}</td></tr>",
+                    esc(&f.signature),
+                    f.peak,
+                    esc(&f.peak_commit),
+                    crate::migrations::date(f.peak_time),
+                    f.now,
+                    moved_most(&f.signature, -1)
                 );
             }
             h.push_str("</table>");
@@ -223,6 +245,17 @@ pub fn render(report: &Report, charts: &[(String, String, String)]) -> String {
             let _ = write!(h, " · {} variations", card.variations.len());
         }
         h.push_str("</div></summary><div class=\"detail\">");
+        if let Some(moves) = report
+            .evolution
+            .as_ref()
+            .and_then(|evo| evo.moved_by.get(&r.abstract_text))
+        {
+            h.push_str("<p>Moved most by:</p><ul>");
+            for m in moves {
+                let _ = write!(h, "<li>{}</li>", esc(&m.line()));
+            }
+            h.push_str("</ul>");
+        }
         if !card.variations.is_empty() {
             h.push_str("<ul>");
             for v in &card.variations {

@@ -83,8 +83,64 @@ pub struct Evolution {
     pub metrics: BTreeMap<String, Vec<(i64, i64)>>,
     pub rose: Vec<Delta>,
     pub fell: Vec<Delta>,
+    /// The patterns that fell the most from their peak to the newest commit (an idiom that
+    /// came and went is invisible to first-against-newest).
+    pub fell_from_peak: Vec<PeakFall>,
+    /// The commits that moved each listed pattern the most (rose, fell, fell from its peak,
+    /// and the pattern cards), by signature.
+    pub moved_by: BTreeMap<String, Vec<CommitMove>>,
     /// Running occurrences of the three that rose and the three that fell the most.
     pub rose_fell_series: Vec<(String, Vec<(i64, i64)>)>,
+}
+
+/// A pattern's fall from its peak.
+#[derive(Debug, Clone, Serialize)]
+pub struct PeakFall {
+    pub signature: String,
+    pub peak: i64,
+    /// The first commit at the peak, and its time.
+    pub peak_commit: String,
+    pub peak_time: i64,
+    pub now: i64,
+}
+
+/// One commit's change to a pattern's occurrences.
+#[derive(Debug, Clone, Serialize)]
+pub struct CommitMove {
+    pub commit: String,
+    pub time: i64,
+    pub author: String,
+    pub subject: String,
+    pub change: i64,
+}
+
+/// Commits listed per pattern.
+const MOVES_PER_PATTERN: usize = 3;
+
+impl CommitMove {
+    /// `+12 in 1a2b3c4d5e6f (2024-01-31, Ada): use enum to replace const enum`: the author's
+    /// name without the address.
+    pub fn line(&self) -> String {
+        let name = self.author.split(" <").next().unwrap_or(&self.author);
+        format!(
+            "{:+} in {} ({}, {name}): {}",
+            self.change,
+            self.commit,
+            crate::migrations::date(self.time),
+            self.subject
+        )
+    }
+}
+
+impl Evolution {
+    /// The commit that moved `signature` the most in the direction of `change` (a rise for a
+    /// pattern that rose, a fall for one that fell).
+    pub fn moved_most(&self, signature: &str, change: i64) -> Option<&CommitMove> {
+        self.moved_by
+            .get(signature)?
+            .iter()
+            .find(|m| m.change.signum() == change.signum())
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -598,8 +654,19 @@ pub fn build(store: &Store, options: &ReportOptions, trackers: &TrackerSet) -> R
     };
 
     // Evolution, releases and migrations.
+    let card_texts: Vec<&str> = patterns
+        .iter()
+        .map(|c| c.row.abstract_text.as_str())
+        .collect();
     let (evolution, releases, releases_left_out) = match &source.history {
-        Some((repo_id, commits)) => evolution(store, *repo_id, commits, &source.config, &time_of)?,
+        Some((repo_id, commits)) => evolution(
+            store,
+            *repo_id,
+            commits,
+            &source.config,
+            &time_of,
+            &card_texts,
+        )?,
         None => (None, Vec::new(), 0),
     };
     let migrations = match &source.history {
@@ -641,6 +708,7 @@ fn evolution(
     commits: &[CommitMeta],
     config: &str,
     time_of: &HashMap<i64, i64>,
+    card_texts: &[&str],
 ) -> Result<(Option<Evolution>, Vec<ReleaseStep>, usize)> {
     let (Some(first), Some(last)) = (commits.first(), commits.last()) else {
         return Ok((None, Vec::new(), 0));
@@ -733,6 +801,49 @@ fn evolution(
         })
         .collect();
 
+    // Falls from a peak, and the commits behind every listed change.
+    let by_seq: HashMap<i64, &CommitMeta> = commits.iter().map(|c| (c.seq, c)).collect();
+    let short = |id: &str| id[..12.min(id.len())].to_string();
+    let fell_from_peak: Vec<PeakFall> = store
+        .falls_from_peak(repo_id, Level::Abstract, 10)?
+        .into_iter()
+        .filter_map(|(signature, peak, peak_seq, now)| {
+            let at = by_seq.get(&peak_seq)?;
+            Some(PeakFall {
+                signature,
+                peak,
+                peak_commit: short(&at.id),
+                peak_time: at.time,
+                now,
+            })
+        })
+        .collect();
+    let mut listed: Vec<&str> = card_texts.to_vec();
+    listed.extend(rose.iter().chain(&fell).map(|d| d.signature.as_str()));
+    listed.extend(fell_from_peak.iter().map(|f| f.signature.as_str()));
+    listed.sort_unstable();
+    listed.dedup();
+    let moved_by: BTreeMap<String, Vec<CommitMove>> = store
+        .commits_moving(repo_id, Level::Abstract, &listed, MOVES_PER_PATTERN)?
+        .into_iter()
+        .map(|(text, moves)| {
+            let moves = moves
+                .into_iter()
+                .filter_map(|(seq, change)| {
+                    let c = by_seq.get(&seq)?;
+                    Some(CommitMove {
+                        commit: short(&c.id),
+                        time: c.time,
+                        author: c.author.clone(),
+                        subject: c.subject.clone(),
+                        change,
+                    })
+                })
+                .collect();
+            (text, moves)
+        })
+        .collect();
+
     let mut steps = Vec::new();
     for (pair, d) in chosen.windows(2).zip(by_release) {
         let (from, to) = (pair[0].0, pair[1].0);
@@ -757,6 +868,8 @@ fn evolution(
             metrics,
             rose,
             fell,
+            fell_from_peak,
+            moved_by,
             rose_fell_series,
         }),
         steps,
@@ -1047,19 +1160,44 @@ pub fn render_markdown(report: &Report) -> String {
                 let _ = writeln!(out, "![{title}](charts/{file})\n");
             }
         }
+        let moved_most = |signature: &str, change: i64| {
+            evo.moved_most(signature, change)
+                .map(|m| md_text(&m.line()))
+                .unwrap_or_default()
+        };
         for (name, deltas) in [("Rose the most", &evo.rose), ("Fell the most", &evo.fell)] {
             let _ = writeln!(
                 out,
-                "### {name}\n\n| signature | first commit | newest commit | change |\n|---|---:|---:|---:|"
+                "### {name}\n\n| signature | first commit | newest commit | change | moved most by |\n|---|---:|---:|---:|---|"
             );
             for d in deltas {
                 let _ = writeln!(
                     out,
-                    "| {} | {} | {} | {:+} |",
+                    "| {} | {} | {} | {:+} | {} |",
                     md_code(&d.signature),
                     d.before,
                     d.after,
-                    d.absolute
+                    d.absolute,
+                    moved_most(&d.signature, d.absolute)
+                );
+            }
+            out.push('\n');
+        }
+        if !evo.fell_from_peak.is_empty() {
+            let _ = writeln!(
+                out,
+                "### Fell the most from its peak\n\n| signature | peak | at | newest commit | moved most by |\n|---|---:|---|---:|---|"
+            );
+            for f in &evo.fell_from_peak {
+                let _ = writeln!(
+                    out,
+                    "| {} | {} | {} ({}) | {} | {} |",
+                    md_code(&f.signature),
+                    f.peak,
+                    f.peak_commit,
+                    crate::migrations::date(f.peak_time),
+                    f.now,
+                    moved_most(&f.signature, -1)
                 );
             }
             out.push('\n');

@@ -362,6 +362,77 @@ impl Store {
 
     /// Running occurrences of some patterns, by signature text: text -> [(seq, occurrences)] at
     /// the commits where they changed.
+    /// The patterns of a history that fell the most from their peak to its newest commit:
+    /// `(text, peak, walk position of the first peak, now)`, largest fall first, at most
+    /// `limit`.
+    pub fn falls_from_peak(
+        &self,
+        repo_id: i64,
+        level: Level,
+        limit: usize,
+    ) -> Result<Vec<(String, i64, i64, i64)>> {
+        let mut stmt = self.conn.prepare(
+            "WITH running AS (
+                SELECT sig, seq,
+                       sum(d_occurrences) OVER (PARTITION BY sig ORDER BY seq) AS value
+                FROM commit_pattern_deltas WHERE repo_id = ? AND level = ?),
+             peaks AS (
+                SELECT sig, max(value) AS peak, arg_max(value, seq) AS now,
+                       min(seq) FILTER (WHERE value = peak_value) AS peak_seq
+                FROM (SELECT *, max(value) OVER (PARTITION BY sig) AS peak_value FROM running)
+                GROUP BY sig)
+             SELECT s.text, p.peak, p.peak_seq, p.now
+             FROM peaks p JOIN signatures s ON s.sig = p.sig
+             WHERE p.now < p.peak
+             ORDER BY p.peak - p.now DESC, s.text
+             LIMIT ?",
+        )?;
+        let rows = stmt.query_map(params![repo_id, level.name(), limit as i64], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// For each signature text, the commits of a history that moved its occurrences the most:
+    /// the `per_text` largest changes either way, and the largest rise and the largest fall
+    /// when those are not among them. `text -> [(walk position, change)]`, largest first.
+    pub fn commits_moving(
+        &self,
+        repo_id: i64,
+        level: Level,
+        texts: &[&str],
+        per_text: usize,
+    ) -> Result<HashMap<String, Vec<(i64, i64)>>> {
+        let mut out: HashMap<String, Vec<(i64, i64)>> = HashMap::new();
+        if texts.is_empty() {
+            return Ok(out);
+        }
+        // SQL string literals: a quote is doubled, nothing else is special.
+        let list: Vec<String> = texts
+            .iter()
+            .map(|t| format!("'{}'", t.replace('\'', "''")))
+            .collect();
+        let sql = format!(
+            "SELECT s.text, d.seq, d.d_occurrences
+             FROM commit_pattern_deltas d JOIN signatures s ON s.sig = d.sig
+             WHERE d.repo_id = ? AND d.level = ? AND d.d_occurrences <> 0 AND s.text IN ({})
+             QUALIFY row_number() OVER (PARTITION BY s.text ORDER BY abs(d.d_occurrences) DESC, d.seq) <= ?
+                OR row_number() OVER (PARTITION BY s.text, d.d_occurrences > 0
+                                      ORDER BY abs(d.d_occurrences) DESC, d.seq) = 1
+             ORDER BY s.text, abs(d.d_occurrences) DESC, d.seq",
+            list.join(", ")
+        );
+        let mut stmt = self.conn.prepare(&sql)?;
+        let rows = stmt.query_map(params![repo_id, level.name(), per_text as i64], |r| {
+            Ok((r.get::<_, String>(0)?, r.get(1)?, r.get(2)?))
+        })?;
+        for row in rows {
+            let (text, seq, change) = row?;
+            out.entry(text).or_default().push((seq, change));
+        }
+        Ok(out)
+    }
+
     pub fn pattern_series(
         &self,
         repo_id: i64,
