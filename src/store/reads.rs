@@ -362,6 +362,25 @@ impl Store {
 
     /// Running occurrences of some patterns, by signature text: text -> [(seq, occurrences)] at
     /// the commits where they changed.
+    /// Runs `sql`, whose rows are (text, walk position, value), and groups them by text in
+    /// their order.
+    fn rows_by_text(
+        &self,
+        sql: &str,
+        params: impl duckdb::Params,
+    ) -> Result<HashMap<String, Vec<(i64, i64)>>> {
+        let mut out: HashMap<String, Vec<(i64, i64)>> = HashMap::new();
+        let mut stmt = self.conn.prepare(sql)?;
+        let rows = stmt.query_map(params, |r| {
+            Ok((r.get::<_, String>(0)?, r.get(1)?, r.get(2)?))
+        })?;
+        for row in rows {
+            let (text, seq, value) = row?;
+            out.entry(text).or_default().push((seq, value));
+        }
+        Ok(out)
+    }
+
     /// The patterns of a history that fell the most from their peak to its newest commit:
     /// `(text, peak, walk position of the first peak, now)`, largest fall first, at most
     /// `limit`.
@@ -403,15 +422,9 @@ impl Store {
         texts: &[&str],
         per_text: usize,
     ) -> Result<HashMap<String, Vec<(i64, i64)>>> {
-        let mut out: HashMap<String, Vec<(i64, i64)>> = HashMap::new();
         if texts.is_empty() {
-            return Ok(out);
+            return Ok(HashMap::new());
         }
-        // SQL string literals: a quote is doubled, nothing else is special.
-        let list: Vec<String> = texts
-            .iter()
-            .map(|t| format!("'{}'", t.replace('\'', "''")))
-            .collect();
         let sql = format!(
             "SELECT s.text, d.seq, d.d_occurrences
              FROM commit_pattern_deltas d JOIN signatures s ON s.sig = d.sig
@@ -420,17 +433,9 @@ impl Store {
                 OR row_number() OVER (PARTITION BY s.text, d.d_occurrences > 0
                                       ORDER BY abs(d.d_occurrences) DESC, d.seq) = 1
              ORDER BY s.text, abs(d.d_occurrences) DESC, d.seq",
-            list.join(", ")
+            sql_texts(texts)
         );
-        let mut stmt = self.conn.prepare(&sql)?;
-        let rows = stmt.query_map(params![repo_id, level.name(), per_text as i64], |r| {
-            Ok((r.get::<_, String>(0)?, r.get(1)?, r.get(2)?))
-        })?;
-        for row in rows {
-            let (text, seq, change) = row?;
-            out.entry(text).or_default().push((seq, change));
-        }
-        Ok(out)
+        self.rows_by_text(&sql, params![repo_id, level.name(), per_text as i64])
     }
 
     pub fn pattern_series(
@@ -439,31 +444,17 @@ impl Store {
         level: Level,
         texts: &[&str],
     ) -> Result<HashMap<String, Vec<(i64, i64)>>> {
-        let mut out: HashMap<String, Vec<(i64, i64)>> = HashMap::new();
         if texts.is_empty() {
-            return Ok(out);
+            return Ok(HashMap::new());
         }
-        // SQL string literals: a quote is doubled, nothing else is special.
-        let list: Vec<String> = texts
-            .iter()
-            .map(|t| format!("'{}'", t.replace('\'', "''")))
-            .collect();
         let sql = format!(
             "SELECT s.text, d.seq, (sum(d.d_occurrences) OVER (PARTITION BY d.sig ORDER BY d.seq))::BIGINT
              FROM commit_pattern_deltas d JOIN signatures s ON s.sig = d.sig
              WHERE d.repo_id = ? AND d.level = ? AND s.text IN ({})
              ORDER BY s.text, d.seq",
-            list.join(", ")
+            sql_texts(texts)
         );
-        let mut stmt = self.conn.prepare(&sql)?;
-        let rows = stmt.query_map(params![repo_id, level.name()], |r| {
-            Ok((r.get::<_, String>(0)?, r.get(1)?, r.get(2)?))
-        })?;
-        for row in rows {
-            let (sig, seq, value) = row?;
-            out.entry(sig).or_default().push((seq, value));
-        }
-        Ok(out)
+        self.rows_by_text(&sql, params![repo_id, level.name()])
     }
 
     /// (path, abstract signature) for every pattern of every file of a snapshot.
@@ -668,4 +659,13 @@ impl Store {
 /// A row limit as DuckDB takes it: a count past `i64::MAX` is no limit at all.
 fn limit_param(limit: usize) -> i64 {
     i64::try_from(limit).unwrap_or(i64::MAX)
+}
+
+/// `texts` as a SQL list of string literals: a quote is doubled, nothing else is special.
+fn sql_texts(texts: &[&str]) -> String {
+    let literals: Vec<String> = texts
+        .iter()
+        .map(|t| format!("'{}'", t.replace('\'', "''")))
+        .collect();
+    literals.join(", ")
 }
