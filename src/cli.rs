@@ -1123,6 +1123,9 @@ fn resolve_or_last(store: &Store, repo: &RepoRow, rev: Option<&str>) -> Result<R
     }
 }
 
+/// Largest changes of a comparison whose commits are named.
+const ATTRIBUTED_ROWS: usize = 10;
+
 fn run_compare(db: &Path, quiet: bool, args: CompareArgs) -> Result<ExitCode> {
     use patmine::report::compare::{Comparison, compare_snapshots};
     let mut store = open_existing(db)?;
@@ -1219,16 +1222,40 @@ fn run_compare(db: &Path, quiet: bool, args: CompareArgs) -> Result<ExitCode> {
         .map(|(a, b)| (snapshots[&a.id], snapshots[&b.id]))
         .collect();
     let compared = compare_snapshots(&store, &snapshot_pairs, args.level, &repo.config)?;
-    let comparisons = pairs
-        .into_iter()
-        .zip(compared)
-        .map(|((from, to), deltas)| Comparison {
+    let top = args.top.unwrap_or(25);
+    // Between two commits of the chain, the commits that made the largest changes; not for
+    // the one-line-per-release listing, which shows no change.
+    let attributed = args.json || !args.releases || args.top.is_some();
+    let commits = if attributed {
+        store.commits(repo.repo_id)?
+    } else {
+        Vec::new()
+    };
+    let by_seq: HashMap<i64, &patmine::store::CommitMeta> =
+        commits.iter().map(|c| (c.seq, c)).collect();
+    let mut comparisons = Vec::with_capacity(pairs.len());
+    for ((from, to), deltas) in pairs.into_iter().zip(compared) {
+        let moved_by = match (from.seq, to.seq) {
+            (Some(a), Some(b)) if attributed && a < b => patmine::report::compare::attribute(
+                &store,
+                repo.repo_id,
+                args.level,
+                (a, b),
+                &deltas,
+                ATTRIBUTED_ROWS.min(top),
+                &by_seq,
+            )?,
+            _ => Vec::new(),
+        };
+        comparisons.push(Comparison {
             repo: repo.name.clone(),
             from: from.label,
             to: to.label,
             deltas,
+            moved_by,
         });
-    let top = args.top.unwrap_or(25);
+    }
+    let comparisons = comparisons.into_iter();
     if args.json {
         let docs: Vec<serde_json::Value> = comparisons.map(|c| c.to_json(top)).collect();
         emit(&format!("{}\n", serde_json::to_string_pretty(&docs)?))?;

@@ -209,6 +209,50 @@ fn the_same_database_gives_byte_identical_reports() {
     }
 }
 
+/// `compare` between two commits of the chain names, for its largest changes, the commit
+/// between them that moved each the most; `at` on that commit and its parent recounts the step.
+#[test]
+fn compare_names_the_commits_behind_its_largest_changes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (db, _) = sample_with_report(tmp.path());
+    let repo = tmp.path().join("repo");
+    let doc = json(&patmine_ok(&db, &["compare", "v1.0", "v3.0", "--json"]));
+    let moved_by = doc[0]["moved_by"].as_array().unwrap();
+    assert!(!moved_by.is_empty());
+    let between = git(&repo, &["rev-list", "--first-parent", "v1.0..v3.0"]);
+    let count = |rev: &str, signature: &str| {
+        let at = json(&patmine_ok(&db, &["at", rev, "--json", "--top", "10000"]));
+        at["patterns"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["abstract"] == signature)
+            .map_or(0, |p| p["occurrences"].as_i64().unwrap())
+    };
+    for m in moved_by {
+        let signature = m["signature"].as_str().unwrap();
+        let commit = m["commit"].as_str().unwrap();
+        let full = between
+            .lines()
+            .find(|c| c.starts_with(commit))
+            .unwrap_or_else(|| panic!("{commit} is not between v1.0 and v3.0"));
+        let step = count(full, signature) - count(&format!("{full}^"), signature);
+        assert_eq!(m["change"].as_i64(), Some(step), "{signature} in {commit}");
+        let delta = doc[0]["by_absolute"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["signature"] == signature)
+            .unwrap();
+        assert_eq!(step.signum(), delta["absolute"].as_i64().unwrap().signum());
+    }
+    let text = patmine_ok(&db, &["compare", "v1.0", "v3.0"]);
+    assert!(
+        text.contains("commits that moved the largest changes the most"),
+        "{text}"
+    );
+}
+
 #[test]
 fn compare_counts_by_hand() {
     let tmp = tempfile::tempdir().unwrap();

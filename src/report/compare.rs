@@ -193,6 +193,44 @@ pub struct Comparison {
     pub to: String,
     /// By absolute change, largest first (as `compare` sorts them).
     pub deltas: Vec<Delta>,
+    /// For the largest changes between two commits of the analysed chain: the commit between
+    /// them that moved each the most in the direction of its change.
+    pub moved_by: Vec<(String, crate::report::CommitMove)>,
+}
+
+/// For the `top` largest of `deltas` between the chain commits at walk positions `from < to`:
+/// the commit in `(from, to]` that moved each the most in the direction of its change.
+/// `commits` are the history's commits by walk position.
+pub fn attribute(
+    store: &crate::store::Store,
+    repo_id: i64,
+    level: Level,
+    (from, to): (i64, i64),
+    deltas: &[Delta],
+    top: usize,
+    commits: &std::collections::HashMap<i64, &crate::store::CommitMeta>,
+) -> anyhow::Result<Vec<(String, crate::report::CommitMove)>> {
+    let texts: Vec<&str> = deltas
+        .iter()
+        .take(top)
+        .map(|d| d.signature.as_str())
+        .collect();
+    let moves = store.commits_moving_within(repo_id, level, &texts, 1, (from, to))?;
+    Ok(deltas
+        .iter()
+        .take(top)
+        .filter_map(|d| {
+            let (seq, change) = *moves
+                .get(&d.signature)?
+                .iter()
+                .find(|(_, change)| change.signum() == d.absolute.signum())?;
+            let commit = commits.get(&seq)?;
+            Some((
+                d.signature.clone(),
+                crate::report::CommitMove::of(commit, change),
+            ))
+        })
+        .collect())
 }
 
 impl Comparison {
@@ -238,6 +276,14 @@ impl Comparison {
             "to": self.to,
             "by_absolute": self.deltas.iter().take(top).collect::<Vec<_>>(),
             "by_relative": self.by_relative().into_iter().take(top).collect::<Vec<_>>(),
+            "moved_by": self.moved_by.iter().map(|(signature, m)| serde_json::json!({
+                "signature": signature,
+                "commit": m.commit,
+                "time": m.time,
+                "author": m.author,
+                "subject": m.subject,
+                "change": m.change,
+            })).collect::<Vec<_>>(),
         })
     }
 
@@ -297,6 +343,27 @@ impl Comparison {
                         "{change:<7} {:>8} {:>8} {:>+8} {relative:>9}  {}",
                         d.before, d.after, d.absolute, d.signature
                     );
+                }
+            }
+            text.push('\n');
+        }
+        if !self.moved_by.is_empty() {
+            let title = "commits that moved the largest changes the most";
+            if markdown {
+                let _ = write!(text, "### {title}\n\n");
+            } else {
+                let _ = writeln!(text, "{title}:");
+            }
+            for (signature, m) in &self.moved_by {
+                if markdown {
+                    let _ = writeln!(
+                        text,
+                        "- {}: {}",
+                        crate::phrasebook::md_code(signature),
+                        crate::phrasebook::md_text(&m.line())
+                    );
+                } else {
+                    let _ = writeln!(text, "  {signature}\n      {}", m.line());
                 }
             }
             text.push('\n');

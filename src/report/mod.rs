@@ -118,6 +118,17 @@ pub struct CommitMove {
 const MOVES_PER_PATTERN: usize = 3;
 
 impl CommitMove {
+    /// `change` made by `commit`.
+    pub fn of(commit: &CommitMeta, change: i64) -> CommitMove {
+        CommitMove {
+            commit: commit.id[..12.min(commit.id.len())].to_string(),
+            time: commit.time,
+            author: commit.author.clone(),
+            subject: commit.subject.clone(),
+            change,
+        }
+    }
+
     /// `+12 in 1a2b3c4d5e6f (2024-01-31, Ada): use enum to replace const enum`: the author's
     /// name without the address.
     pub fn line(&self) -> String {
@@ -829,16 +840,7 @@ fn evolution(
         .map(|(text, moves)| {
             let moves = moves
                 .into_iter()
-                .filter_map(|(seq, change)| {
-                    let c = by_seq.get(&seq)?;
-                    Some(CommitMove {
-                        commit: short(&c.id),
-                        time: c.time,
-                        author: c.author.clone(),
-                        subject: c.subject.clone(),
-                        change,
-                    })
-                })
+                .filter_map(|(seq, change)| Some(CommitMove::of(by_seq.get(&seq)?, change)))
                 .collect();
             (text, moves)
         })

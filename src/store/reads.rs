@@ -422,6 +422,19 @@ impl Store {
         texts: &[&str],
         per_text: usize,
     ) -> Result<HashMap<String, Vec<(i64, i64)>>> {
+        self.commits_moving_within(repo_id, level, texts, per_text, (i64::MIN, i64::MAX))
+    }
+
+    /// `commits_moving` over the commits whose walk positions are in `after < seq <= upto`
+    /// (`within`: `(after, upto)`), as between two revisions.
+    pub fn commits_moving_within(
+        &self,
+        repo_id: i64,
+        level: Level,
+        texts: &[&str],
+        per_text: usize,
+        (after, upto): (i64, i64),
+    ) -> Result<HashMap<String, Vec<(i64, i64)>>> {
         if texts.is_empty() {
             return Ok(HashMap::new());
         }
@@ -429,13 +442,17 @@ impl Store {
             "SELECT s.text, d.seq, d.d_occurrences
              FROM commit_pattern_deltas d JOIN signatures s ON s.sig = d.sig
              WHERE d.repo_id = ? AND d.level = ? AND d.d_occurrences <> 0 AND s.text IN ({})
+               AND d.seq > ? AND d.seq <= ?
              QUALIFY row_number() OVER (PARTITION BY s.text ORDER BY abs(d.d_occurrences) DESC, d.seq) <= ?
                 OR row_number() OVER (PARTITION BY s.text, d.d_occurrences > 0
                                       ORDER BY abs(d.d_occurrences) DESC, d.seq) = 1
              ORDER BY s.text, abs(d.d_occurrences) DESC, d.seq",
             sql_texts(texts)
         );
-        self.rows_by_text(&sql, params![repo_id, level.name(), per_text as i64])
+        self.rows_by_text(
+            &sql,
+            params![repo_id, level.name(), after, upto, per_text as i64],
+        )
     }
 
     pub fn pattern_series(
