@@ -15,6 +15,100 @@ fn date(secs: i64) -> DateTime<Utc> {
     DateTime::from_timestamp(secs, 0).unwrap_or_default()
 }
 
+/// Okabe and Ito's palette, which readers with any common colour-vision deficiency tell apart
+/// (plotters' default put yellow and cyan lines on white).
+const PALETTE: [RGBColor; 7] = [
+    RGBColor(0, 114, 178),
+    RGBColor(213, 94, 0),
+    RGBColor(0, 158, 115),
+    RGBColor(204, 121, 167),
+    RGBColor(86, 180, 233),
+    RGBColor(230, 159, 0),
+    RGBColor(0, 0, 0),
+];
+
+fn colour(i: usize) -> RGBColor {
+    PALETTE[i % PALETTE.len()]
+}
+
+/// A count for an axis: whole numbers with thousands separated (`20,000`, not `20000.0`).
+fn count_label(value: &f64) -> String {
+    let n = value.round() as i64;
+    let digits = n.unsigned_abs().to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    if n < 0 { format!("-{out}") } else { out }
+}
+
+/// `points` (sorted by x) thinned to what `columns` pixel columns can show: in each column,
+/// the lowest and the highest point, in x order, and the series' first and last point. A
+/// series of 6,000 commits drawn 500 pixels wide looks the same and weighs a tenth.
+fn thin(points: &[(i64, f64)], columns: usize) -> Vec<(i64, f64)> {
+    if points.len() <= 2 * columns.max(1) + 2 {
+        return points.to_vec();
+    }
+    let (x0, x1) = (points[0].0, points[points.len() - 1].0);
+    let span = (x1 - x0).max(1) as f64;
+    let column = |x: i64| (((x - x0) as f64 / span) * (columns - 1) as f64) as usize;
+    let mut out = vec![points[0]];
+    let mut i = 0;
+    while i < points.len() {
+        let c = column(points[i].0);
+        let mut j = i;
+        let (mut low, mut high) = (i, i);
+        while j < points.len() && column(points[j].0) == c {
+            if points[j].1 < points[low].1 {
+                low = j;
+            }
+            if points[j].1 > points[high].1 {
+                high = j;
+            }
+            j += 1;
+        }
+        for k in if low <= high {
+            [low, high]
+        } else {
+            [high, low]
+        } {
+            if out.last() != Some(&points[k]) {
+                out.push(points[k]);
+            }
+        }
+        i = j;
+    }
+    if out.last() != points.last() {
+        out.push(points[points.len() - 1]);
+    }
+    out
+}
+
+/// The releases a time chart marks: the major and minor ones (`x.y.0`, not pre-releases), at
+/// most the newest `MAX_MARKERS` of them, so that 240 tags do not turn the top of every chart
+/// into a barcode. Tags that are not versions are kept only when they are few.
+fn markers(releases: &[(String, i64)]) -> Vec<&(String, i64)> {
+    const MAX_MARKERS: usize = 12;
+    let versions: Vec<&(String, i64)> = releases
+        .iter()
+        .filter(|(name, _)| {
+            crate::releases::Version::parse(name)
+                .is_some_and(|v| !v.is_pre_release() && v.numbers[2] == 0)
+        })
+        .collect();
+    let mut chosen = if versions.is_empty() && releases.len() <= MAX_MARKERS {
+        releases.iter().collect()
+    } else {
+        versions
+    };
+    chosen.sort_by_key(|(_, at)| *at);
+    let skip = chosen.len().saturating_sub(MAX_MARKERS);
+    chosen.split_off(skip)
+}
+
 /// A line chart as an SVG string. `releases` are (label, unix seconds) drawn as vertical lines.
 pub fn line_chart(
     title: &str,
@@ -54,10 +148,11 @@ pub fn line_chart(
             .y_labels(6)
             .y_desc(y_label)
             .x_label_formatter(&|d| d.format("%Y-%m").to_string())
+            .y_label_formatter(&count_label)
             .light_line_style(RGBColor(238, 238, 238))
             .draw()
             .map_err(|e| anyhow!("drawing {title}: {e}"))?;
-        for (label, at) in releases {
+        for (label, at) in markers(releases) {
             let x = date(*at);
             let top = (y1 * 1.08).max(1.0);
             chart
@@ -76,11 +171,14 @@ pub fn line_chart(
                 )))
                 .map_err(|e| anyhow!("drawing {title}: {e}"))?;
         }
+        let columns = size.0.saturating_sub(80) as usize;
         for (i, s) in series.iter().enumerate() {
-            let style = Palette99::pick(i).stroke_width(2);
+            let style = colour(i).stroke_width(2);
             chart
                 .draw_series(LineSeries::new(
-                    s.points.iter().map(|&(x, y)| (date(x), y)),
+                    thin(&s.points, columns)
+                        .into_iter()
+                        .map(|(x, y)| (date(x), y)),
                     style,
                 ))
                 .map_err(|e| anyhow!("drawing {title}: {e}"))?
@@ -162,7 +260,7 @@ pub fn bar_chart(
             .x_labels(steps as usize + 1)
             .y_labels(6)
             .y_desc(y_label)
-            .y_label_formatter(&|y| format!("{y:.0}"))
+            .y_label_formatter(&count_label)
             .x_label_formatter(&|&x| {
                 if x % unit == middle {
                     labels.get((x / unit) as usize).cloned().unwrap_or_default()
@@ -175,7 +273,7 @@ pub fn bar_chart(
             .draw()
             .map_err(|e| anyhow!("drawing {title}: {e}"))?;
         for (j, (name, values)) in groups.iter().enumerate() {
-            let color = Palette99::pick(j);
+            let color = colour(j);
             chart
                 .draw_series(values.iter().enumerate().map(|(i, &v)| {
                     let x = i as i32 * unit + j as i32;
@@ -199,6 +297,56 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_long_series_is_thinned_to_its_columns_keeping_every_extreme() {
+        // 6,000 points, a spike at 3,001 and a dip at 4,500, 100 columns.
+        let points: Vec<(i64, f64)> = (0..6000)
+            .map(|i| {
+                let y = match i {
+                    3001 => 1000.0,
+                    4500 => -50.0,
+                    _ => (i % 7) as f64,
+                };
+                (i as i64, y)
+            })
+            .collect();
+        let thinned = thin(&points, 100);
+        assert!(thinned.len() <= 2 * 100 + 2, "{}", thinned.len());
+        for kept in [points[0], points[3001], points[4500], points[5999]] {
+            assert!(thinned.contains(&kept), "{kept:?}");
+        }
+        assert!(thinned.windows(2).all(|w| w[0].0 < w[1].0), "in x order");
+        // Short series are drawn as they are.
+        assert_eq!(thin(&points[..50], 100), points[..50].to_vec());
+    }
+
+    #[test]
+    fn releases_marked_are_the_newest_majors_and_minors_and_counts_read_as_counts() {
+        let mut tags: Vec<(String, i64)> = (0..30)
+            .flat_map(|minor| {
+                [
+                    (format!("v3.{minor}.0"), minor * 100),
+                    (format!("v3.{minor}.1"), minor * 100 + 10),
+                    (format!("v3.{minor}.0-beta.1"), minor * 100 - 5),
+                ]
+            })
+            .collect();
+        tags.push(("nightly".to_string(), 50));
+        let marked: Vec<&str> = markers(&tags).iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(marked.len(), 12);
+        assert_eq!(marked[0], "v3.18.0");
+        assert_eq!(marked[11], "v3.29.0");
+        let few = vec![("first".to_string(), 1), ("second".to_string(), 2)];
+        assert_eq!(
+            markers(&few).len(),
+            2,
+            "a few tags that are not versions stay"
+        );
+        assert_eq!(count_label(&20000.0), "20,000");
+        assert_eq!(count_label(&-1234567.4), "-1,234,567");
+        assert_eq!(count_label(&12.0), "12");
+    }
+
+    #[test]
     fn a_bar_chart_has_a_bar_per_label_and_group() {
         let labels = vec!["v1.0".to_string(), "v2.0".to_string()];
         let svg = bar_chart(
@@ -213,7 +361,7 @@ mod tests {
         assert!(svg.contains("v1.0") && svg.contains("v2.0") && svg.contains("gone"));
         // Four bars and a legend swatch per group, in the groups' colours.
         for (j, bars) in [(0, 3), (1, 3)] {
-            let color = Palette99::pick(j).to_rgba();
+            let color = colour(j).to_rgba();
             let fill = format!("fill=\"#{:02X}{:02X}{:02X}\"", color.0, color.1, color.2);
             assert_eq!(svg.matches(&fill).count(), bars, "{fill}: {svg}");
         }
