@@ -87,6 +87,24 @@ fn thin(points: &[(i64, f64)], columns: usize) -> Vec<(i64, f64)> {
     out
 }
 
+/// Which of `marked` (sorted by time) get their label printed over a plot `width` pixels wide
+/// spanning `x0..x1`: the newest always, then each older one whose label ends before the next
+/// printed one starts (labels of 11 px sans-serif take about 7 px a character).
+fn labelled(marked: &[&(String, i64)], (x0, x1): (i64, i64), width: u32) -> Vec<bool> {
+    let span = (x1 - x0).max(1) as f64;
+    let pixel = |at: i64| (at - x0) as f64 / span * f64::from(width);
+    let mut show = vec![false; marked.len()];
+    let mut next_start = f64::INFINITY;
+    for (i, (label, at)) in marked.iter().enumerate().rev() {
+        let x = pixel(*at);
+        if x + 7.0 * label.chars().count() as f64 + 4.0 <= next_start {
+            show[i] = true;
+            next_start = x;
+        }
+    }
+    show
+}
+
 /// The releases a time chart marks: the major and minor ones (`x.y.0`, not pre-releases), at
 /// most the newest `MAX_MARKERS` of them, so that 240 tags do not turn the top of every chart
 /// into a barcode. Tags that are not versions are kept only when they are few.
@@ -152,7 +170,9 @@ pub fn line_chart(
             .light_line_style(RGBColor(238, 238, 238))
             .draw()
             .map_err(|e| anyhow!("drawing {title}: {e}"))?;
-        for (label, at) in markers(releases) {
+        let marked = markers(releases);
+        let labelled = labelled(&marked, (x0, x1), size.0.saturating_sub(80));
+        for (&(label, at), show) in marked.iter().zip(labelled) {
             let x = date(*at);
             let top = (y1 * 1.08).max(1.0);
             chart
@@ -161,6 +181,9 @@ pub fn line_chart(
                     RGBColor(200, 200, 200).stroke_width(1),
                 )))
                 .map_err(|e| anyhow!("drawing {title}: {e}"))?;
+            if !show {
+                continue;
+            }
             chart
                 .draw_series(std::iter::once(Text::new(
                     label.clone(),
@@ -341,6 +364,14 @@ mod tests {
             2,
             "a few tags that are not versions stay"
         );
+        // Labels that would overlap are left out, the newest kept.
+        let close = [
+            ("v4.0.0".to_string(), 0),
+            ("v4.1.0".to_string(), 10),
+            ("v5.0.0".to_string(), 1000),
+        ];
+        let marked: Vec<&(String, i64)> = close.iter().collect();
+        assert_eq!(labelled(&marked, (0, 1000), 500), vec![false, true, true]);
         assert_eq!(count_label(&20000.0), "20,000");
         assert_eq!(count_label(&-1234567.4), "-1,234,567");
         assert_eq!(count_label(&12.0), "12");
