@@ -506,9 +506,8 @@ fn open_existing(db: &Path) -> Result<Store> {
         );
     }
     // A database this process may not write is read as it is: the file, or the folder where
-    // DuckDB would write its log, is read-only.
-    // Mode bits, not only access: a 0444 file is read-only to its owner's intent even where
-    // the process (root) could write it.
+    // DuckDB would write its log, is read-only. By mode bits, not only by access: a 0444 file
+    // is read-only to its owner's intent even where the process (root) could write it.
     let unlocked = |path: &Path| std::fs::metadata(path).is_ok_and(|m| !m.permissions().readonly());
     let writable = unlocked(db)
         && std::fs::OpenOptions::new().append(true).open(db).is_ok()
