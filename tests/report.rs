@@ -107,6 +107,26 @@ fn report_files_are_written_and_self_contained() {
     for f in falls {
         assert!(f["now"].as_i64() < f["peak"].as_i64(), "{f}");
     }
+    // The last year (the sample spans 2023-01 to 2024-04): from the newest commit a year or more
+    // before the newest, what `compare` from there says, rises and falls apart.
+    let window = &evolution["last_year"];
+    let from = window["from"]["id"].as_str().unwrap();
+    let compared = json(&patmine_ok(
+        &db,
+        &["compare", from, "--json", "--top", "10000"],
+    ));
+    let deltas = compared[0]["by_absolute"].as_array().unwrap();
+    let rose: Vec<&serde_json::Value> = deltas
+        .iter()
+        .filter(|d| d["absolute"].as_i64().unwrap() > 0)
+        .take(10)
+        .collect();
+    let window_rose: Vec<&serde_json::Value> = window["rose"].as_array().unwrap().iter().collect();
+    assert_eq!(window_rose, rose);
+    assert!(
+        window["from"]["time"].as_i64().unwrap()
+            <= evolution["last"]["time"].as_i64().unwrap() - 365 * 86400
+    );
     // Every top pattern has its running count over the history.
     assert!(patterns.len() > 10);
     for p in patterns {

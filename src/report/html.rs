@@ -160,24 +160,27 @@ pub fn render(report: &Report, charts: &[(String, String, String)]) -> String {
     h.push_str("</div>");
     if let Some(evo) = &report.evolution {
         let moved_most = |signature: &str, change: i64| {
-            evo.moved_most(signature, change)
+            super::moved_most_in(&evo.moved_by, signature, change)
                 .map(|m| esc(&m.line()))
                 .unwrap_or_default()
         };
-        for (name, deltas) in [("Rose the most", &evo.rose), ("Fell the most", &evo.fell)] {
+        for (name, before, deltas, moves) in evo.change_tables() {
             let _ = write!(
                 h,
-                "<h3>{name}</h3><table><tr><th>signature</th><th class=\"n\">first commit</th><th class=\"n\">newest</th><th class=\"n\">change</th><th>moved most by</th></tr>"
+                "<h3>{}</h3><table><tr><th>signature</th><th class=\"n\">{before}</th><th class=\"n\">newest</th><th class=\"n\">change</th><th>moved most by</th></tr>",
+                esc(&name)
             );
             for d in deltas {
+                let by = super::moved_most_in(moves, &d.signature, d.absolute)
+                    .map(|m| esc(&m.line()))
+                    .unwrap_or_default();
                 let _ = write!(
                     h,
-                    "<tr><td><code>{}</code></td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{:+}</td><td>{}</td></tr>",
+                    "<tr><td><code>{}</code></td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{:+}</td><td>{by}</td></tr>",
                     esc(&d.signature),
                     d.before,
                     d.after,
-                    d.absolute,
-                    moved_most(&d.signature, d.absolute)
+                    d.absolute
                 );
             }
             h.push_str("</table>");

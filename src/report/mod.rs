@@ -89,9 +89,96 @@ pub struct Evolution {
     /// The commits that moved each listed pattern the most (rose, fell, fell from its peak,
     /// and the pattern cards), by signature.
     pub moved_by: BTreeMap<String, Vec<CommitMove>>,
+    /// What rose and fell the most over the last year, when the history is older.
+    pub last_year: Option<Window>,
     /// Running occurrences of the three that rose and the three that fell the most.
     pub rose_fell_series: Vec<(String, Vec<(i64, i64)>)>,
 }
+
+/// The changes over a recent window of the history, from `from` to the newest commit, with the
+/// commits inside it that moved each the most.
+#[derive(Debug, Clone, Serialize)]
+pub struct Window {
+    pub from: CommitMeta,
+    pub rose: Vec<Delta>,
+    pub fell: Vec<Delta>,
+    pub moved_by: BTreeMap<String, Vec<CommitMove>>,
+}
+
+/// One table of changes: its title, what the `before` column holds, the changes, and the
+/// commits behind them.
+pub(crate) type ChangeTable<'e> = (
+    String,
+    &'static str,
+    &'e [Delta],
+    &'e BTreeMap<String, Vec<CommitMove>>,
+);
+
+impl Evolution {
+    /// The tables of changes the report prints: rose and fell over the whole history, then over
+    /// the last year when there is one.
+    pub(crate) fn change_tables(&self) -> Vec<ChangeTable<'_>> {
+        let mut tables: Vec<ChangeTable<'_>> = vec![
+            (
+                "Rose the most".into(),
+                "first commit",
+                &self.rose,
+                &self.moved_by,
+            ),
+            (
+                "Fell the most".into(),
+                "first commit",
+                &self.fell,
+                &self.moved_by,
+            ),
+        ];
+        if let Some(window) = &self.last_year {
+            let since = crate::migrations::date(window.from.time);
+            for (verb, deltas) in [("Rose", &window.rose), ("Fell", &window.fell)] {
+                tables.push((
+                    format!("{verb} the most over the last year (since {since})"),
+                    "a year ago",
+                    deltas,
+                    &window.moved_by,
+                ));
+            }
+        }
+        tables
+    }
+}
+
+/// Walk positions and changes per signature (`Store::commits_moving`) as commits.
+fn commit_moves(
+    moves: HashMap<String, Vec<(i64, i64)>>,
+    by_seq: &HashMap<i64, &CommitMeta>,
+) -> BTreeMap<String, Vec<CommitMove>> {
+    moves
+        .into_iter()
+        .map(|(text, moves)| {
+            let moves = moves
+                .into_iter()
+                .filter_map(|(seq, change)| Some(CommitMove::of(by_seq.get(&seq)?, change)))
+                .collect();
+            (text, moves)
+        })
+        .collect()
+}
+
+/// The first of `moves[signature]` in the direction of `change`: a rise for a pattern that
+/// rose, a fall for one that fell.
+pub(crate) fn moved_most_in<'m>(
+    moves: &'m BTreeMap<String, Vec<CommitMove>>,
+    signature: &str,
+    change: i64,
+) -> Option<&'m CommitMove> {
+    moves
+        .get(signature)?
+        .iter()
+        .find(|m| m.change.signum() == change.signum())
+}
+
+/// A year, for the report's recent window.
+const YEAR_SECONDS: i64 = 365 * 24 * 3600;
 
 /// A pattern's fall from its peak.
 #[derive(Debug, Clone, Serialize)]
@@ -140,17 +227,6 @@ impl CommitMove {
             crate::migrations::date(self.time),
             self.subject
         )
-    }
-}
-
-impl Evolution {
-    /// The commit that moved `signature` the most in the direction of `change` (a rise for a
-    /// pattern that rose, a fall for one that fell).
-    pub fn moved_most(&self, signature: &str, change: i64) -> Option<&CommitMove> {
-        self.moved_by
-            .get(signature)?
-            .iter()
-            .find(|m| m.change.signum() == change.signum())
     }
 }
 
@@ -790,11 +866,49 @@ fn evolution(
     // Every comparison below, in one pass: the first commit against the last, then each
     // release against the one before it (in version order, pre-releases left out).
     let commit = |seq| Snapshot::Commit { repo_id, seq };
+    // The last year: from the newest commit a year or more before the newest one (none when
+    // the whole history is younger).
+    let year_ago = commits
+        .iter()
+        .rev()
+        .find(|c| c.time <= last.time - YEAR_SECONDS)
+        .filter(|c| c.seq != first.seq);
     let mut pairs = vec![(commit(first.seq), commit(last.seq))];
+    if let Some(start) = year_ago {
+        pairs.push((commit(start.seq), commit(last.seq)));
+    }
+    let windows = pairs.len();
     pairs.extend(chosen.windows(2).map(|w| (w[0].1, w[1].1)));
     let mut compared = compare::compare_snapshots(store, &pairs, Level::Abstract, config)?;
-    let by_release = compared.split_off(1);
+    let by_release = compared.split_off(windows);
+    let recent_deltas = if year_ago.is_some() {
+        compared.pop().unwrap_or_default()
+    } else {
+        Vec::new()
+    };
     let deltas = compared.pop().unwrap_or_default();
+    let last_year = match year_ago {
+        Some(start) => {
+            let (rose, fell) = compare::rose_and_fell(&recent_deltas, 10);
+            let changed: Vec<&Delta> = rose.iter().chain(&fell).copied().collect();
+            let texts: Vec<&str> = changed.iter().map(|d| d.signature.as_str()).collect();
+            let moves = store.commits_moving_within(
+                repo_id,
+                Level::Abstract,
+                &texts,
+                MOVES_PER_PATTERN,
+                (start.seq, last.seq),
+            )?;
+            let by_seq: HashMap<i64, &CommitMeta> = commits.iter().map(|c| (c.seq, c)).collect();
+            Some(Window {
+                from: start.clone(),
+                rose: rose.into_iter().cloned().collect(),
+                fell: fell.into_iter().cloned().collect(),
+                moved_by: commit_moves(moves, &by_seq),
+            })
+        }
+        None => None,
+    };
     let (rose, fell) = compare::rose_and_fell(&deltas, 10);
     let rose: Vec<Delta> = rose.into_iter().cloned().collect();
     let fell: Vec<Delta> = fell.into_iter().cloned().collect();
@@ -834,17 +948,10 @@ fn evolution(
     listed.extend(fell_from_peak.iter().map(|f| f.signature.as_str()));
     listed.sort_unstable();
     listed.dedup();
-    let moved_by: BTreeMap<String, Vec<CommitMove>> = store
-        .commits_moving(repo_id, Level::Abstract, &listed, MOVES_PER_PATTERN)?
-        .into_iter()
-        .map(|(text, moves)| {
-            let moves = moves
-                .into_iter()
-                .filter_map(|(seq, change)| Some(CommitMove::of(by_seq.get(&seq)?, change)))
-                .collect();
-            (text, moves)
-        })
-        .collect();
+    let moved_by = commit_moves(
+        store.commits_moving(repo_id, Level::Abstract, &listed, MOVES_PER_PATTERN)?,
+        &by_seq,
+    );
 
     let mut steps = Vec::new();
     for (pair, d) in chosen.windows(2).zip(by_release) {
@@ -872,6 +979,7 @@ fn evolution(
             fell,
             fell_from_peak,
             moved_by,
+            last_year,
             rose_fell_series,
         }),
         steps,
@@ -1163,24 +1271,26 @@ pub fn render_markdown(report: &Report) -> String {
             }
         }
         let moved_most = |signature: &str, change: i64| {
-            evo.moved_most(signature, change)
+            moved_most_in(&evo.moved_by, signature, change)
                 .map(|m| md_text(&m.line()))
                 .unwrap_or_default()
         };
-        for (name, deltas) in [("Rose the most", &evo.rose), ("Fell the most", &evo.fell)] {
+        for (name, before, deltas, moves) in evo.change_tables() {
             let _ = writeln!(
                 out,
-                "### {name}\n\n| signature | first commit | newest commit | change | moved most by |\n|---|---:|---:|---:|---|"
+                "### {name}\n\n| signature | {before} | newest commit | change | moved most by |\n|---|---:|---:|---:|---|"
             );
             for d in deltas {
+                let by = moved_most_in(moves, &d.signature, d.absolute)
+                    .map(|m| md_text(&m.line()))
+                    .unwrap_or_default();
                 let _ = writeln!(
                     out,
-                    "| {} | {} | {} | {:+} | {} |",
+                    "| {} | {} | {} | {:+} | {by} |",
                     md_code(&d.signature),
                     d.before,
                     d.after,
-                    d.absolute,
-                    moved_most(&d.signature, d.absolute)
+                    d.absolute
                 );
             }
             out.push('\n');
