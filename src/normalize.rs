@@ -518,6 +518,8 @@ struct Frame {
     end: usize,
     /// The token of a `,` child, until the next child shows whether it trails (and goes).
     pending_comma: Option<usize>,
+    /// A TypeScript object type (`KindInfo::object_type`), read on every child.
+    object_type: bool,
     /// In an object type: a member was printed, so the next one needs a `;` before it.
     needs_separator: bool,
     /// A `new` expression without arguments so far: `new Foo` prints as `new Foo()`, the same
@@ -655,7 +657,7 @@ pub fn tokenize<'a>(
         // Object type members: one `;` before each member but the first, whatever separated
         // them in the code (leaf_token prints no `,` or `;` of an object type).
         if let Some(frame) = frames.last_mut()
-            && vocabulary.info(frame.kind_id).object_type
+            && frame.object_type
             && flat.is_named()
             && !info.comment
         {
@@ -739,6 +741,7 @@ pub fn tokenize<'a>(
                 marker: opened_marker,
                 roots: first_root..roots.len(),
                 pending_comma: None,
+                object_type: info.object_type,
                 needs_separator: false,
                 missing_arguments: (info.parent & PARENT_NEW != 0)
                     .then(|| flat.end_byte().saturating_sub(1) as u32),
@@ -1120,9 +1123,7 @@ fn leaf_token<'a>(
     // A member separator of an object type, as written: the walk prints one `;` before each
     // member but the first instead, so none trails.
     if matches!(class, TokClass::Comma | TokClass::Semicolon)
-        && frames
-            .last()
-            .is_some_and(|f| vocabulary.info(f.kind_id).object_type)
+        && frames.last().is_some_and(|f| f.object_type)
     {
         return;
     }

@@ -107,9 +107,10 @@ pub fn retry_unsettled(
         .collect();
     // The rows keep their numbers: histories of other configurations never share them, and
     // the recount below writes the same numbers into the changes it stores again.
-    let index = repaired_blobs
+    let index = needed
         .iter()
-        .map(|b| ((format!("git:{}", b.id), b.dialect), b.blob_row))
+        .zip(&rows)
+        .map(|(b, &row)| ((blobs::content_key(b), b.dialect), row))
         .collect();
     store.begin()?;
     let cuts = store.forget_blobs(&rows)?;

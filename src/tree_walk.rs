@@ -568,7 +568,7 @@ mod tests {
         let listed = flatten_with_cursor(tree, &mut by_cursor, opaque).expect("flattens");
         assert_eq!(listed.nodes().len(), flat.nodes().len(), "entries");
         for (i, (c, r)) in flat.nodes().iter().zip(listed.nodes()).enumerate() {
-            assert_eq!(entry(c), entry(r), "entry {i}");
+            assert_eq!(c, r, "entry {i}");
         }
         let mut open: Vec<usize> = Vec::new();
         let mut out = Vec::new();
@@ -591,22 +591,6 @@ mod tests {
             open.push(n.next());
         }
         out
-    }
-
-    /// Every field of an entry, padding aside.
-    fn entry(n: &FlatNode) -> (usize, u32, u32, u32, u32, u32, u16, u16, u8, u8) {
-        (
-            n.id(),
-            n.start_byte,
-            n.end_byte,
-            n.start_row,
-            n.next,
-            n.child_count,
-            n.kind,
-            n.field,
-            n.named,
-            n.extra,
-        )
     }
 
     fn parse(grammar: Grammar, source: &str) -> Tree {

@@ -177,6 +177,11 @@ pub(crate) fn moved_most_in<'m>(
         .find(|m| m.change.signum() == change.signum())
 }
 
+/// A commit id as the report prints it: its first 12 characters.
+fn short_id(id: &str) -> &str {
+    &id[..id.len().min(12)]
+}
+
 /// A year, for the report's recent window.
 const YEAR_SECONDS: i64 = 365 * 24 * 3600;
 
@@ -208,7 +213,7 @@ impl CommitMove {
     /// `change` made by `commit`.
     pub fn of(commit: &CommitMeta, change: i64) -> CommitMove {
         CommitMove {
-            commit: commit.id[..12.min(commit.id.len())].to_string(),
+            commit: short_id(&commit.id).to_string(),
             time: commit.time,
             author: commit.author.clone(),
             subject: commit.subject.clone(),
@@ -727,7 +732,7 @@ pub fn build(store: &Store, options: &ReportOptions, trackers: &TrackerSet) -> R
                 first_commit: found
                     .first_seq
                     .and_then(|seq| commits.iter().find(|c| c.seq == seq))
-                    .map(|c| c.id[..12.min(c.id.len())].to_string()),
+                    .map(|c| short_id(&c.id).to_string()),
                 blobs: found.blobs,
                 files,
             })
@@ -928,7 +933,6 @@ fn evolution(
 
     // Falls from a peak, and the commits behind every listed change.
     let by_seq: HashMap<i64, &CommitMeta> = commits.iter().map(|c| (c.seq, c)).collect();
-    let short = |id: &str| id[..12.min(id.len())].to_string();
     let fell_from_peak: Vec<PeakFall> = store
         .falls_from_peak(repo_id, Level::Abstract, 10)?
         .into_iter()
@@ -937,7 +941,7 @@ fn evolution(
             Some(PeakFall {
                 signature,
                 peak,
-                peak_commit: short(&at.id),
+                peak_commit: short_id(&at.id).to_string(),
                 peak_time: at.time,
                 now,
             })
@@ -1262,8 +1266,8 @@ pub fn render_markdown(report: &Report) -> String {
             out,
             "## Evolution\n\n{} commits, from `{}` to `{}`.\n",
             evo.commits,
-            &evo.first.id[..12.min(evo.first.id.len())],
-            &evo.last.id[..12.min(evo.last.id.len())]
+            short_id(&evo.first.id),
+            short_id(&evo.last.id)
         );
         for (file, title) in &report.charts {
             if is_evolution_chart(file) {

@@ -50,19 +50,25 @@ impl Store {
     /// kept trees of `repo_id` hold it.
     pub fn unsettled_blobs(&self, repo_id: i64, config: &str) -> Result<Vec<UnsettledBlob>> {
         let mut stmt = self.conn.prepare(
-            "WITH held AS (
-                SELECT old_blob AS blob_row FROM commit_changes WHERE repo_id = ? AND old_blob IS NOT NULL
-                UNION SELECT new_blob FROM commit_changes WHERE repo_id = ? AND new_blob IS NOT NULL
+            // Every `history` run asks, and almost always finds none: the unsettled rows come
+            // first, and only they are looked up in the repository's changes and trees.
+            "WITH unsettled AS (
+                SELECT blob_row, content_key, dialect, status FROM blobs
+                WHERE config = ? AND starts_with(content_key, 'git:')
+                  AND status IN ('missing', 'failed')),
+             held AS (
+                SELECT old_blob AS blob_row FROM commit_changes
+                WHERE repo_id = ? AND old_blob IN (SELECT blob_row FROM unsettled)
+                UNION SELECT new_blob FROM commit_changes
+                WHERE repo_id = ? AND new_blob IN (SELECT blob_row FROM unsettled)
                 UNION SELECT f.blob_row FROM revision_trees r JOIN scan_files f USING (scan_id)
-                      WHERE r.repo_id = ? AND f.blob_row IS NOT NULL)
-             SELECT b.blob_row, substr(b.content_key, 5), b.dialect, b.status,
-                    b.blob_row IN (SELECT blob_row FROM held)
-             FROM blobs b
-             WHERE b.config = ? AND starts_with(b.content_key, 'git:')
-               AND b.status IN ('missing', 'failed')
-             ORDER BY b.blob_row",
+                WHERE r.repo_id = ? AND f.blob_row IN (SELECT blob_row FROM unsettled))
+             SELECT u.blob_row, substr(u.content_key, 5), u.dialect, u.status,
+                    u.blob_row IN (SELECT blob_row FROM held)
+             FROM unsettled u
+             ORDER BY u.blob_row",
         )?;
-        let rows = stmt.query_map(params![repo_id, repo_id, repo_id, config], |r| {
+        let rows = stmt.query_map(params![config, repo_id, repo_id, repo_id], |r| {
             Ok((
                 r.get::<_, i64>(0)?,
                 r.get::<_, String>(1)?,
